@@ -1,0 +1,3 @@
+from kb_service.cli import run
+
+run()

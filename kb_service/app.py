@@ -1,0 +1,61 @@
+"""`create_app(settings)`: the FastAPI service. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from kb_service.config import Settings
+from kb_service.embedder import Embedder
+from kb_service.errors import DomainError
+from kb_service.routes import ask, health, help_requests, knowledge, sessions
+from kb_service.runtime import Runtime
+
+log = logging.getLogger("frontdesk")
+
+AGENT_WEB = Path(__file__).resolve().parent.parent / "agent_web"
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runtime = Runtime(settings, embedder)
+        runtime.start()
+        app.state.runtime = runtime
+        log.info("index %s; %d entries, %d phrasings", runtime.index_status, runtime.kb.count(),
+                 len(runtime.kb.index))
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title="FrontDesk KB", version="0.1.0", lifespan=lifespan,
+                  description="An AI receptionist that answers from a learned knowledge base and asks a "
+                              "supervisor when it is not sure.")
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}" for e in errors
+        )
+        detail = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+        return JSONResponse({"detail": detail, "message": message}, status_code=422)
+
+    for module in (ask, help_requests, knowledge, sessions, health):
+        app.include_router(module.router)
+    if (AGENT_WEB / "index.html").exists():
+        app.mount("/", StaticFiles(directory=AGENT_WEB, html=True), name="agent_web")
+    return app

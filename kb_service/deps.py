@@ -1,0 +1,35 @@
+"""Request dependencies: the runtime from the app's lifespan state, and the supervisor check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kb_service.auth import token_matches
+from kb_service.runtime import Runtime
+
+_bearer = HTTPBearer(auto_error=False, description="The supervisor token (KB_SUPERVISOR_TOKEN).")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def require_supervisor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    runtime: Runtime = request.app.state.runtime
+    if credentials is None or not token_matches(runtime.token, credentials.credentials):
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong supervisor token: send 'Authorization: Bearer <KB_SUPERVISOR_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return "supervisor"
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SupervisorDep = Annotated[str, Depends(require_supervisor)]

@@ -1,0 +1,112 @@
+"""The outbox: notifications written in the same transaction as the change they announce, then delivered
+at least once by a worker, with retries, across restarts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import random
+import sqlite3
+import time
+import uuid
+
+import httpx
+
+from kb_service.store import Store, iso, iso_in, now
+
+log = logging.getLogger("frontdesk.outbox")
+console = logging.getLogger("frontdesk.console")
+
+CONSOLE = "console"
+WEBHOOK = "webhook"
+
+
+def queue(tx: sqlite3.Connection, event_type: str, channel: str, payload: dict, target: str | None = None) -> str:
+    event_id = f"msg_{uuid.uuid4().hex}"
+    tx.execute(
+        "INSERT INTO outbox (event_id, event_type, channel, target, payload, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (event_id, event_type, channel, target, json.dumps(payload), iso(now()), iso(now())),
+    )
+    return event_id
+
+
+def mask_phone(phone: str | None) -> str:
+    """Only the last four digits: enough to tell callers apart, not enough to call them."""
+    if not phone:
+        return "(no phone)"
+    digits = [c for c in phone if c.isdigit()]
+    return "•" * max(len(digits) - 4, 0) + "".join(digits[-4:])
+
+
+def sign(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks signature: base64 HMAC-SHA256 of "id.timestamp.body", keyed by the secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{event_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+class Outbox:
+    def __init__(self, store: Store, webhook_secret: str | None = None, timeout: float = 5.0,
+                 max_attempts: int = 8, retry_base_seconds: float = 1.0):
+        self.store = store
+        self.webhook_secret = webhook_secret
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self._http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def deliver_due(self, limit: int = 50) -> int:
+        """Try every message that is due once. Returns how many were delivered."""
+        rows = self.store.query(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (iso(now()), limit),
+        )
+        delivered = 0
+        for row in rows:
+            try:
+                self._send(row)
+            except Exception as exc:  # any failure of the outside world means: try again later
+                self._failed(row, exc)
+                continue
+            with self.store.write() as tx:
+                tx.execute("UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?"
+                           " WHERE id = ? AND status = 'pending'", (iso(now()), row["id"]))
+            delivered += 1
+        return delivered
+
+    def _send(self, row: sqlite3.Row) -> None:
+        payload = json.loads(row["payload"])
+        if row["channel"] == CONSOLE:
+            console.info(payload["text"])
+            return
+        body = json.dumps({"type": row["event_type"], "id": row["event_id"], "data": payload}).encode()
+        timestamp = int(time.time())
+        headers = {"content-type": "application/json", "webhook-id": row["event_id"],
+                   "webhook-timestamp": str(timestamp)}
+        if self.webhook_secret:
+            headers["webhook-signature"] = sign(self.webhook_secret, row["event_id"], timestamp, body)
+        response = self._http.post(row["target"], content=body, headers=headers)
+        response.raise_for_status()
+
+    def _failed(self, row: sqlite3.Row, exc: Exception) -> None:
+        attempts = row["attempts"] + 1
+        dead = attempts >= self.max_attempts
+        delay = self.retry_base_seconds * 2 ** (attempts - 1) * (1 + random.random() / 2)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        with self.store.write() as tx:
+            tx.execute(
+                "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (attempts, "dead" if dead else "pending", iso_in(delay), error, row["id"]),
+            )
+        if dead:
+            log.error("gave up on %s %s after %d attempts: %s", row["event_type"], row["event_id"], attempts, error)
+        else:
+            log.warning("delivery of %s failed (attempt %d), retrying in %.1fs: %s",
+                        row["event_id"], attempts, delay, error)

@@ -1,0 +1,48 @@
+"""The agent's side of a call: answer from the knowledge base when sure, otherwise escalate."""
+
+from __future__ import annotations
+
+from kb_service.help_requests import HelpDesk
+from kb_service.knowledge import KnowledgeBase
+from kb_service.matcher import Matcher
+from kb_service.store import iso, now
+from models import AskOutcome, AskRequest, AskResponse
+
+CHECKING_MESSAGE = (
+    "Good question. Let me check with my supervisor and get back to you. "
+    "I'll tell you here as soon as I know, and by text if you left your number."
+)
+
+
+class Receptionist:
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher, desk: HelpDesk):
+        self.kb = kb
+        self.matcher = matcher
+        self.desk = desk
+
+    def ask(self, body: AskRequest) -> AskResponse:
+        vector = self.kb.embedder.embed([body.question])
+        decision = self.matcher.match(vector)[0]
+        best_id = decision.best.knowledge_id if decision.best else None
+        with self.kb.store.write() as tx:
+            answer = None
+            if decision.answer:
+                row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
+                answer = row["answer"] if row else None  # None: deleted since the search
+            if answer is not None:
+                self.kb.record_hit(tx, best_id)
+                response = AskResponse(outcome=AskOutcome.answered, answer=answer, knowledge_id=best_id,
+                                       score=decision.score, help_request_id=None, message=answer)
+            else:
+                escalation = self.desk.escalate(tx, body.question, vector[0], body.caller, body.session_id,
+                                                decision.score if decision.best else None)
+                response = AskResponse(outcome=AskOutcome.escalated, answer=None, knowledge_id=None,
+                                       score=decision.score, help_request_id=escalation.help_request_id,
+                                       message=CHECKING_MESSAGE)
+            tx.execute(
+                "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, knowledge_id,"
+                " help_request_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (iso(now()), body.question, response.outcome.value, decision.score, decision.margin, best_id,
+                 response.help_request_id, body.session_id),
+            )
+        return response

@@ -1,0 +1,100 @@
+"""Everything the service needs, built from Settings in one place, plus its background workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from kb_service import demo
+from kb_service.auth import load_or_create_token
+from kb_service.config import Settings
+from kb_service.embedder import Embedder
+from kb_service.help_requests import Channels, HelpDesk
+from kb_service.knowledge import KnowledgeBase
+from kb_service.matcher import Matcher
+from kb_service.outbox import Outbox
+from kb_service.receptionist import Receptionist
+from kb_service.store import Store
+
+log = logging.getLogger("frontdesk")
+
+
+class Worker:
+    """Runs `step` every `interval` seconds on a daemon thread until stopped; `wake()` runs it sooner."""
+
+    def __init__(self, name: str, step: Callable[[], object], interval: float):
+        self.name = name
+        self.step = step
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception:  # a worker must outlive one bad round; the next round retries
+                log.exception("%s failed; retrying", self.name)
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+
+class Runtime:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.token, self.token_generated = load_or_create_token(settings)
+        self.store = Store(settings.db_path)
+        self.embedder = embedder or Embedder()
+        self.kb = KnowledgeBase(self.store, self.embedder, settings.index_path)
+        self.index_status = self.kb.load_index()
+        if settings.demo and self.kb.count() == 0 and self.store.scalar("SELECT COUNT(*) FROM help_requests") == 0:
+            demo.load(self.kb)
+            self.index_status += ", demo knowledge base loaded"
+        self.matcher = Matcher(self.kb, settings.match_threshold)
+        self.desk = HelpDesk(
+            self.store, self.kb, settings.business_name, settings.request_timeout_seconds,
+            settings.duplicate_threshold,
+            Channels(settings.supervisor_webhook_url, settings.caller_webhook_url),
+        )
+        self.receptionist = Receptionist(self.kb, self.matcher, self.desk)
+        self.outbox = Outbox(self.store, settings.webhook_secret, settings.webhook_timeout_seconds,
+                             settings.outbox_max_attempts, settings.outbox_retry_base_seconds)
+        self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
+        self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
+        self._saved_version = -1
+        self.stopping = False
+
+    def _sweep(self) -> None:
+        if self.desk.expire_overdue():
+            self.outbox_worker.wake()
+        self.kb.sync_if_changed_elsewhere()
+        version = self.store.knowledge_version()
+        if version != self._saved_version:
+            self.kb.save_index()
+            self._saved_version = version
+
+    def start(self) -> None:
+        self.outbox_worker.start()
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.sweeper.stop()
+        self.outbox_worker.stop()
+        self.kb.save_index()
+        self.outbox.close()
+        self.store.close()

@@ -1,0 +1,165 @@
+"""Request and response bodies. Inputs forbid unknown fields so typos fail loudly (422)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_QUESTION_CHARS = 1000
+MAX_ANSWER_CHARS = 4000
+
+# Stripped, non-empty, bounded texts. Caller text is stored verbatim apart from the outer whitespace.
+QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+]
+AnswerText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ANSWER_CHARS)
+]
+
+
+class StrictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HelpRequestStatus(str, Enum):
+    pending = "pending"
+    resolved = "resolved"
+    unresolved = "unresolved"
+
+
+class AskOutcome(str, Enum):
+    answered = "answered"
+    escalated = "escalated"
+
+
+class Caller(StrictInput):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_looks_like_a_phone(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        digits = [c for c in value if c.isdigit()]
+        allowed = set("0123456789+-(). ")
+        if len(digits) < 3 or any(c not in allowed for c in value):
+            raise ValueError("phone must contain digits and only + - ( ) . or spaces")
+        return value
+
+
+class AskRequest(StrictInput):
+    question: QuestionText
+    caller: Caller = Field(default_factory=Caller)
+    session_id: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
+        ]
+        | None
+    ) = None
+
+
+class AskResponse(BaseModel):
+    outcome: AskOutcome
+    answer: str | None
+    knowledge_id: int | None
+    score: float
+    help_request_id: int | None
+    message: str
+
+
+class WaitingCaller(BaseModel):
+    name: str | None
+    phone: str | None
+    session_id: str | None
+    joined_at: datetime
+
+
+class HelpRequestPublic(BaseModel):
+    id: int
+    question: str
+    status: HelpRequestStatus
+    caller_name: str | None
+    caller_phone: str | None
+    session_id: str | None
+    callers: list[WaitingCaller]
+    created_at: datetime
+    deadline_at: datetime
+    resolved_at: datetime | None
+    expired_at: datetime | None
+    answer: str | None
+    answered_by: str | None
+    knowledge_id: int | None
+    best_score: float | None
+
+
+class HelpRequestPage(BaseModel):
+    items: list[HelpRequestPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ResolveRequest(StrictInput):
+    answer: AnswerText
+    question: QuestionText | None = None
+    learn: bool = True
+    knowledge_id: int | None = None
+    answered_by: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+class ResolveResponse(BaseModel):
+    help_request: HelpRequestPublic
+    knowledge_id: int | None
+    followups_queued: int
+
+
+class PhrasingPublic(BaseModel):
+    id: int
+    question: str
+
+
+class KnowledgePublic(BaseModel):
+    id: int
+    answer: str
+    phrasings: list[PhrasingPublic]
+    hit_count: int
+    last_used_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    score: float | None = None  # set when listed as a search result
+
+
+class KnowledgePage(BaseModel):
+    items: list[KnowledgePublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class KnowledgeCreate(StrictInput):
+    answer: AnswerText
+    questions: list[QuestionText] = Field(min_length=1, max_length=100)
+
+
+class KnowledgeUpdate(StrictInput):
+    answer: AnswerText | None = None
+    questions: list[QuestionText] | None = Field(default=None, min_length=1, max_length=100)
+
+
+class StatsPublic(BaseModel):
+    help_requests: dict[str, int]
+    asks_total: int
+    asks_answered: int
+    auto_answer_rate: float | None
+    knowledge_entries: int
+    phrasings_in_db: int
+    phrasings_in_index: int
+    outbox_pending: int
+    outbox_dead: int
+    match_threshold: float
+    mode: Literal["ok", "degraded"] = "ok"
