@@ -1,0 +1,30 @@
+# The commands people type. `make run` and `make test` each set up everything they need first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch is pinned first so pip takes the CPU wheel, never a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Set up, then start the service with the demo knowledge base on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/frontdesk serve $(ARGS)
+
+## Set up (venv, packages, Debian chromium for the browser tests), then run every test
+test: $(STAMP)
+	scripts/install-browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kb_service.app import create_app
+from kb_service.embedder import Embedder
+from tests.support import AUTH, make_settings
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real model, loaded once for the whole run."""
+    return Embedder()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_client(embedder, data_dir):
+    """Build a TestClient over a fresh app; call again with the same data dir to simulate a restart."""
+    opened = []
+
+    def _make(**overrides) -> TestClient:
+        settings = make_settings(overrides.pop("data_dir", data_dir), **overrides)
+        client = TestClient(create_app(settings, embedder), headers=AUTH)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield _make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()

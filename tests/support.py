@@ -1,0 +1,109 @@
+"""Test helpers: deadline polling, a live uvicorn server, and a local webhook receiver (the outside world)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import uvicorn
+
+from kb_service.config import Settings
+
+TOKEN = "test-supervisor-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    values = {"KB_DATA_DIR": str(data_dir), "KB_SUPERVISOR_TOKEN": TOKEN, "KB_SWEEP_INTERVAL_SECONDS": 0.1}
+    values.update({k: (str(v) if isinstance(v, Path) else v) for k, v in overrides.items()})
+    return Settings(_env_file=None, **values)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = ""):
+    """Poll until `predicate()` is truthy and return its value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The real app on a real port, in a thread of this process (so it can share the loaded model)."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=60, what="uvicorn to start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+class Receiver:
+    """A local HTTP endpoint standing in for a webhook consumer or SMS gateway. Records every POST.
+
+    `script` is a list of status codes (or "drop" to close the connection) answered in turn; then 200."""
+
+    def __init__(self, script: list | None = None):
+        self.requests: list[dict] = []
+        self.script = list(script or [])
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver._lock:
+                    action = receiver.script.pop(0) if receiver.script else 200
+                    if action != "drop":
+                        receiver.requests.append({"headers": dict(self.headers), "body": body,
+                                                  "json": json.loads(body), "status": action})
+                if action == "drop":
+                    self.connection.close()
+                    return
+                self.send_response(action)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def delivered(self, event_type: str | None = None) -> list[dict]:
+        with self._lock:
+            return [r for r in self.requests
+                    if r["status"] == 200 and (event_type is None or r["json"]["type"] == event_type)]
