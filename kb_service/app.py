@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from kb_service.config import Settings
 from kb_service.embedder import Embedder
 from kb_service.errors import DomainError
-from kb_service.routes import ask, health, help_requests, knowledge, sessions
+from kb_service.routes import ask, call_config, health, help_requests, knowledge, livekit, sessions
 from kb_service.runtime import Runtime
 
 log = logging.getLogger("frontdesk")
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         detail = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
         return JSONResponse({"detail": detail, "message": message}, status_code=422)
 
-    for module in (ask, help_requests, knowledge, sessions, health):
+    for module in (ask, help_requests, knowledge, sessions, health, call_config, livekit):
         app.include_router(module.router)
     if (AGENT_WEB / "index.html").exists():
         app.mount("/", StaticFiles(directory=AGENT_WEB, html=True), name="agent_web")

@@ -163,3 +163,28 @@ class StatsPublic(BaseModel):
     outbox_dead: int
     match_threshold: float
     mode: Literal["ok", "degraded"] = "ok"
+
+
+SessionIdText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+
+
+class CallConfigPublic(BaseModel):
+    """What the call page needs to know at start. Public: never a secret."""
+
+    business_name: str
+    greeting: str
+    livekit_enabled: bool
+
+
+class LivekitTokenRequest(StrictInput):
+    session_id: SessionIdText
+
+
+class LivekitTokenPublic(BaseModel):
+    url: str
+    token: str
+    room: str
+    identity: str
+    expires_in: int

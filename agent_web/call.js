@@ -1,0 +1,403 @@
+// The caller's call page: greet, listen (voice or typed), ask the service, speak the answer, and speak every
+// supervisor follow-up that arrives over SSE. Caller text and answers only ever go into textContent.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    business: $("business-name"), status: $("agent-status"), transcript: $("transcript"), heard: $("heard"),
+    form: $("ask-form"), question: $("question"), name: $("caller-name"), phone: $("caller-phone"),
+    call: $("call"), talk: $("talk"), hush: $("hush"),
+    voiceNote: $("voice-note"), livekitStatus: $("livekit-status"), waitingNote: $("waiting-note"),
+  };
+
+  const sessionId = newSessionId();
+  const synth = "speechSynthesis" in window && "SpeechSynthesisUtterance" in window ? window.speechSynthesis : null;
+  const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition || null;
+
+  let config = { business_name: "", greeting: "Hi, thanks for calling, how can I help?", livekit_enabled: false };
+  let greeted = false;          // greeting spoken aloud (browsers refuse speech before the first user gesture)
+  let callActive = false;
+  let wantListening = false;    // the caller turned the microphone on
+  let recognition = null;
+  let recognizing = false;
+  let thinking = 0;             // asks in flight
+  let speakQueue = [];          // texts waiting to be spoken, in order
+  let speaking = null;          // {text, utterance, watchdog}
+  let events = null;            // the one EventSource of this page
+  let lastEventId = 0;
+  const seenEvents = new Set(); // SSE ids already shown: a reconnect never repeats a follow-up
+  const waiting = new Set();    // help request ids this call is waiting on
+  let room = null;              // LiveKit room, when joined
+
+  function newSessionId() {
+    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---- state and transcript
+
+  function refreshStatus() {
+    let state = "idle";
+    if (speaking) state = "speaking";
+    else if (thinking > 0) state = "thinking";
+    else if (recognizing) state = "listening";
+    ui.status.dataset.state = state;
+    ui.status.textContent = state.charAt(0).toUpperCase() + state.slice(1);
+    ui.hush.disabled = !speaking;
+    ui.talk.setAttribute("aria-pressed", String(wantListening));
+    ui.talk.textContent = wantListening ? "Stop listening" : "Talk";
+  }
+
+  function say(kind, who, text) {
+    const item = document.createElement("li");
+    item.className = kind;
+    const label = document.createElement("span");
+    label.className = "who";
+    label.textContent = who;
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = text;
+    item.append(label, body);
+    ui.transcript.append(item);
+    ui.transcript.scrollTop = ui.transcript.scrollHeight;
+    return item;
+  }
+
+  function refreshWaiting() {
+    const n = waiting.size;
+    ui.waitingNote.textContent = n === 0 ? "" :
+      `Waiting for the supervisor on ${n} question${n === 1 ? "" : "s"}. Stay on this page to hear the answer.`;
+  }
+
+  // ---- speaking
+
+  function speak(text) {
+    if (!synth) return;
+    speakQueue.push(text);
+    if (!speaking) speakNext();
+  }
+
+  function speakNext() {
+    const text = speakQueue.shift();
+    if (text === undefined) {
+      speaking = null;
+      refreshStatus();
+      return;
+    }
+    const utterance = new SpeechSynthesisUtterance(text);
+    const current = { text, utterance, watchdog: 0 };
+    const finished = () => {
+      if (speaking !== current) return;
+      clearTimeout(current.watchdog);
+      rememberSpoken(text);
+      speakNext();
+    };
+    utterance.onend = finished;
+    utterance.onerror = (event) => {
+      if (event.error === "not-allowed" && text === config.greeting) greeted = false;
+      finished();
+    };
+    // Some systems have no voice and never fire onend; don't stay "speaking" forever.
+    current.watchdog = setTimeout(finished, 2000 + 120 * text.length);
+    speaking = current;
+    refreshStatus();
+    try {
+      synth.speak(utterance);
+    } catch (err) {
+      finished();
+    }
+  }
+
+  function stopSpeaking() {
+    speakQueue = [];
+    if (!speaking) return;
+    clearTimeout(speaking.watchdog);
+    rememberSpoken(speaking.text);
+    speaking = null;
+    if (synth) synth.cancel();
+    refreshStatus();
+  }
+
+  // ---- listening
+
+  // The microphone stays open while the agent speaks so the caller can interrupt, but what it hears of the
+  // agent's own words (the echo, also a moment after it stops) is never taken as the caller's.
+  let recentlySpoken = [];      // {words, until}
+
+  function words(text) {
+    return text.toLowerCase().replace(/[^\p{L}\p{N}' ]+/gu, " ").split(/\s+/).filter(Boolean);
+  }
+
+  function rememberSpoken(text) {
+    recentlySpoken = recentlySpoken.filter((r) => r.until > Date.now());
+    recentlySpoken.push({ words: new Set(words(text)), until: Date.now() + 4000 });
+  }
+
+  function isEcho(text) {
+    const own = [];
+    if (speaking) own.push(new Set(words(speaking.text)));
+    for (const r of recentlySpoken) if (r.until > Date.now()) own.push(r.words);
+    if (own.length === 0) return false;
+    const heard = words(text);
+    const foreign = heard.filter((w) => !own.some((set) => set.has(w)));
+    return foreign.length < Math.max(2, Math.ceil(heard.length * 0.3));
+  }
+
+  function setUpRecognition() {
+    if (!Recognition) {
+      ui.talk.disabled = true;
+      ui.voiceNote.textContent = "Voice input isn't available in this browser: type your question instead.";
+      return;
+    }
+    recognition = new Recognition();
+    recognition.lang = document.documentElement.lang || "en";
+    recognition.continuous = true;
+    recognition.interimResults = true;
+    recognition.onstart = () => { recognizing = true; refreshStatus(); };
+    recognition.onend = () => {
+      recognizing = false;
+      ui.heard.textContent = "";
+      refreshStatus();
+      if (wantListening) setTimeout(resumeListening, 250); // browsers stop after silences
+    };
+    recognition.onerror = (event) => {
+      if (event.error === "no-speech" || event.error === "aborted") return;
+      wantListening = false;
+      ui.voiceNote.textContent = event.error === "not-allowed" || event.error === "service-not-allowed"
+        ? "The microphone is blocked: allow it in the browser, or type your question."
+        : "Voice input stopped working: type your question instead.";
+      refreshStatus();
+    };
+    recognition.onresult = (event) => {
+      let interim = "";
+      for (let i = event.resultIndex; i < event.results.length; i++) {
+        const result = event.results[i];
+        const text = result[0].transcript.trim();
+        if (!text || isEcho(text)) continue;
+        if (speaking) stopSpeaking(); // the caller talks over the agent: let them
+        if (result.isFinal) {
+          ui.heard.textContent = "";
+          ask(text);
+        } else {
+          interim += text + " ";
+        }
+      }
+      ui.heard.textContent = interim ? `Heard: ${interim.trim()}…` : "";
+    };
+  }
+
+  function resumeListening() {
+    if (!recognition || !wantListening || recognizing) return;
+    try { recognition.start(); } catch (err) { /* already starting */ }
+  }
+
+  function pauseListening() {
+    if (recognition && recognizing) {
+      try { recognition.abort(); } catch (err) { /* not running */ }
+    }
+  }
+
+  function toggleListening() {
+    if (!recognition) return;
+    stopSpeaking(); // pressing Talk interrupts the agent
+    wantListening = !wantListening;
+    if (wantListening) resumeListening(); else pauseListening();
+    refreshStatus();
+  }
+
+  // ---- asking
+
+  function callerDetails() {
+    const caller = {};
+    const name = ui.name.value.trim();
+    const phone = ui.phone.value.trim();
+    if (name) caller.name = name;
+    if (phone) caller.phone = phone;
+    return caller;
+  }
+
+  function problem(body, status) {
+    if (body && typeof body.message === "string") return body.message;
+    if (body && typeof body.detail === "string") return body.detail;
+    return `the service answered ${status}`;
+  }
+
+  async function ask(question) {
+    question = question.trim();
+    if (!question) return;
+    stopSpeaking();
+    say("caller", "You", question);
+    thinking += 1;
+    refreshStatus();
+    try {
+      const response = await fetch("api/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question, session_id: sessionId, caller: callerDetails() }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok || !body || typeof body.message !== "string") {
+        say("error", "Problem", `Sorry, I couldn't take that question: ${problem(body, response.status)}`);
+        return;
+      }
+      if (body.outcome === "escalated") {
+        if (body.help_request_id != null) waiting.add(body.help_request_id);
+        refreshWaiting();
+        subscribe();
+      }
+      say("agent", "Agent", body.message);
+      speak(body.message);
+    } catch (err) {
+      say("error", "Problem", "Sorry, I couldn't reach the front desk. Please try again in a moment.");
+    } finally {
+      thinking -= 1;
+      refreshStatus();
+    }
+  }
+
+  // ---- follow-ups
+
+  function subscribe() {
+    if (events) return;
+    const url = `api/sessions/${encodeURIComponent(sessionId)}/events` + (lastEventId ? `?after=${lastEventId}` : "");
+    events = new EventSource(url);
+    events.addEventListener("followup", onFollowUp);
+    events.onerror = () => {
+      // EventSource reconnects by itself with Last-Event-ID; only a closed source needs a new one.
+      if (events && events.readyState === EventSource.CLOSED) {
+        events = null;
+        setTimeout(subscribe, 2000);
+      }
+    };
+  }
+
+  function onFollowUp(event) {
+    if (event.lastEventId) {
+      if (seenEvents.has(event.lastEventId)) return;
+      seenEvents.add(event.lastEventId);
+      lastEventId = Math.max(lastEventId, Number(event.lastEventId) || 0);
+    }
+    let data;
+    try { data = JSON.parse(event.data); } catch (err) { return; }
+    if (!data || typeof data.message !== "string") return;
+    waiting.delete(data.help_request_id);
+    refreshWaiting();
+    say("followup", data.status === "resolved" ? "Follow-up" : "Follow-up: no answer yet", data.message);
+    speak(data.message);
+  }
+
+  // ---- LiveKit (optional)
+
+  function loadLivekit() {
+    return new Promise((resolve, reject) => {
+      if (window.LivekitClient) { resolve(window.LivekitClient); return; }
+      const script = document.createElement("script");
+      script.src = "vendor/livekit-client.umd.js";
+      script.onload = () => (window.LivekitClient ? resolve(window.LivekitClient) : reject(new Error("no client")));
+      script.onerror = () => reject(new Error("could not load"));
+      document.head.append(script);
+    });
+  }
+
+  async function joinRoom() {
+    if (!config.livekit_enabled || room) return;
+    ui.livekitStatus.textContent = "LiveKit: joining the call room…";
+    try {
+      const client = await loadLivekit();
+      const response = await fetch("api/livekit/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ session_id: sessionId }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok || !body) throw new Error(problem(body, response.status));
+      const joining = new client.Room();
+      await joining.connect(body.url, body.token);
+      room = joining;
+      room.on(client.RoomEvent.Disconnected, () => {
+        room = null;
+        ui.livekitStatus.textContent = "LiveKit: left the call room.";
+      });
+      await room.localParticipant.setMicrophoneEnabled(true);
+      ui.livekitStatus.textContent = `LiveKit: in room ${body.room}, microphone on. A supervisor can listen in.`;
+    } catch (err) {
+      room = null;
+      ui.livekitStatus.textContent = "LiveKit: couldn't join the call room. The call still works here.";
+    }
+  }
+
+  function leaveRoom() {
+    if (room) { room.disconnect(); room = null; }
+    if (config.livekit_enabled) ui.livekitStatus.textContent = "LiveKit is on: it joins when you start the call.";
+  }
+
+  // ---- the call
+
+  function toggleCall() {
+    callActive = !callActive;
+    ui.call.dataset.active = String(callActive);
+    ui.call.textContent = callActive ? "End call" : "Start call";
+    if (callActive) {
+      if (!greeted) { greeted = true; speak(config.greeting); }
+      if (recognition && !wantListening) { wantListening = true; resumeListening(); }
+      joinRoom();
+    } else {
+      wantListening = false;
+      pauseListening();
+      stopSpeaking();
+      leaveRoom();
+    }
+    refreshStatus();
+  }
+
+  async function loadConfig() {
+    try {
+      const response = await fetch("api/call-config");
+      if (response.ok) config = Object.assign(config, await response.json());
+    } catch (err) { /* keep the neutral greeting */ }
+    if (config.business_name) {
+      ui.business.textContent = config.business_name;
+      document.title = `Call ${config.business_name}`;
+    }
+    ui.livekitStatus.textContent = config.livekit_enabled
+      ? "LiveKit is on: it joins when you start the call."
+      : "LiveKit is off.";
+    if (config.livekit_enabled) loadLivekit().catch(() => {
+      ui.livekitStatus.textContent = "LiveKit is on, but its client didn't load. The call still works here.";
+    });
+  }
+
+  async function start() {
+    setUpRecognition();
+    if (!synth) {
+      ui.voiceNote.textContent = (ui.voiceNote.textContent + " Spoken answers aren't available here: read them below.").trim();
+    }
+    refreshStatus();
+    await loadConfig();
+    say("agent", "Agent", config.greeting);
+    // Browsers may refuse speech before a gesture; "Start call" greets aloud then.
+    if (synth && navigator.userActivation && navigator.userActivation.hasBeenActive) {
+      greeted = true;
+      speak(config.greeting);
+    }
+  }
+
+  ui.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = ui.question.value;
+    ui.question.value = "";
+    ask(text);
+    ui.question.focus();
+  });
+  ui.question.addEventListener("input", () => { if (speaking) stopSpeaking(); }); // typing interrupts
+  ui.call.addEventListener("click", toggleCall);
+  ui.talk.addEventListener("click", toggleListening);
+  ui.hush.addEventListener("click", stopSpeaking);
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") stopSpeaking(); });
+  window.addEventListener("pagehide", () => { if (events) events.close(); leaveRoom(); });
+
+  start();
+})();
