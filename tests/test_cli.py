@@ -1,0 +1,92 @@
+"""The `frontdesk` CLI on a real data directory."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kb_service.cli import main
+
+
+@pytest.fixture
+def cli(data_dir, monkeypatch):
+    monkeypatch.setenv("KB_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("KB_SUPERVISOR_TOKEN", "t")
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result
+
+    return run
+
+
+ENTRIES = [
+    {"answer": "We close at 7pm on weekdays.", "questions": ["When do you close?", "Until what time are you open?"]},
+    {"answer": "Parking is free behind the salon.", "questions": ["Where can I park?"]},
+    {"answer": 'He said "hi", then left, café', "questions": ["Tricky, \"quoted\" text?"]},
+]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_import_export_round_trip_jsonl_and_csv(cli, tmp_path):
+    cli("import", str(write_jsonl(tmp_path / "in.jsonl", ENTRIES)))
+    cli("export", str(tmp_path / "out.jsonl"))
+    exported = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert exported == ENTRIES
+
+    cli("export", str(tmp_path / "out.csv"))
+    csv_text = (tmp_path / "out.csv").read_text()
+    assert csv_text.splitlines()[0] == "answer,question"
+    assert len(csv_text.splitlines()) == 5
+
+    # Importing the CSV into a fresh data dir gives the same knowledge base.
+    fresh = tmp_path / "fresh"
+    result = CliRunner(env={"KB_DATA_DIR": str(fresh)}).invoke(main, ["import", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    CliRunner(env={"KB_DATA_DIR": str(fresh)}).invoke(main, ["export", str(tmp_path / "again.jsonl")])
+    assert [json.loads(line) for line in (tmp_path / "again.jsonl").read_text().splitlines()] == ENTRIES
+
+
+def test_import_rejects_a_bad_file_without_writing_anything(cli, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(ENTRIES[0]) + "\n" + json.dumps({"answer": "x", "questions": []}) + "\n")
+    result = cli("import", str(bad), ok=False)
+    assert "bad.jsonl:2" in result.output and "questions" in result.output
+    assert "Traceback" not in result.output
+    (tmp_path / "notjson.jsonl").write_text("{oops\n")
+    assert "not JSON" in cli("import", str(tmp_path / "notjson.jsonl"), ok=False).output
+    (tmp_path / "bad.csv").write_text("q,a\nx,y\n")
+    assert "columns" in cli("import", str(tmp_path / "bad.csv"), ok=False).output
+    cli("export", str(tmp_path / "out.jsonl"))
+    assert (tmp_path / "out.jsonl").read_text() == ""
+
+
+def test_stats_reports_counts_and_index_size(cli, tmp_path):
+    cli("import", str(write_jsonl(tmp_path / "in.jsonl", ENTRIES)))
+    stats = json.loads(cli("stats", "--json").output)
+    assert stats["knowledge_entries"] == 3
+    assert stats["phrasings_in_db"] == 4 and stats["phrasings_in_index"] == 4
+    assert stats["help_requests"] == {"pending": 0, "resolved": 0, "unresolved": 0}
+    text = cli("stats").output
+    assert "3 entries" in text and "4 phrasings in the database, 4 in the index" in text
+
+
+def test_rebuild_index_recreates_a_deleted_index_file(cli, tmp_path, data_dir):
+    cli("import", str(write_jsonl(tmp_path / "in.jsonl", ENTRIES)))
+    (data_dir / "index.faiss").unlink()
+    assert "no readable index file" in cli("stats").output
+    assert "rebuilt the index: 4 phrasings, 3 entries" in cli("rebuild-index").output
+    assert json.loads(cli("stats", "--json").output)["phrasings_in_index"] == 4
+
+
+def test_every_command_has_help_with_an_example(cli):
+    for command in main.commands:
+        assert "Example:" in cli(command, "--help").output, command
