@@ -1,0 +1,337 @@
+"""The caller's call page in a real headless Chromium, against the real service, model and demo knowledge base."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+
+from kb_service.app import create_app
+from kb_service.receptionist import CHECKING_MESSAGE
+from tests.support import AUTH, LiveServer, free_port, make_settings, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+KNOWN = "What are your opening hours?"
+HOURS = "We're open Tuesday to Friday"
+UNKNOWN = "Do you do eyebrow waxing?"
+XSS = "<img src=x onerror=alert(1)>"
+NO_SPEECH = """
+for (const name of ["speechSynthesis", "SpeechSynthesisUtterance", "SpeechRecognition", "webkitSpeechRecognition"]) {
+  try { delete window[name]; } catch (e) {}
+  try { Object.defineProperty(window, name, {value: undefined, configurable: true}); } catch (e) {}
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Fail, never skip: CI must install Debian's chromium (scripts/install-browser).
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-browser"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def serve(embedder, tmp_path):
+    """Start the real service on a free port with these settings; stopped after the test."""
+    servers = []
+
+    def _serve(**overrides) -> LiveServer:
+        server = LiveServer(create_app(make_settings(tmp_path / "data", **overrides), embedder)).__enter__()
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in reversed(servers):
+        server.__exit__(None, None, None)
+
+
+class SamePortServer(LiveServer):
+    """A live server on a given port, so a restarted service is where the page reconnects."""
+
+    def __init__(self, app, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    timeout_graceful_shutdown=1))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+
+class Call:
+    """One browser page on the call page, recording page errors, console errors and every request."""
+
+    def __init__(self, browser, url: str, init_script: str | None = None, **context_args):
+        self.context = browser.new_context(**context_args)
+        if init_script:
+            self.context.add_init_script(init_script)
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.goto(url + "/")
+        expect(self.transcript).to_contain_text("how can I help?")
+
+    @property
+    def transcript(self):
+        return self.page.get_by_test_id("transcript")
+
+    def ask(self, question: str) -> None:
+        self.page.get_by_test_id("question-input").fill(question)
+        self.page.get_by_test_id("question-input").press("Enter")
+
+    def lines(self, kind: str):
+        return self.transcript.locator(f"li.{kind} .text")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_call(browser):
+    calls = []
+
+    def _open(url: str, **kwargs) -> Call:
+        call = Call(browser, url, **kwargs)
+        calls.append(call)
+        return call
+
+    yield _open
+    for call in calls:
+        call.close()
+
+
+def pending_request(server: LiveServer, question: str) -> dict:
+    def find():
+        items = httpx.get(f"{server.url}/api/help-requests", params={"status": "pending"}, headers=AUTH).json()
+        return next((r for r in items["items"] if r["question"] == question), None)
+    return wait_for(find, what=f"a pending help request for {question!r}")
+
+
+def resolve(server: LiveServer, help_request_id: int, answer: str) -> None:
+    response = httpx.post(f"{server.url}/api/help-requests/{help_request_id}/resolve", headers=AUTH,
+                          json={"answer": answer})
+    assert response.status_code == 200, response.text
+
+
+def test_greets_by_business_name_and_answers_a_known_question(serve, open_call):
+    server = serve(KB_BUSINESS_NAME="Maple Street Cuts")
+    call = open_call(server.url)
+    expect(call.lines("agent").first).to_have_text("Hi, thanks for calling Maple Street Cuts, how can I help?")
+    expect(call.page.get_by_test_id("business-name")).to_have_text("Maple Street Cuts")
+
+    call.ask(KNOWN)
+
+    expect(call.lines("caller").last).to_have_text(KNOWN)
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+    expect(call.page.get_by_test_id("question-input")).to_have_value("")
+    expect(call.page.get_by_test_id("agent-status")).not_to_have_attribute("data-state", "thinking")
+    assert call.errors == []
+
+
+def test_ask_button_sends_too_and_blank_input_sends_nothing(serve, open_call):
+    call = open_call(serve().url)
+    call.page.get_by_test_id("ask-button").click()
+    call.page.get_by_test_id("question-input").fill("   ")
+    call.page.get_by_test_id("question-input").press("Enter")
+    call.page.get_by_test_id("question-input").fill("Where are you located?")
+    call.page.get_by_test_id("ask-button").click()
+
+    expect(call.lines("agent").last).to_contain_text("42 Maple Street")
+    expect(call.lines("caller")).to_have_count(1)
+
+
+def test_unknown_question_waits_for_the_supervisor_and_the_follow_up_arrives_live(serve, open_call):
+    server = serve()
+    call = open_call(server.url)
+    call.page.get_by_test_id("caller-name").fill("Dana")
+    call.page.get_by_test_id("caller-phone").fill("+1 555 0100")
+
+    call.ask(UNKNOWN)
+    expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
+    expect(call.page.get_by_test_id("waiting-note")).to_contain_text("Waiting for the supervisor on 1 question")
+    request = pending_request(server, UNKNOWN)
+    assert request["caller_name"] == "Dana"
+    assert request["caller_phone"] == "+1 555 0100"
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", request["session_id"])
+
+    call.ask(KNOWN)  # the caller carries on meanwhile
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+
+    resolve(server, request["id"], "Yes, eyebrow waxing is $15.")
+
+    followup = call.lines("followup")
+    expect(followup).to_have_count(1, timeout=5000)
+    expect(followup.first).to_have_text(
+        'Hi Dana, this is Bella Hair Studio following up on "Do you do eyebrow waxing?": Yes, eyebrow waxing is $15.')
+    expect(call.page.get_by_test_id("waiting-note")).to_have_text("")
+    assert call.errors == []
+
+
+def test_a_dropped_connection_neither_misses_nor_repeats_a_follow_up(embedder, tmp_path, open_call):
+    port = free_port()
+    settings = make_settings(tmp_path / "data")
+
+    def start() -> LiveServer:
+        return SamePortServer(create_app(settings, embedder), port).__enter__()
+
+    server = start()
+    call = open_call(server.url)
+    call.ask(UNKNOWN)
+    resolve(server, pending_request(server, UNKNOWN)["id"], "Yes, waxing is $15.")
+    expect(call.lines("followup")).to_have_count(1, timeout=5000)
+    call.ask("Do you sell shampoo?")
+    second = pending_request(server, "Do you sell shampoo?")
+
+    server.__exit__(None, None, None)  # the line drops while the caller waits
+    server = start()
+    try:
+        resolve(server, second["id"], "Yes, we sell our own shampoo.")
+        expect(call.lines("followup")).to_have_count(2, timeout=15000)
+        expect(call.lines("followup").last).to_contain_text("Yes, we sell our own shampoo.")
+        expect(call.lines("followup").first).to_contain_text("Yes, waxing is $15.")
+    finally:
+        server.__exit__(None, None, None)
+
+
+def test_a_request_that_times_out_gets_the_apology(serve, open_call):
+    server = serve(KB_REQUEST_TIMEOUT_SECONDS=1)
+    call = open_call(server.url)
+
+    call.ask(UNKNOWN)
+    expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
+
+    expect(call.lines("followup").first).to_have_text(
+        'Hi, this is Bella Hair Studio. Sorry, we could not get you an answer to "Do you do eyebrow waxing?" '
+        "in time. Someone will call you back as soon as possible.", timeout=15000)
+    assert call.errors == []
+
+
+def test_html_in_questions_answers_and_names_shows_literally(serve, open_call):
+    server = serve(KB_BUSINESS_NAME="<b>Bold</b> Salon")
+    call = open_call(server.url)
+    expect(call.lines("agent").first).to_have_text("Hi, thanks for calling <b>Bold</b> Salon, how can I help?")
+    call.page.get_by_test_id("caller-name").fill(XSS)
+
+    call.ask(XSS)
+    expect(call.lines("caller").last).to_have_text(XSS)
+    expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
+    resolve(server, pending_request(server, XSS)["id"], "<script>alert(2)</script><img src=y onerror=alert(3)>")
+
+    expect(call.lines("followup").first).to_contain_text("<script>alert(2)</script><img src=y onerror=alert(3)>",
+                                                         timeout=5000)
+    expect(call.lines("followup").first).to_contain_text(f"Hi {XSS}, this is <b>Bold</b> Salon")
+    assert call.page.locator("img, b, main script").count() == 0
+    assert call.dialogs == []
+    assert call.errors == []
+
+
+def test_bad_caller_details_get_a_clear_message(serve, open_call):
+    call = open_call(serve().url)
+    call.page.get_by_test_id("caller-phone").fill("call me maybe")
+    call.ask(KNOWN)
+    expect(call.lines("error").last).to_contain_text("phone must contain digits")
+    expect(call.page.get_by_test_id("agent-status")).to_have_attribute("data-state", "idle")
+
+
+def test_without_speech_apis_the_page_degrades_to_typing_without_errors(serve, open_call):
+    call = open_call(serve().url, init_script=NO_SPEECH)
+    assert call.page.evaluate("typeof window.speechSynthesis === 'undefined' && !window.webkitSpeechRecognition")
+    expect(call.page.get_by_test_id("talk-button")).to_be_disabled()
+    expect(call.page.get_by_test_id("voice-note")).to_contain_text("type your question")
+    expect(call.page.get_by_test_id("livekit-status")).to_have_text("LiveKit is off.")
+
+    call.page.get_by_test_id("call-button").click()
+    call.ask(KNOWN)
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+    call.ask(UNKNOWN)
+    expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
+    call.page.get_by_test_id("call-button").click()
+    expect(call.page.get_by_test_id("agent-status")).to_have_attribute("data-state", "idle")
+
+    assert not any(urlsplit(url).path == "/vendor/livekit-client.umd.js" for url in call.requests)
+    assert call.errors == []
+
+
+def test_keyboard_alone_reaches_the_question_and_sends_it(serve, open_call):
+    call = open_call(serve().url)
+    page = call.page
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.testid") == "question-input":
+            break
+    assert page.evaluate("document.activeElement.dataset.testid") == "question-input"
+    page.keyboard.type(KNOWN)
+    page.keyboard.press("Enter")
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+
+
+def test_the_transcript_scrolls_inside_a_fixed_height(serve, open_call):
+    call = open_call(serve().url, viewport={"width": 390, "height": 844})
+    box = call.transcript.bounding_box()
+    form = call.page.get_by_test_id("ask-button").bounding_box()
+    for _ in range(4):
+        call.ask(KNOWN)
+    expect(call.lines("agent")).to_have_count(5)
+    assert call.transcript.bounding_box() == box
+    assert call.page.get_by_test_id("ask-button").bounding_box() == form
+    assert call.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_livekit_client_loads_from_the_local_file(serve, open_call):
+    livekit_port = free_port()  # nothing listens here: joining fails, the call goes on
+    server = serve(LIVEKIT_URL=f"ws://127.0.0.1:{livekit_port}", LIVEKIT_API_KEY="devkey",
+                   LIVEKIT_API_SECRET="a-test-secret-that-is-long-enough-for-hs256")
+    call = open_call(server.url)
+
+    wait_for(lambda: call.page.evaluate("typeof window.LivekitClient === 'object' && !!window.LivekitClient.Room"),
+             what="window.LivekitClient")
+    expect(call.page.get_by_test_id("livekit-status")).to_contain_text("LiveKit is on")
+    assert f"{server.url}/vendor/livekit-client.umd.js" in call.requests
+    scripts = call.page.evaluate("Array.from(document.scripts, s => s.src)")
+    assert f"{server.url}/vendor/livekit-client.umd.js" in scripts
+
+    call.page.get_by_test_id("call-button").click()
+    wait_for(lambda: f"{server.url}/api/livekit/token" in call.requests, what="the token request")
+    expect(call.page.get_by_test_id("livekit-status")).to_contain_text("couldn't join", timeout=30000)
+    call.ask(KNOWN)
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+
+    for url in call.requests:
+        parts = urlsplit(url)
+        assert parts.scheme == "data" or parts.hostname == "127.0.0.1", f"request left the machine: {url}"
+
+
+@pytest.mark.parametrize("name,viewport", [("desktop", {"width": 1280, "height": 800}),
+                                           ("phone", {"width": 390, "height": 844})])
+def test_screenshots(serve, open_call, tmp_path, name, viewport):
+    """Set CALL_PAGE_SCREENSHOTS=docs/screenshots to refresh the committed screenshots."""
+    server = serve()
+    call = open_call(server.url, viewport=viewport)
+    call.page.get_by_test_id("caller-name").fill("Dana")
+    call.ask(KNOWN)
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+    call.ask(UNKNOWN)
+    expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
+    resolve(server, pending_request(server, UNKNOWN)["id"], "Yes, eyebrow waxing is $15 and takes 15 minutes.")
+    expect(call.lines("followup")).to_have_count(1, timeout=5000)
+    call.page.get_by_test_id("question-input").focus()
+    folder = Path(os.environ.get("CALL_PAGE_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"call-page-{name}.png"
+    call.page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
