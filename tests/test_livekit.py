@@ -1,0 +1,117 @@
+"""The LiveKit token for a call and the call page's public config."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from livekit.api import TokenVerifier
+
+from kb_service.app import create_app
+from tests.support import make_settings
+
+KEY = "devkey"
+SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+LIVEKIT = {"LIVEKIT_URL": "wss://livekit.example.test", "LIVEKIT_API_KEY": KEY, "LIVEKIT_API_SECRET": SECRET}
+
+
+@pytest.fixture
+def caller_client(embedder, data_dir):
+    """A client without the supervisor token: the call page's routes are public."""
+    opened = []
+
+    def _make(**overrides) -> TestClient:
+        client = TestClient(create_app(make_settings(data_dir, **overrides), embedder))
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield _make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def test_token_is_least_privilege_for_this_call_only(caller_client):
+    client = caller_client(**LIVEKIT)
+
+    response = client.post("/api/livekit/token", json={"session_id": "abc-123_x"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["url"] == "wss://livekit.example.test"
+    assert body["room"] == "call-abc-123_x"
+    claims = TokenVerifier(KEY, SECRET).verify(body["token"])
+    assert claims.identity == body["identity"]
+    assert claims.identity.startswith("caller-")
+    grants = claims.video
+    assert grants.room == "call-abc-123_x"
+    assert grants.room_join is True
+    assert grants.can_publish is True and grants.can_subscribe is True
+    assert grants.can_publish_sources == ["microphone"]
+    assert not grants.can_publish_data
+    for power in ("room_admin", "room_create", "room_list", "room_record", "ingress_admin", "agent",
+                  "can_update_own_metadata", "hidden", "destination_room"):
+        assert not getattr(grants, power), power
+    assert not claims.sip.admin and not claims.sip.call
+
+    raw = jwt.decode(body["token"], SECRET, algorithms=["HS256"], issuer=KEY)
+    assert 0 < raw["exp"] - raw["nbf"] <= 15 * 60
+    assert body["expires_in"] == raw["exp"] - raw["nbf"]
+    assert set(raw) <= {"sub", "iss", "nbf", "exp", "name", "video"}
+
+
+def test_each_token_gets_a_new_server_assigned_identity(caller_client):
+    client = caller_client(**LIVEKIT)
+    first = client.post("/api/livekit/token", json={"session_id": "call1"}).json()
+    second = client.post("/api/livekit/token", json={"session_id": "call1"}).json()
+    assert first["identity"] != second["identity"]
+
+    chosen = client.post("/api/livekit/token", json={"session_id": "call1", "identity": "supervisor"})
+    assert chosen.status_code == 422
+    assert "identity" in chosen.json()["message"]
+
+
+def test_token_does_not_verify_with_another_secret(caller_client):
+    token = caller_client(**LIVEKIT).post("/api/livekit/token", json={"session_id": "s1"}).json()["token"]
+    with pytest.raises(jwt.InvalidSignatureError):
+        TokenVerifier(KEY, "another-secret-that-is-also-long-enough").verify(token)
+
+
+@pytest.mark.parametrize("session_id", ["", "../admin", "a b", "x" * 65, None, 7])
+def test_bad_session_ids_get_a_clear_422(caller_client, session_id):
+    response = caller_client(**LIVEKIT).post("/api/livekit/token", json={"session_id": session_id})
+    assert response.status_code == 422
+    assert "session_id" in response.json()["message"]
+
+
+@pytest.mark.parametrize("settings", [{}, {**LIVEKIT, "LIVEKIT_API_SECRET": ""},
+                                      {**LIVEKIT, "LIVEKIT_URL": "  "}])
+def test_without_livekit_settings_there_is_no_token(caller_client, settings):
+    client = caller_client(**settings)
+
+    response = client.post("/api/livekit/token", json={"session_id": "abc"})
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("LiveKit is off")
+    assert client.get("/api/call-config").json()["livekit_enabled"] is False
+
+
+def test_call_config_is_public_and_has_no_secrets(caller_client):
+    client = caller_client(KB_BUSINESS_NAME="Maple Street Cuts", **LIVEKIT)
+
+    response = client.get("/api/call-config")
+
+    assert response.status_code == 200
+    assert response.json() == {"business_name": "Maple Street Cuts", "livekit_enabled": True,
+                               "greeting": "Hi, thanks for calling Maple Street Cuts, how can I help?"}
+    assert SECRET not in response.text and KEY not in response.text
+
+
+def test_the_call_page_is_served_at_the_root(caller_client):
+    client = caller_client()
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'data-testid="question-input"' in page.text
+    script = client.get("/vendor/livekit-client.umd.js")
+    assert script.status_code == 200
+    assert "LivekitClient" in script.text[:2000]
