@@ -31,6 +31,27 @@ for (const name of ["speechSynthesis", "SpeechSynthesisUtterance", "SpeechRecogn
 }
 """
 
+# Stand-ins for the browser's speech engines (the outside world): speech never ends by itself, and the test
+# decides what the microphone hears.
+FAKE_SPEECH = """
+window.__spoken = []; window.__cancelled = 0; window.__current = null;
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
+  speak(u) { window.__spoken.push(u.text); window.__current = u; },
+  cancel() { window.__cancelled += 1; window.__current = null; },
+}});
+window.SpeechRecognition = class {
+  constructor() { window.__recognition = this; this.running = false; }
+  start() { this.running = true; setTimeout(() => this.onstart && this.onstart({}), 0); }
+  stop() { if (!this.running) return; this.running = false; setTimeout(() => this.onend && this.onend({}), 0); }
+  abort() { this.stop(); }
+};
+window.__hear = (text, isFinal) => {
+  const result = [{transcript: text}]; result.isFinal = isFinal;
+  window.__recognition.onresult({resultIndex: 0, results: [result]});
+};
+"""
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -335,3 +356,53 @@ def test_screenshots(serve, open_call, tmp_path, name, viewport):
     path = folder / f"call-page-{name}.png"
     call.page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_starting_and_ending_a_call_with_the_browsers_speech_apis_has_no_errors(serve, open_call):
+    call = open_call(serve().url)
+    status = call.page.get_by_test_id("agent-status")
+
+    call.page.get_by_test_id("call-button").click()
+    expect(call.page.get_by_test_id("call-button")).to_have_text("End call")
+    call.ask(KNOWN)
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+    expect(status).not_to_have_attribute("data-state", re.compile("thinking|speaking"), timeout=20000)
+    call.page.get_by_test_id("call-button").click()
+
+    expect(call.page.get_by_test_id("call-button")).to_have_text("Start call")
+    expect(status).to_have_attribute("data-state", "idle")
+    expect(call.page.get_by_test_id("talk-button")).to_have_attribute("aria-pressed", "false")
+    assert call.errors == []
+
+
+def test_voice_greets_ignores_its_own_echo_and_lets_the_caller_interrupt(serve, open_call):
+    call = open_call(serve().url, init_script=FAKE_SPEECH)
+    page, status = call.page, call.page.get_by_test_id("agent-status")
+    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+
+    page.get_by_test_id("call-button").click()
+    expect(status).to_have_attribute("data-state", "speaking")
+    assert page.evaluate("window.__spoken") == [greeting]
+    wait_for(lambda: page.evaluate("window.__recognition.running"), what="the microphone to open")
+
+    page.evaluate("window.__hear('thanks for calling Bella', false)")  # its own voice, heard back
+    page.evaluate("window.__hear('hi thanks for calling Bella hair studio how can I help', true)")
+    expect(call.page.get_by_test_id("heard")).to_have_text("")
+    expect(call.lines("caller")).to_have_count(0)
+    assert page.evaluate("window.__cancelled") == 0
+    expect(status).to_have_attribute("data-state", "speaking")
+
+    page.evaluate("window.__hear('what are your', false)")  # the caller talks over it
+    expect(call.page.get_by_test_id("heard")).to_have_text("Heard: what are your…")
+    assert page.evaluate("window.__cancelled") >= 1
+    expect(status).to_have_attribute("data-state", "listening")
+
+    page.evaluate("window.__hear('what are your opening hours', true)")
+    expect(call.lines("caller").last).to_have_text("what are your opening hours")
+    expect(call.lines("agent").last).to_contain_text(HOURS)
+    wait_for(lambda: HOURS in (page.evaluate("window.__spoken")[-1]), what="the answer to be spoken")
+
+    page.get_by_test_id("question-input").type("and")  # typing interrupts too
+    assert page.evaluate("window.__cancelled") >= 2
+    expect(status).to_have_attribute("data-state", "listening")
+    assert call.errors == []
