@@ -16,6 +16,8 @@ from kb_service.embedder import Embedder
 from kb_service.errors import DomainError
 from kb_service.routes import ask, call_config, health, help_requests, knowledge, livekit, sessions
 from kb_service.runtime import Runtime
+from kb_service.routes import dashboard
+from supervisor_gradio.mount import mount_console
 
 log = logging.getLogger("frontdesk")
 
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     for module in (ask, help_requests, knowledge, sessions, health, call_config, livekit):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
+    mount_console(app)  # at /supervisor; must stay above the catch-all "/" mount
     if (AGENT_WEB / "index.html").exists():
         app.mount("/", StaticFiles(directory=AGENT_WEB, html=True), name="agent_web")
     return app

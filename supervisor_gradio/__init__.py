@@ -1,0 +1,1 @@
+"""The supervisor console (Gradio), a client of the FrontDesk KB HTTP API."""

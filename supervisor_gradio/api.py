@@ -1,0 +1,115 @@
+"""`ApiClient`: the console's only way into the service, the public HTTP API with the supervisor token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """A refused or failed API call, with the service's own message (`detail` / `message`)."""
+
+    def __init__(self, status_code: int, message: str):
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        if isinstance(body.get("message"), str):
+            return body["message"]
+        if isinstance(body.get("detail"), str):
+            return body["detail"]
+    return str(body)[:200]
+
+
+class ApiClient:
+    """One method per row of the README's API table (the supervisor's part of it)."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"cannot reach the service at {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _message(response))
+        return None if response.status_code == 204 else response.json()
+
+    # ---- help requests
+
+    def help_requests(self, status: str | None = None, limit: int = 200, offset: int = 0,
+                      order: str = "newest") -> dict:
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
+        if status:
+            params["status"] = status
+        return self._call("GET", "/api/help-requests", params=params)
+
+    def all_help_requests(self, status: str | None = None, order: str = "newest", cap: int = 1000) -> list[dict]:
+        """Every page up to `cap` items."""
+        items: list[dict] = []
+        while len(items) < cap:
+            page = self.help_requests(status, limit=min(200, cap - len(items)), offset=len(items), order=order)
+            items.extend(page["items"])
+            if not page["items"] or len(items) >= page["total"]:
+                break
+        return items
+
+    def pending(self) -> list[dict]:
+        """The queue: pending requests, oldest first."""
+        return self.all_help_requests("pending", order="oldest")
+
+    def help_request(self, help_request_id: int) -> dict:
+        return self._call("GET", f"/api/help-requests/{help_request_id}")
+
+    def resolve(self, help_request_id: int, answer: str, question: str | None = None, learn: bool = True,
+                knowledge_id: int | None = None) -> dict:
+        body: dict[str, Any] = {"answer": answer, "learn": learn}
+        if question:
+            body["question"] = question
+        if knowledge_id is not None:
+            body["knowledge_id"] = knowledge_id
+        return self._call("POST", f"/api/help-requests/{help_request_id}/resolve", json=body)
+
+    # ---- knowledge
+
+    def knowledge(self, q: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if q:
+            params["q"] = q
+        return self._call("GET", "/api/knowledge", params=params)
+
+    def knowledge_entry(self, knowledge_id: int) -> dict:
+        return self._call("GET", f"/api/knowledge/{knowledge_id}")
+
+    def create_knowledge(self, answer: str, questions: list[str]) -> dict:
+        return self._call("POST", "/api/knowledge", json={"answer": answer, "questions": questions})
+
+    def update_knowledge(self, knowledge_id: int, answer: str | None = None,
+                         questions: list[str] | None = None) -> dict:
+        body = {k: v for k, v in (("answer", answer), ("questions", questions)) if v is not None}
+        return self._call("PATCH", f"/api/knowledge/{knowledge_id}", json=body)
+
+    def delete_knowledge(self, knowledge_id: int) -> None:
+        self._call("DELETE", f"/api/knowledge/{knowledge_id}")
+
+    # ---- counts
+
+    def stats(self) -> dict:
+        return self._call("GET", "/api/stats")
+
+    def dashboard(self) -> dict:
+        return self._call("GET", "/api/dashboard")

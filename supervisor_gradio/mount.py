@@ -1,0 +1,49 @@
+"""Mount the console at `/supervisor` on the service's own FastAPI app.
+
+The console still goes through HTTP: it calls the API on the socket the browser's request arrived on
+(the ASGI scope's `server` address, which the client cannot forge, unlike the Host header), with the
+service's own supervisor token."""
+
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+from fastapi import FastAPI
+
+from kb_service.auth import token_matches
+from supervisor_gradio.api import ApiClient
+from supervisor_gradio.console import CSS, build_console
+
+USER = "supervisor"
+
+
+def local_base_url(request: gr.Request) -> str:
+    host, port = request.request.scope["server"]
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
+    """Sign-in: user `supervisor`, password = the supervisor token (read from the running service)."""
+    clients: dict[str, ApiClient] = {}
+    lock = threading.Lock()
+
+    def token() -> str:
+        return app.state.runtime.token
+
+    def client_for(request: gr.Request) -> ApiClient:
+        base = local_base_url(request)
+        with lock:
+            client = clients.get(base)
+            if client is None:
+                client = clients[base] = ApiClient(base, token())
+            return client
+
+    def check(username: str, password: str) -> bool:
+        return username == USER and token_matches(token(), password)
+
+    blocks = build_console(client_for)
+    return gr.mount_gradio_app(app, blocks, path=path, auth=check, footer_links=[], css=CSS,
+                               auth_message="Sign in as <b>supervisor</b> with the supervisor token.")

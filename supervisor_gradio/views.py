@@ -1,0 +1,117 @@
+"""Turning API JSON into table rows and short texts. Pure functions: no Gradio, no HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+PENDING_HEADERS = ["Request", "Question", "Caller", "Callers waiting", "Waited", "Time left"]
+HISTORY_HEADERS = ["Request", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
+KNOWLEDGE_HEADERS = ["Entry", "Answer", "Phrasings", "Hits", "Last used", "Score"]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def mask_phone(phone: str | None) -> str:
+    """Only the last four digits, as on the service's own console lines."""
+    if not phone:
+        return ""
+    digits = [c for c in phone if c.isdigit()]
+    return "•" * max(len(digits) - 4, 0) + "".join(digits[-4:])
+
+
+def who(name: str | None, phone: str | None) -> str:
+    parts = [p for p in ((name or "").strip(), mask_phone(phone)) if p]
+    return " · ".join(parts) or "anonymous"
+
+
+def duration(seconds: float) -> str:
+    """`45 s`, `12 min`, `1 h 05 min`, `2 d 3 h`: short enough for a phone screen."""
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def local_time(value: str | None) -> str:
+    moment = parse_time(value)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def pending_row(item: dict, at: datetime) -> list:
+    callers = item.get("callers") or []
+    first = callers[0] if callers else {"name": item.get("caller_name"), "phone": item.get("caller_phone")}
+    left = (parse_time(item["deadline_at"]) - at).total_seconds()
+    return [
+        item["id"],
+        item["question"],
+        who(first.get("name"), first.get("phone")),
+        len(callers),
+        duration((at - parse_time(item["created_at"])).total_seconds()),
+        duration(left) if left > 0 else "timing out",
+    ]
+
+
+def pending_choice(item: dict) -> tuple[str, int]:
+    question = item["question"]
+    short = question if len(question) <= 70 else question[:69] + "…"
+    return f"#{item['id']} · {short}", item["id"]
+
+
+def finished_at(item: dict) -> str | None:
+    return item.get("resolved_at") or item.get("expired_at")
+
+
+def history_row(item: dict) -> list:
+    done = parse_time(finished_at(item))
+    waited = duration((done - parse_time(item["created_at"])).total_seconds()) if done else ""
+    return [item["id"], item["status"], item["question"], item.get("answer") or "",
+            item.get("answered_by") or ("timed out" if item["status"] == "unresolved" else ""),
+            local_time(finished_at(item)), waited]
+
+
+def matches(item: dict, text: str) -> bool:
+    """Plain case-insensitive substring search over what the supervisor can see (never a regex)."""
+    needle = text.strip().casefold()
+    if not needle:
+        return True
+    callers = item.get("callers") or []
+    haystack = [item.get("question"), item.get("answer"), item.get("answered_by"),
+                *(c.get("name") for c in callers)]
+    return any(needle in value.casefold() for value in haystack if value)
+
+
+def knowledge_row(entry: dict) -> list:
+    score = entry.get("score")
+    return [entry["id"], entry["answer"], " | ".join(p["question"] for p in entry["phrasings"]),
+            entry["hit_count"], local_time(entry.get("last_used_at")) or "never",
+            "" if score is None else f"{score:.2f}"]
+
+
+def phrasing_lines(text: str) -> list[str]:
+    """One phrasing per line; blank lines and repeats dropped, order kept."""
+    seen: dict[str, None] = {}
+    for line in (text or "").splitlines():
+        if line.strip():
+            seen.setdefault(line.strip(), None)
+    return list(seen)
+
+
+def header_markdown(dashboard: dict) -> str:
+    """Numbers only: no caller text ever goes into Markdown."""
+    rate = dashboard.get("auto_answer_rate_24h")
+    rate_text = "n/a" if rate is None else f"{rate:.0%}"
+    return (f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
+            f"**{int(dashboard['unresolved_today'])}** unresolved today · "
+            f"auto-answered (24 h): **{rate_text}** of {int(dashboard['asks_last_24h'])} calls")
