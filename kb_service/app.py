@@ -13,7 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from kb_service.config import Settings
 from kb_service.embedder import Embedder
+from kb_service import metrics
 from kb_service.errors import DomainError
+from kb_service.limits import AskRateLimit, BodyLimit, ConsoleApiGuard
 from kb_service.routes import ask, call_config, health, help_requests, knowledge, livekit, sessions
 from kb_service.runtime import Runtime
 from kb_service.routes import dashboard
@@ -55,6 +57,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         )
         detail = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
         return JSONResponse({"detail": detail, "message": message}, status_code=422)
+
+    # Starlette runs the last one added outermost: the ask rate limit, then the body cap, then the console
+    # guard, so a flooding client is turned away before its body is even read.
+    app.state.metrics = metrics.Metrics(app)
+    app.add_middleware(ConsoleApiGuard, path="/supervisor")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AskRateLimit, per_minute=settings.ask_rate_limit_per_minute,
+                       on_limited=app.state.metrics.rate_limited)
+    app.include_router(metrics.router)
 
     for module in (ask, help_requests, knowledge, sessions, health, call_config, livekit):
         app.include_router(module.router)

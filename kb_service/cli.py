@@ -54,7 +54,9 @@ def serve(host: str, port: int) -> None:
     from kb_service.app import create_app
     from kb_service.auth import load_or_create_token
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kb_service import logs
+
+    logs.configure(logging.INFO)  # one JSON line per event, phone numbers masked
     settings = _settings()
     token, generated = load_or_create_token(settings)
     base = f"http://{host}:{port}"
@@ -63,7 +65,7 @@ def serve(host: str, port: int) -> None:
     click.echo(f"API docs:           {base}/docs")
     where = "generated now and kept in " + str(settings.token_path) if generated else "from settings or data dir"
     click.echo(f"Supervisor token:   {token}  ({where})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
 
 
 @main.command("rebuild-index")

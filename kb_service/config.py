@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, alias="KB_WEBHOOK_SECRET")
     demo: bool = Field(default=True, alias="KB_DEMO")
     business_name: str = Field(default="Bella Hair Studio", alias="KB_BUSINESS_NAME")
+    # Flood limits: 413 over this many body bytes; 429 past this many asks a minute per client IP (0: off).
+    max_body_bytes: int = Field(default=65536, ge=0, alias="KB_MAX_BODY_BYTES")
+    ask_rate_limit_per_minute: int = Field(default=60, ge=0, alias="KB_ASK_RATE_LIMIT_PER_MINUTE")
     livekit_url: str | None = Field(default=None, alias="LIVEKIT_URL")
     livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")

@@ -14,6 +14,7 @@ import numpy as np
 from kb_service import outbox
 from kb_service.embedder import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
+from kb_service.idempotency import IdempotencyKey
 from kb_service.knowledge import KnowledgeBase, NewPhrasings
 from kb_service.store import Store, iso, iso_in, now
 from models import Caller, HelpRequestPublic, HelpRequestStatus, ResolveRequest, ResolveResponse, WaitingCaller
@@ -85,7 +86,8 @@ class HelpDesk:
 
     # ---- resolve
 
-    def resolve(self, help_request_id: int, body: ResolveRequest, answered_by: str = "supervisor") -> ResolveResponse:
+    def resolve(self, help_request_id: int, body: ResolveRequest, answered_by: str = "supervisor",
+                idempotency: IdempotencyKey | None = None) -> ResolveResponse:
         row = self._row(help_request_id)
         learned_question = body.question or row["question"]
         learn = body.learn
@@ -93,6 +95,8 @@ class HelpDesk:
         added: NewPhrasings | None = None
         knowledge_id = body.knowledge_id
         with self.store.write() as tx:
+            if idempotency and (earlier := idempotency.replay(tx)) is not None:
+                return ResolveResponse.model_validate(earlier)
             cur = tx.execute(
                 "UPDATE help_requests SET status = 'resolved', resolved_at = ?, answer = ?, answered_by = ?,"
                 " knowledge_id = ? WHERE id = ? AND status = 'pending'",
@@ -106,10 +110,14 @@ class HelpDesk:
                 knowledge_id, added = self.kb.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
             followups = self._follow_up(tx, help_request_id, row["question"], "resolved", body.answer)
+            # Read inside the transaction (same connection), so a replay returns exactly this response.
+            response = ResolveResponse(help_request=self.get(help_request_id), knowledge_id=knowledge_id,
+                                       followups_queued=followups)
+            if idempotency:
+                idempotency.remember(tx, response)
         if added is not None:
             self.kb.apply(added, knowledge_id)
-        return ResolveResponse(help_request=self.get(help_request_id), knowledge_id=knowledge_id,
-                               followups_queued=followups)
+        return response
 
     def _not_pending(self, tx: sqlite3.Connection, help_request_id: int) -> Exception:
         row = tx.execute("SELECT status FROM help_requests WHERE id = ?", (help_request_id,)).fetchone()

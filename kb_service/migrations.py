@@ -88,4 +88,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE INDEX session_events_session ON session_events(session_id, id)""",
         ],
     ),
+    (
+        2,
+        [
+            # Idempotency-Key replays: the stored response is written in the same transaction as its effect.
+            """CREATE TABLE idempotency_keys (
+                scope TEXT NOT NULL,
+                key TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                response TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (scope, key)
+            )""",
+            """CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)""",
+        ],
+    ),
 ]

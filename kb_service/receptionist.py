@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kb_service.help_requests import HelpDesk
+from kb_service.idempotency import IdempotencyKey
 from kb_service.knowledge import KnowledgeBase
 from kb_service.matcher import Matcher
 from kb_service.store import iso, now
@@ -20,11 +21,13 @@ class Receptionist:
         self.matcher = matcher
         self.desk = desk
 
-    def ask(self, body: AskRequest) -> AskResponse:
+    def ask(self, body: AskRequest, idempotency: IdempotencyKey | None = None) -> AskResponse:
         vector = self.kb.embedder.embed([body.question])
         decision = self.matcher.match(vector)[0]
         best_id = decision.best.knowledge_id if decision.best else None
         with self.kb.store.write() as tx:
+            if idempotency and (earlier := idempotency.replay(tx)) is not None:
+                return AskResponse.model_validate(earlier)
             answer = None
             if decision.answer:
                 row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
@@ -45,4 +48,6 @@ class Receptionist:
                 (iso(now()), body.question, response.outcome.value, decision.score, decision.margin, best_id,
                  response.help_request_id, body.session_id),
             )
+            if idempotency:
+                idempotency.remember(tx, response)
         return response

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kb_service.deps import RuntimeDep, SupervisorDep
+from kb_service.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from models import HelpRequestPage, HelpRequestPublic, HelpRequestStatus, ResolveRequest, ResolveResponse
 
 router = APIRouter(prefix="/api/help-requests", tags=["supervisor"])
@@ -27,8 +28,12 @@ def get_help_request(help_request_id: int, runtime: RuntimeDep, supervisor: Supe
 
 @router.post("/{help_request_id}/resolve", response_model=ResolveResponse)
 def resolve_help_request(help_request_id: int, body: ResolveRequest, runtime: RuntimeDep,
-                         supervisor: SupervisorDep) -> ResolveResponse:
-    """Answer, learn (unless `learn` is false) and follow up with every waiting caller, all at once."""
-    response = runtime.desk.resolve(help_request_id, body, answered_by=supervisor)
+                         supervisor: SupervisorDep,
+                         idempotency_key: IdempotencyKeyHeader = None) -> ResolveResponse:
+    """Answer, learn (unless `learn` is false) and follow up with every waiting caller, all at once.
+
+    A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
+    key = IdempotencyKey.of("resolve", idempotency_key, help_request_id, body)
+    response = runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
     runtime.outbox_worker.wake()
     return response

@@ -1,0 +1,101 @@
+"""`Idempotency-Key` on ask and resolve: a retry replays the first response and creates nothing new."""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from kb_service.app import create_app
+from tests.support import AUTH, LiveServer, make_settings
+
+UNKNOWN = "Do you sell gift cards for the spa?"
+
+
+def counts(data_dir) -> dict[str, int]:
+    with sqlite3.connect(data_dir / "frontdesk.db") as db:
+        return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("help_requests", "help_request_callers", "ask_log", "outbox", "knowledge_entries",
+                              "session_events")}
+
+
+def test_ask_retry_with_same_key_replays_and_creates_nothing(make_client, data_dir):
+    client = make_client(KB_DEMO=False)
+    body = {"question": UNKNOWN, "caller": {"name": "Ana", "phone": "+1 555 010 4567"}, "session_id": "s1"}
+    first = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-1"})
+    assert first.status_code == 200, first.text
+    assert first.json()["outcome"] == "escalated"
+    before = counts(data_dir)
+    again = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-1"})
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert counts(data_dir) == before
+    # Without a key (or with a new one) the same question is a new ask: the caller joins the request.
+    other = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-2"})
+    assert other.json()["help_request_id"] == first.json()["help_request_id"]
+    assert counts(data_dir)["ask_log"] == before["ask_log"] + 1
+
+
+def test_same_key_with_another_body_is_a_conflict(make_client, data_dir):
+    client = make_client(KB_DEMO=False)
+    client.post("/api/ask", json={"question": UNKNOWN}, headers={"Idempotency-Key": "k"})
+    before = counts(data_dir)
+    response = client.post("/api/ask", json={"question": "Is there parking nearby?"},
+                           headers={"Idempotency-Key": "k"})
+    assert response.status_code == 409
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert counts(data_dir) == before
+
+
+def test_resolve_retry_replays_instead_of_409(make_client, data_dir):
+    client = make_client(KB_DEMO=False)
+    request_id = client.post("/api/ask", json={"question": UNKNOWN, "session_id": "s2"}).json()["help_request_id"]
+    body = {"answer": "Yes, gift cards are $25 and up."}
+    first = client.post(f"/api/help-requests/{request_id}/resolve", json=body, headers={"Idempotency-Key": "r1"})
+    assert first.status_code == 200, first.text
+    before = counts(data_dir)
+    again = client.post(f"/api/help-requests/{request_id}/resolve", json=body, headers={"Idempotency-Key": "r1"})
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert counts(data_dir) == before
+    assert counts(data_dir)["knowledge_entries"] == 1
+    # A resolve without the key is a second resolve: still refused.
+    assert client.post(f"/api/help-requests/{request_id}/resolve", json=body).status_code == 409
+    changed = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "No."},
+                          headers={"Idempotency-Key": "r1"})
+    assert changed.status_code == 409
+    assert "different request" in changed.json()["detail"]
+
+
+def test_keys_survive_a_restart(make_client, data_dir):
+    client = make_client(KB_DEMO=False)
+    body = {"question": UNKNOWN}
+    first = client.post("/api/ask", json=body, headers={"Idempotency-Key": "durable"}).json()
+    client.__exit__(None, None, None)
+    restarted = make_client(KB_DEMO=False)
+    assert restarted.post("/api/ask", json=body, headers={"Idempotency-Key": "durable"}).json() == first
+    assert counts(data_dir)["ask_log"] == 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256])
+def test_bad_keys_get_422(make_client, key):
+    client = make_client(KB_DEMO=False)
+    response = client.post("/api/ask", json={"question": UNKNOWN}, headers={"Idempotency-Key": key})
+    assert response.status_code == 422
+    assert "message" in response.json()
+
+
+def test_concurrent_retries_with_one_key_create_one_ask(embedder, data_dir):
+    """Twenty copies of one request racing: one effect, twenty identical responses."""
+    app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
+    body = {"question": UNKNOWN, "caller": {"phone": "555-010-9999"}}
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
+        with ThreadPoolExecutor(20) as pool:
+            responses = list(pool.map(
+                lambda _: http.post("/api/ask", json=body, headers={"Idempotency-Key": "race"}), range(20)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.text for r in responses}) == 1
+    assert counts(data_dir)["ask_log"] == 1
+    assert counts(data_dir)["help_request_callers"] == 1
