@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
-from kb_service import demo
+from kb_service import demo, idempotency
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
 from kb_service.embedder import Embedder
@@ -76,6 +77,7 @@ class Runtime:
         self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
         self._saved_version = -1
+        self._keys_swept_at = float("-inf")
         self.stopping = False
 
     def _sweep(self) -> None:
@@ -86,6 +88,9 @@ class Runtime:
         if version != self._saved_version:
             self.kb.save_index()
             self._saved_version = version
+        if time.monotonic() - self._keys_swept_at > 3600:
+            idempotency.forget_expired(self.store)
+            self._keys_swept_at = time.monotonic()
 
     def start(self) -> None:
         self.outbox_worker.start()

@@ -1,0 +1,191 @@
+"""Security: every route is enumerated from the live route table (mounted apps included) and must refuse a
+request without the token unless it is on the explicit public list below. New routes cannot slip through."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from livekit.api import TokenVerifier
+from starlette.routing import Mount, WebSocketRoute
+
+from kb_service.app import create_app
+from tests.support import AUTH, LiveServer, make_settings
+
+# (path, method) pairs anyone may call, each with the reason. Everything else needs the supervisor token.
+PUBLIC = {
+    ("/api/ask", "POST"): "the caller asks",
+    ("/api/sessions/{session_id}/events", "GET"): "the caller's own follow-ups, by unguessable session id",
+    ("/api/call-config", "GET"): "the call page's public settings",
+    ("/api/livekit/token", "POST"): "a caller's room-scoped LiveKit token",
+    ("/healthz", "GET"): "liveness probe",
+    ("/openapi.json", "GET"): "API schema (no data)",
+    ("/docs", "GET"): "API docs page",
+    ("/docs/oauth2-redirect", "GET"): "API docs page",
+    ("/redoc", "GET"): "API docs page",
+}
+# The console's sign-in page and its static files: nothing behind them without signing in.
+CONSOLE_PUBLIC = {
+    "/supervisor/", "/supervisor/login", "/supervisor/login/", "/supervisor/logout",
+    "/supervisor/openapi.json",  # Gradio's own schema of the sign-in routes
+    "/supervisor/svelte/{path:path}", "/supervisor/static/{path:path}", "/supervisor/assets/{path:path}",
+    "/supervisor/favicon.ico", "/supervisor/theme.css", "/supervisor/robots.txt", "/supervisor/manifest.json",
+    "/supervisor/pwa_icon", "/supervisor/pwa_icon/{size}",
+    "/supervisor/gradio_api/theme.css",
+    # Who am I (null before sign-in), and the app's random id: the sign-in page needs both.
+    "/supervisor/gradio_api/user", "/supervisor/gradio_api/user/", "/supervisor/gradio_api/token",
+    "/supervisor/gradio_api/token/", "/supervisor/gradio_api/app_id", "/supervisor/gradio_api/app_id/",
+    "/supervisor/gradio_api/login_check", "/supervisor/gradio_api/login_check/",  # answers 401 itself
+}
+PUBLIC_MOUNTS = {"/": "the call page's static files"}
+SAMPLE = {"help_request_id": "1", "knowledge_id": "1", "session_id": "abc"}
+XSS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)//",
+       "{{7*7}} ${7*7} <svg onload=alert(1)>", "'; DROP TABLE help_requests; --"]
+
+
+def routes(route_list, prefix: str = ""):
+    """(path, method) for every endpoint, walking included routers and mounted sub-apps."""
+    for route in route_list:
+        if type(route).__name__ == "_IncludedRouter":  # FastAPI keeps included routers as one node
+            for ctx in route.effective_route_contexts():
+                for method in ctx.methods or ():
+                    yield prefix + ctx.path, method
+        elif isinstance(route, Mount):
+            sub = getattr(route.app, "routes", None)
+            if sub is None:
+                yield prefix + route.path + "/", "MOUNT"
+            else:
+                yield from routes(sub, prefix + route.path)
+        elif isinstance(route, WebSocketRoute):
+            yield prefix + route.path, "WEBSOCKET"
+        else:
+            for method in getattr(route, "methods", None) or ():
+                yield prefix + route.path, method
+
+
+def concrete(path: str) -> str:
+    path = re.sub(r"\{(\w+)(:path)?\}", lambda m: SAMPLE.get(m.group(1), "x"), path)
+    return path
+
+
+@pytest.fixture
+def anonymous(embedder, data_dir):
+    with TestClient(create_app(make_settings(data_dir), embedder)) as client:
+        yield client
+
+
+def test_every_route_outside_the_public_list_needs_the_token(anonymous):
+    found = sorted(set(routes(anonymous.app.routes)))
+    assert ("/api/help-requests/{help_request_id}/resolve", "POST") in found
+    assert any(path.startswith("/supervisor/gradio_api/queue") for path, _ in found), "console not enumerated"
+    checked = []
+    for path, method in found:
+        if method == "HEAD" or (path, method) in PUBLIC or path in CONSOLE_PUBLIC:
+            continue
+        if method == "MOUNT":
+            assert path.rstrip("/") + "/" in {p.rstrip("/") + "/" for p in PUBLIC_MOUNTS}, path
+            continue
+        if method == "WEBSOCKET":
+            with pytest.raises(Exception), anonymous.websocket_connect(concrete(path)):
+                pass
+            continue
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}):
+            response = anonymous.request(method, concrete(path), headers=headers, follow_redirects=False)
+            assert response.status_code in (401, 403), (method, path, headers, response.status_code)
+            assert "application/json" in response.headers.get("content-type", "")
+        checked.append((path, method))
+    assert len(checked) > 40  # the API plus Gradio's API routes
+    # And the token opens the API routes (so the 401s above are about the token, not broken routes).
+    assert anonymous.get("/api/help-requests", headers=AUTH).status_code == 200
+    assert anonymous.get("/metrics", headers=AUTH).status_code == 200
+
+
+def test_public_list_has_no_stale_entries(anonymous):
+    found = set(routes(anonymous.app.routes))
+    assert set(PUBLIC) <= found
+
+
+def test_a_caller_sees_only_their_own_sessions_follow_ups(embedder, data_dir):
+    app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as web:
+        a = web.post("/api/ask", json={"question": "Do you sell gift cards?", "session_id": "sess-a",
+                                       "caller": {"phone": "+1 555 010 1111"}}).json()
+        b = web.post("/api/ask", json={"question": "Can I bring my dog to the appointment?",
+                                       "session_id": "sess-b", "caller": {"phone": "+1 555 010 2222"}}).json()
+        assert a["help_request_id"] != b["help_request_id"]
+        # Anonymous callers cannot list or read requests (phone numbers are in there).
+        assert web.get("/api/help-requests").status_code == 401
+        assert web.get(f"/api/help-requests/{b['help_request_id']}").status_code == 401
+        for request_id, answer in ((b["help_request_id"], "Dogs are welcome."), (a["help_request_id"], "Yes.")):
+            web.post(f"/api/help-requests/{request_id}/resolve", json={"answer": answer}, headers=AUTH)
+        events = []
+        with web.stream("GET", "/api/sessions/sess-a/events") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+                    break
+        assert [e["help_request_id"] for e in events] == [a["help_request_id"]]
+        assert "555" not in json.dumps(events)  # no phone numbers on the caller channel
+        # Reading after the last event gives nothing else for this session.
+        rows = app.state.runtime.store.query("SELECT session_id FROM session_events")
+        assert sorted(r["session_id"] for r in rows) == ["sess-a", "sess-b"]
+
+
+@pytest.mark.parametrize("text", XSS)
+def test_hostile_text_round_trips_as_text(make_client, text):
+    client = make_client(KB_DEMO=False)
+    asked = client.post("/api/ask", json={"question": text, "caller": {"name": text}})
+    assert asked.status_code == 200
+    assert asked.headers["content-type"].startswith("application/json")
+    request = client.get(f"/api/help-requests/{asked.json()['help_request_id']}").json()
+    assert request["question"] == text.strip()
+    assert request["caller_name"] == text.strip()
+    resolved = client.post(f"/api/help-requests/{request['id']}/resolve", json={"answer": text})
+    assert resolved.status_code == 200
+    again = client.post("/api/ask", json={"question": text}).json()
+    assert again["outcome"] == "answered" and again["answer"] == text.strip()
+    assert client.get("/api/help-requests").json()["total"] == 1  # the SQL-looking text stayed text
+
+
+def test_pages_never_put_text_into_html():
+    web = Path(__file__).resolve().parent.parent / "agent_web"
+    for source in [*web.glob("*.js"), *web.glob("*.html")]:
+        assert "innerHTML" not in source.read_text(), source
+        assert "insertAdjacentHTML" not in source.read_text(), source
+
+
+def test_oversized_body_is_refused_before_any_work(make_client):
+    client = make_client(KB_DEMO=False)
+    response = client.post("/api/ask", content=b'{"question": "' + b"a" * 70_000 + b'"}',
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert client.get("/api/stats").json()["asks_total"] == 0
+
+
+def test_ask_flood_gets_429_with_retry_after(make_client):
+    client = make_client(KB_DEMO=False)  # the default limit: 60 a minute per client
+    statuses = [client.post("/api/ask", json={"question": f"flood {i}?"}).status_code for i in range(80)]
+    assert statuses[:60] == [200] * 60
+    assert 429 in statuses and set(statuses) == {200, 429}
+    limited = client.post("/api/ask", json={"question": "again?"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert client.get("/api/stats").status_code == 200
+
+
+def test_livekit_tokens_are_room_scoped_short_and_without_admin(embedder, data_dir):
+    key, secret = "devkey", "a-test-secret-that-is-long-enough-for-hs256"
+    settings = make_settings(data_dir, LIVEKIT_URL="wss://livekit.test", LIVEKIT_API_KEY=key,
+                             LIVEKIT_API_SECRET=secret)
+    with TestClient(create_app(settings, embedder)) as client:
+        body = client.post("/api/livekit/token", json={"session_id": "call-1"}).json()
+    claims = TokenVerifier(key, secret).verify(body["token"])
+    assert claims.video.room == body["room"] == "call-call-1" and claims.video.room_join
+    for power in ("room_admin", "room_create", "room_list", "room_record", "ingress_admin"):
+        assert not getattr(claims.video, power), power
+    raw = jwt.decode(body["token"], secret, algorithms=["HS256"], issuer=key)
+    assert raw["exp"] - raw["nbf"] <= 15 * 60
