@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,6 +15,10 @@ class ApiError(Exception):
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+
+    def explain(self) -> str:
+        """For the console's Markdown: our words and the service's message (ids and field names, no caller text)."""
+        return f"⚠️ The service said no ({self.status_code or 'unreachable'}): `{self.message[:300].replace('`', '')}`"
 
 
 def _message(response: httpx.Response) -> str:
@@ -113,3 +118,7 @@ class ApiClient:
 
     def dashboard(self) -> dict:
         return self._call("GET", "/api/dashboard")
+
+
+# The ApiClient to use for one console event, given its `gr.Request`.
+ClientFor = Callable[[Any], ApiClient]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-PENDING_HEADERS = ["Request", "Question", "Caller", "Callers waiting", "Waited", "Time left"]
-HISTORY_HEADERS = ["Request", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
-KNOWLEDGE_HEADERS = ["Entry", "Answer", "Phrasings", "Hits", "Last used", "Score"]
+# Short headers: the table must still read on a phone.
+PENDING_HEADERS = ["#", "Question", "Caller", "Callers", "Waited", "Left"]
+HISTORY_HEADERS = ["#", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
+KNOWLEDGE_HEADERS = ["#", "Answer", "Phrasings", "Hits", "Last used", "Score"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -17,11 +18,11 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def mask_phone(phone: str | None) -> str:
-    """Only the last four digits, as on the service's own console lines."""
+    """Only the last four digits, behind a fixed-width mask that hides the number's length too."""
     if not phone:
         return ""
     digits = [c for c in phone if c.isdigit()]
-    return "•" * max(len(digits) - 4, 0) + "".join(digits[-4:])
+    return "•••" + "".join(digits[-4:])
 
 
 def who(name: str | None, phone: str | None) -> str:
@@ -115,3 +116,19 @@ def header_markdown(dashboard: dict) -> str:
     return (f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
             f"**{int(dashboard['unresolved_today'])}** unresolved today · "
             f"auto-answered (24 h): **{rate_text}** of {int(dashboard['asks_last_24h'])} calls")
+
+
+def as_id(value) -> int | None:
+    """A dropdown or number value as an id, or None. A typed value that isn't a number is no selection."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).lstrip("#").split(" ")[0].split(".")[0])
+    except ValueError:
+        return None
+
+
+def id_at_row(ids: list[int], index) -> int | None:
+    """The id shown in the clicked table row (`SelectData.index` is `[row, column]`)."""
+    row = index[0] if isinstance(index, list | tuple) else index
+    return ids[row] if isinstance(row, int) and 0 <= row < len(ids) else None

@@ -1,0 +1,33 @@
+"""History tab: resolved and unresolved requests, filtered by status and searched as plain text."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from supervisor_gradio import views
+from supervisor_gradio.api import ApiError, ClientFor
+
+
+def build(client_for: ClientFor, tab: gr.Tab) -> None:
+    with gr.Row(elem_classes="action-row"):
+        status_filter = gr.Radio(["all", "resolved", "unresolved"], value="all", label="Status",
+                                 elem_id="history-status", scale=2)
+        search = gr.Textbox(label="Search (question, answer, who)", elem_id="history-search", scale=2)
+        refresh = gr.Button("Refresh", elem_id="history-refresh", scale=0, min_width=110)
+    note = gr.Markdown(elem_id="history-note")
+    table = gr.Dataframe(headers=views.HISTORY_HEADERS, datatype="str", interactive=False, wrap=True,
+                         elem_id="history-table",
+                         column_widths=["6%", "11%", "25%", "28%", "11%", "11%", "8%"])
+
+    def load(status, text, request: gr.Request):
+        """Fetched pages are filtered here; the text is matched as a plain substring."""
+        try:
+            items = client_for(request).all_help_requests(None if status == "all" else status)
+        except ApiError as exc:
+            return exc.explain(), gr.skip()
+        items = [item for item in items if item["status"] != "pending" and views.matches(item, text or "")]
+        found = f"{len(items)} request{'s' if len(items) != 1 else ''}" if items else "Nothing matches."
+        return found, gr.Dataframe(value=[views.history_row(i) for i in items], headers=views.HISTORY_HEADERS)
+
+    for trigger in (tab.select, status_filter.change, search.submit, refresh.click):
+        trigger(load, [status_filter, search], [note, table])
