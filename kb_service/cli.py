@@ -49,14 +49,14 @@ def serve(host: str, port: int) -> None:
 
         frontdesk serve --port 8000
     """
+    from kb_service import logs
+
+    logs.configure(logging.INFO)  # first: one JSON line per event, phone numbers masked, no progress bars
     import uvicorn
 
     from kb_service.app import create_app
     from kb_service.auth import load_or_create_token
 
-    from kb_service import logs
-
-    logs.configure(logging.INFO)  # one JSON line per event, phone numbers masked
     settings = _settings()
     token, generated = load_or_create_token(settings)
     base = f"http://{host}:{port}"

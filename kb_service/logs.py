@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,8 @@ from datetime import UTC, datetime
 # A run of 7 or more digits, allowing the separators people type in phone numbers. Our own pattern over
 # log text (never a pattern built from caller input), applied to everything that is logged.
 _PHONE = re.compile(r"\+?\d(?:[\d\s().-]{5,}\d)")
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName",
+                                                                        "color_message"}
 
 
 def mask_phones(text: str) -> str:
@@ -45,7 +47,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: int = logging.INFO) -> None:
-    """Route every logger (uvicorn's too) through one JSON handler on stderr."""
+    """Route every logger (uvicorn's too) through one JSON handler on stderr; no progress bars in between."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
