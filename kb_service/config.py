@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Chosen on CLINC150 `val` with naive matching: the lowest threshold with precision >= 0.95 was 0.71 (k=1),
-# 0.76 (k=5) and 0.81 (k=10); the strictest of them holds for every k. See README "Matching".
-DEFAULT_MATCH_THRESHOLD = 0.81
+# A threshold on `confidence` (entry score + lead over the runner-up, see matcher.py), chosen on CLINC150 `val`
+# as the strictest of the lowest thresholds with precision >= 0.95 for k = 1, 5, 10 phrasings per entry.
+# `frontdesk calibrate` replaces it with one fitted to the knowledge base's own phrasings. See docs/quality.md.
+DEFAULT_MATCH_THRESHOLD = 0.83
 
 
 class Settings(BaseSettings):
@@ -30,9 +32,19 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, alias="KB_WEBHOOK_SECRET")
     demo: bool = Field(default=True, alias="KB_DEMO")
     business_name: str = Field(default="Bella Hair Studio", alias="KB_BUSINESS_NAME")
+    # onnx: the same model on onnxruntime (fp32, exported once from the packaged weights; cosine >= 0.999 to
+    # torch), about 3x faster per ask. See docs/performance.md.
+    embedder_backend: Literal["torch", "onnx"] = Field(default="onnx", alias="KB_EMBEDDER_BACKEND")
+    onnx_model_path: Path | None = Field(default=None, alias="KB_ONNX_MODEL_PATH")
+    index_kind: Literal["auto", "flat", "hnsw"] = Field(default="auto", alias="KB_INDEX_KIND")
+    index_exact_max: int = Field(default=50_000, ge=1, alias="KB_INDEX_EXACT_MAX")
     # Flood limits: 413 over this many body bytes; 429 past this many asks a minute per client IP (0: off).
     max_body_bytes: int = Field(default=65536, ge=0, alias="KB_MAX_BODY_BYTES")
     ask_rate_limit_per_minute: int = Field(default=60, ge=0, alias="KB_ASK_RATE_LIMIT_PER_MINUTE")
+    # Self-calibration (`frontdesk calibrate`): the precision to aim for, and re-calibrate after every N learned
+    # answers (0: only when asked).
+    target_precision: float = Field(default=0.95, gt=0.0, le=1.0, alias="KB_TARGET_PRECISION")
+    recalibrate_every: int = Field(default=0, ge=0, alias="KB_RECALIBRATE_EVERY")
     livekit_url: str | None = Field(default=None, alias="LIVEKIT_URL")
     livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")

@@ -42,6 +42,15 @@ class Embedder:
         return self.embed([text])[0]
 
 
+def make_embedder(settings):
+    """The embedder `KB_EMBEDDER_BACKEND` names (both give the same vectors, see onnx_embedder)."""
+    if settings.embedder_backend == "onnx":
+        from kb_service.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(model_path=settings.onnx_model_path)
+    return Embedder()
+
+
 def to_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 

@@ -28,14 +28,31 @@ class NewPhrasings:
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, embedder: Embedder, index_path: Path | None = None):
+    def __init__(self, store: Store, embedder: Embedder, index_path: Path | None = None,
+                 index_kind: str = "flat", index_exact_max: int = 50_000):
         self.store = store
         self.embedder = embedder
         self.index_path = index_path
-        self.index = VectorIndex(embedder.dimension)
+        self.index_kind = index_kind
+        self.index_exact_max = index_exact_max
+        self.index = self._new_index()
         self._owner: dict[int, int] = {}  # phrasing id -> knowledge id
         self._sync_lock = threading.Lock()
         self._synced_version = -1
+        # Knowledge versions this process wrote and already mirrored in the index: the sweep's check for
+        # writes by other processes skips them instead of comparing a million ids after every learn.
+        self._own_versions: set[int] = set()
+        self._pending = threading.local()  # versions bumped by this thread's open transaction
+
+    def _new_index(self) -> VectorIndex:
+        return VectorIndex(self.embedder.dimension, self.index_kind, self.index_exact_max)
+
+    def _bump(self, tx: sqlite3.Connection) -> None:
+        version = Store.bump_knowledge_version(tx)
+        pending = getattr(self._pending, "versions", [])
+        if pending and pending[-1] != version - 1:
+            pending = []  # left by a transaction that rolled back: never ours
+        self._pending.versions = [*pending, version]
 
     # ---- writes (each inside a caller-supplied transaction, so lifecycle changes can include them)
 
@@ -68,7 +85,7 @@ class KnowledgeBase:
             ids.append(int(cur.lastrowid))
             kept.append(vector)
         if ids:
-            Store.bump_knowledge_version(tx)
+            self._bump(tx)
             tx.execute("UPDATE knowledge_entries SET updated_at = ? WHERE id = ?", (stamp, knowledge_id))
         return NewPhrasings(ids, np.array(kept, dtype=np.float32).reshape(len(ids), self.embedder.dimension))
 
@@ -77,6 +94,8 @@ class KnowledgeBase:
         """Mirror a committed change in the index at once: no rebuild."""
         with self._sync_lock:
             self._apply(added, knowledge_id, removed)
+            self._own_versions.update(getattr(self._pending, "versions", []))
+            self._pending.versions = []
 
     def _apply(self, added: NewPhrasings | None, knowledge_id: int | None, removed: list[int] | None) -> None:
         if removed:
@@ -136,7 +155,7 @@ class KnowledgeBase:
                 removed = [pid for q, pid in current.items() if q not in wanted]
                 if removed:
                     tx.executemany("DELETE FROM phrasings WHERE id = ?", [(pid,) for pid in removed])
-                    Store.bump_knowledge_version(tx)
+                    self._bump(tx)
                 new = [(q, v) for q, v in zip(questions, vectors, strict=True) if q not in current]
                 new = list({q: (q, v) for q, v in new}.values())
                 added = self.insert_phrasings(tx, knowledge_id, [q for q, _ in new],
@@ -151,7 +170,7 @@ class KnowledgeBase:
             cur = tx.execute("DELETE FROM knowledge_entries WHERE id = ?", (knowledge_id,))
             if cur.rowcount == 0:
                 raise NotFound(f"knowledge entry {knowledge_id} does not exist")
-            Store.bump_knowledge_version(tx)
+            self._bump(tx)
         self.apply(removed=removed)
 
     def record_hit(self, tx: sqlite3.Connection, knowledge_id: int) -> None:
@@ -196,10 +215,11 @@ class KnowledgeBase:
         how = "loaded"
         if self.index_path is not None and self.index_path.exists():
             try:
-                self.index = VectorIndex.load(self.index_path, self.embedder.dimension)
+                self.index = VectorIndex.load(self.index_path, self.embedder.dimension, self.index_kind,
+                                              self.index_exact_max)
             except Exception as exc:  # a torn or foreign file: the DB has everything to rebuild it
                 log.warning("index file %s unreadable (%s); rebuilding from the database", self.index_path, exc)
-                self.index = VectorIndex(self.embedder.dimension)
+                self.index = self._new_index()
                 how = "rebuilt (corrupt file)"
         else:
             how = "built (no file)"
@@ -239,14 +259,23 @@ class KnowledgeBase:
                 got = self.store.query(f"SELECT id, embedding FROM phrasings WHERE id IN ({marks})", chunk)
                 self.index.add(np.array([r["id"] for r in got]), np.stack([from_blob(r["embedding"]) for r in got]))
             self._synced_version = version
+            self._own_versions = {v for v in self._own_versions if v > version}
             return len(missing) + len(extra)
 
     def sync_if_changed_elsewhere(self) -> int:
         """Cheap check for writes by another process (such as `frontdesk import`)."""
-        if self.store.knowledge_version() == self._synced_version and len(self.index) == len(self._owner):
-            return 0
+        version = self.store.knowledge_version()
+        with self._sync_lock:
+            if version == self._synced_version and len(self.index) == len(self._owner):
+                return 0
+            newer = set(range(self._synced_version + 1, version + 1))
+            if self._synced_version >= 0 and newer <= self._own_versions:
+                # Every change since the last sync was this process's own, already applied: O(changes).
+                self._own_versions -= newer
+                self._synced_version = version
+                return 0
         if len(self.index) == self.phrasing_count() and self.index.ids() == set(self._owner):
-            self._synced_version = self.store.knowledge_version()
+            self._synced_version = version
             return 0
         return self.sync()
 
@@ -262,7 +291,7 @@ class KnowledgeBase:
             tx.executemany("UPDATE phrasings SET embedding = ?, model = ? WHERE id = ?",
                            [(to_blob(v), self.embedder.model_name, r["id"]) for r, v in zip(rows, vectors)])
             Store.bump_knowledge_version(tx)
-        self.index = VectorIndex(self.embedder.dimension)
+        self.index = self._new_index()
         self.sync()
         self.save_index()
         return len(rows)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import time
 from collections.abc import Callable
 
 from kb_service import demo, idempotency
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
-from kb_service.embedder import Embedder
+from kb_service.batching import BatchingEmbedder
+from kb_service.embedder import Embedder, make_embedder
 from kb_service.help_requests import Channels, HelpDesk
 from kb_service.knowledge import KnowledgeBase
 from kb_service.matcher import Matcher
@@ -19,6 +21,8 @@ from kb_service.receptionist import Receptionist
 from kb_service.store import Store
 
 log = logging.getLogger("frontdesk")
+
+BIG_INDEX_SAVE_SECONDS = 300.0
 
 
 class Worker:
@@ -59,8 +63,10 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.token, self.token_generated = load_or_create_token(settings)
         self.store = Store(settings.db_path)
-        self.embedder = embedder or Embedder()
-        self.kb = KnowledgeBase(self.store, self.embedder, settings.index_path)
+        # Concurrent asks share forward passes; the model itself is built once (or shared by the tests).
+        self.embedder = BatchingEmbedder(embedder or make_embedder(settings))
+        self.kb = KnowledgeBase(self.store, self.embedder, settings.index_path, settings.index_kind,
+                                settings.index_exact_max)
         self.index_status = self.kb.load_index()
         if settings.demo and self.kb.count() == 0 and self.store.scalar("SELECT COUNT(*) FROM help_requests") == 0:
             demo.load(self.kb)
@@ -77,6 +83,7 @@ class Runtime:
         self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
         self._saved_version = -1
+        self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
         self.stopping = False
 
@@ -85,9 +92,14 @@ class Runtime:
             self.outbox_worker.wake()
         self.kb.sync_if_changed_elsewhere()
         version = self.store.knowledge_version()
-        if version != self._saved_version:
+        # The file is only a start-up cache (the DB holds every embedding and the start-up sync catches up),
+        # so a large index is written at most every BIG_INDEX_SAVE_SECONDS rather than after every learn.
+        due = len(self.kb.index) <= self.settings.index_exact_max or (
+            time.monotonic() - self._saved_at >= BIG_INDEX_SAVE_SECONDS)
+        if version != self._saved_version and due:
             self.kb.save_index()
             self._saved_version = version
+            self._saved_at = time.monotonic()
         if time.monotonic() - self._keys_swept_at > 3600:
             idempotency.forget_expired(self.store)
             self._keys_swept_at = time.monotonic()
@@ -101,5 +113,6 @@ class Runtime:
         self.sweeper.stop()
         self.outbox_worker.stop()
         self.kb.save_index()
+        self.embedder.close()
         self.outbox.close()
         self.store.close()

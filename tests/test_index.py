@@ -1,0 +1,151 @@
+"""One contract suite for every index kind, and approximate search checked against exact on real embeddings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb_service.index import VectorIndex
+
+DIM = 384
+CLINC = Path("/work/shared/eval/clinc150/data_full.json")
+
+# auto with a tiny exact_max: starts flat, becomes HNSW during the test, so both halves are exercised.
+KINDS = [("flat", 50_000), ("hnsw", 50_000), ("auto", 150)]
+
+
+def unit(rows: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((rows, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture(params=KINDS, ids=[k for k, _ in KINDS])
+def index(request) -> VectorIndex:
+    kind, exact_max = request.param
+    return VectorIndex(DIM, kind, exact_max)
+
+
+def top_ids(index: VectorIndex, queries: np.ndarray, k: int = 1) -> list[list[int]]:
+    return index.search(queries, k)[1].tolist()
+
+
+def test_search_finds_each_vector_itself(index):
+    vectors = unit(300, 1)
+    index.add(np.arange(1000, 1300), vectors)
+    assert len(index) == 300
+    assert [row[0] for row in top_ids(index, vectors)] == list(range(1000, 1300))
+    scores, _ = index.search(vectors[:5], 3)
+    assert np.allclose(scores[:, 0], 1.0, atol=1e-4)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
+
+
+def test_empty_index_returns_no_ids(index):
+    scores, ids = index.search(unit(2, 2), 4)
+    assert ids.shape == (2, 4) and (ids == -1).all()
+
+
+def test_remove_hides_ids_and_keeps_the_rest(index):
+    vectors = unit(300, 3)
+    index.add(np.arange(300), vectors)
+    index.remove(range(0, 300, 2))
+    assert len(index) == 150
+    assert index.ids() == set(range(1, 300, 2))
+    _, ids = index.search(vectors, 5)
+    assert not set(ids.ravel().tolist()) & set(range(0, 300, 2))
+    assert [row[0] for row in ids[1::2].tolist()] == list(range(1, 300, 2))
+    index.remove([12345])  # unknown ids are ignored
+    assert len(index) == 150
+
+
+def test_readding_an_id_replaces_its_vector(index):
+    vectors = unit(300, 4)
+    index.add(np.arange(300), vectors)
+    moved = unit(1, 5)
+    index.add(np.array([7]), moved)
+    assert len(index) == 300
+    _, ids = index.search(moved, 3)
+    assert ids[0, 0] == 7
+    _, ids = index.search(vectors[7:8], 3)
+    assert ids[0, 0] != 7  # the old vector of id 7 is gone
+    assert ids[0].tolist().count(7) <= 1
+
+
+def test_remove_then_readd_brings_an_id_back(index):
+    vectors = unit(200, 6)
+    index.add(np.arange(200), vectors)
+    index.remove([5, 6])
+    index.add(np.array([5]), vectors[5:6])
+    assert index.ids() == set(range(200)) - {6}
+    assert top_ids(index, vectors[5:7]) == [[5], [top_ids(index, vectors[6:7])[0][0]]]
+    assert top_ids(index, vectors[6:7])[0][0] != 6
+
+
+def test_save_and_load_keep_ids_and_results(index, tmp_path):
+    vectors = unit(400, 7)
+    index.add(np.arange(400), vectors)
+    index.remove([3, 4])
+    index.add(np.array([9]), unit(1, 8))
+    path = tmp_path / "index.faiss"
+    index.save(path, knowledge_version=42)
+    assert json.loads(path.with_suffix(".json").read_text()) == {"knowledge_version": 42, "size": 398}
+    loaded = VectorIndex.load(path, DIM, index.kind, index.exact_max)
+    assert loaded.approximate == index.approximate
+    # Removed ids may come back from the file: the database sync drops them. Replaced ids never duplicate.
+    assert loaded.ids() - {3, 4} == index.ids()
+    loaded.remove([3, 4])
+    assert top_ids(loaded, vectors[10:60]) == top_ids(index, vectors[10:60])
+    _, ids = loaded.search(vectors[9:10], 10)
+    assert 9 not in ids[0, :1].tolist() and ids[0].tolist().count(9) <= 1
+
+
+def test_load_rejects_a_file_of_another_dimension(tmp_path):
+    other = VectorIndex(8)
+    other.add(np.arange(3), np.eye(3, 8, dtype=np.float32))
+    other.save(tmp_path / "i.faiss", 1)
+    with pytest.raises(ValueError, match="dimension"):
+        VectorIndex.load(tmp_path / "i.faiss", DIM)
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="index kind"):
+        VectorIndex(DIM, "ivf")
+
+
+def test_auto_turns_approximate_past_exact_max():
+    index = VectorIndex(DIM, "auto", exact_max=100)
+    index.add(np.arange(100), unit(100, 9))
+    assert not index.approximate
+    index.add(np.array([100]), unit(1, 10))
+    assert index.approximate and len(index) == 101
+
+
+def test_compaction_keeps_live_ids(tmp_path):
+    index = VectorIndex(DIM, "hnsw")
+    vectors = unit(400, 11)
+    index.add(np.arange(400), vectors)
+    index.remove(range(200))  # half dead: save compacts
+    index.save(tmp_path / "i.faiss", 1)
+    loaded = VectorIndex.load(tmp_path / "i.faiss", DIM, "hnsw")
+    assert loaded.ids() == set(range(200, 400))
+    assert [r[0] for r in top_ids(loaded, vectors[200:])] == list(range(200, 400))
+
+
+def test_approximate_search_agrees_with_exact_on_real_embeddings(embedder):
+    data = json.loads(CLINC.read_text())
+    phrasings = list(dict.fromkeys(text for text, _ in data["train"]))[:4000]
+    queries = [text for text, _ in data["test"]][::9]  # 500 real caller-like questions, none in the index
+    vectors, query_vectors = embedder.embed(phrasings), embedder.embed(queries)
+    exact, approximate = VectorIndex(DIM, "flat"), VectorIndex(DIM, "hnsw")
+    for index in (exact, approximate):
+        index.add(np.arange(len(phrasings)), vectors)
+        index.remove(range(0, len(phrasings), 10))  # tombstones too
+    exact_scores, exact_ids = exact.search(query_vectors, 5)
+    approx_scores, approx_ids = approximate.search(query_vectors, 5)
+    recall_at_1 = float(np.mean(exact_ids[:, 0] == approx_ids[:, 0]))
+    assert recall_at_1 >= 0.99
+    same = exact_ids[:, 0] == approx_ids[:, 0]
+    assert np.allclose(exact_scores[same, 0], approx_scores[same, 0], atol=1e-5)
+    assert not set(approx_ids.ravel().tolist()) & set(range(0, len(phrasings), 10))
