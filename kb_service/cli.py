@@ -22,12 +22,13 @@ def _settings() -> Settings:
 
 
 def _knowledge_base(settings: Settings):
-    from kb_service.embedder import Embedder
+    from kb_service.embedder import make_embedder
     from kb_service.knowledge import KnowledgeBase
     from kb_service.store import Store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    kb = KnowledgeBase(Store(settings.db_path), Embedder(), settings.index_path)
+    kb = KnowledgeBase(Store(settings.db_path), make_embedder(settings), settings.index_path,
+                       settings.index_kind, settings.index_exact_max)
     return kb
 
 
