@@ -7,7 +7,6 @@ import os
 import click
 
 from supervisor_gradio.api import ApiClient, ApiError
-from supervisor_gradio.mount import USER
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +23,7 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
     """
     import hmac
 
-    from supervisor_gradio.console import CSS, build_console
+    from supervisor_gradio.console import AUTH_MESSAGE, CSS, USER, build_console
 
     token = token or os.environ.get("KB_SUPERVISOR_TOKEN", "").strip()
     if not token:
@@ -41,7 +40,7 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
     click.echo(f"Supervisor console: http://{host}:{port}/  (user: {USER}, API: {client.base_url})")
     build_console(lambda request: client).launch(
         server_name=host, server_port=port, auth=check, footer_links=[], css=CSS, show_error=False,
-        auth_message="Sign in as <b>supervisor</b> with the supervisor token.")
+        auth_message=AUTH_MESSAGE)
 
 
 if __name__ == "__main__":

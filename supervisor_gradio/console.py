@@ -10,10 +10,17 @@ import gradio as gr
 from supervisor_gradio import history_tab, knowledge_tab, pending_tab
 from supervisor_gradio.api import ClientFor
 
+USER = "supervisor"
+AUTH_MESSAGE = "Sign in with the user name “supervisor” and the supervisor token as the password."
+
 CSS = """
 #console-header { font-size: 1.05rem; }
 .action-row { align-items: flex-end; }
-.action-row > button { max-height: 3rem; }
+.action-row button { max-height: 3.2rem; }
+@media (max-width: 640px) {  /* a phone between clients: stack the box and its button */
+  .action-row { flex-direction: column; align-items: stretch; }
+  .action-row > * { width: 100%; max-width: none; }
+}
 """
 
 

@@ -20,7 +20,8 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
                          column_widths=["6%", "38%", "34%", "6%", "10%", "6%"])
     with gr.Group():
         with gr.Row(elem_classes="action-row"):
-            entry_id = gr.Number(value=None, label="Entry", precision=0, elem_id="kb-entry-id", scale=1)
+            entry_id = gr.Textbox(label="Entry #", placeholder="click a row above, or type a number",
+                                  elem_id="kb-entry-id", scale=1)
             open_button = gr.Button("Open", scale=0, min_width=110, elem_id="kb-open")
         answer = gr.Textbox(label="Answer", lines=3, elem_id="kb-edit-answer")
         phrasings = gr.Textbox(label="Phrasings (one per line)", lines=4, elem_id="kb-edit-phrasings")
@@ -83,7 +84,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
 
     def pick_row(ids, event: gr.SelectData):
         picked = views.id_at_row(ids, event.index)
-        return gr.skip() if picked is None else picked
+        return gr.skip() if picked is None else str(picked)
 
     table.select(pick_row, [shown_ids], [entry_id]).then(open_entry, [entry_id], opened)
 
@@ -140,7 +141,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             client_for(request).delete_knowledge(knowledge_id)
         except ApiError as exc:
             return gr.Row(visible=False), exc.explain(), gr.skip(), gr.skip(), gr.skip()
-        return gr.Row(visible=False), f"🗑️ Deleted entry #{knowledge_id}.", None, "", ""
+        return gr.Row(visible=False), f"🗑️ Deleted entry #{knowledge_id}.", "", "", ""
 
     confirm_yes.click(delete_entry, [entry_id], [confirm_row, result, entry_id, answer, phrasings]) \
         .then(**refresh_list)
@@ -153,7 +154,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             entry = client_for(request).create_knowledge(text.strip(), questions)
         except ApiError as exc:
             return exc.explain(), gr.skip(), gr.skip(), gr.skip()
-        return f"✅ Added entry #{entry['id']}.", "", "", entry["id"]
+        return f"✅ Added entry #{entry['id']}.", "", "", str(entry["id"])
 
     create.click(create_entry, [create_answer, create_questions], [result, create_answer, create_questions, entry_id]) \
         .then(**refresh_list)

@@ -13,9 +13,7 @@ from fastapi import FastAPI
 
 from kb_service.auth import token_matches
 from supervisor_gradio.api import ApiClient
-from supervisor_gradio.console import CSS, build_console
-
-USER = "supervisor"
+from supervisor_gradio.console import AUTH_MESSAGE, CSS, USER, build_console
 
 
 def local_base_url(request: gr.Request) -> str:
@@ -46,4 +44,4 @@ def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
 
     blocks = build_console(client_for)
     return gr.mount_gradio_app(app, blocks, path=path, auth=check, footer_links=[], css=CSS,
-                               auth_message="Sign in as <b>supervisor</b> with the supervisor token.")
+                               auth_message=AUTH_MESSAGE)
