@@ -28,3 +28,16 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data
+
+## Benchmarks (not tests): each prints the service figure, its raw floor and the ratio; results in bench/results/
+.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale
+bench-ask: $(STAMP)
+	$(BIN)/python -m bench.ask_latency $(ARGS)
+bench-throughput: $(STAMP)
+	$(BIN)/python -m bench.throughput $(ARGS)
+bench-learn: $(STAMP)
+	$(BIN)/python -m bench.learn_to_answer $(ARGS)
+bench-rebuild: $(STAMP)
+	$(BIN)/python -m bench.rebuild $(ARGS)
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale $(ARGS)

@@ -1,0 +1,162 @@
+"""Shared pieces of the benchmarks: CLINC150 texts, cached real embeddings, a service subprocess, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+CACHE = ROOT / "bench" / ".cache"
+CLINC = Path(os.environ.get("CLINC150", "/work/shared/eval/clinc150/data_full.json"))
+TOKEN = "bench-token"
+PREFIXES = ["", "hey, ", "hi, ", "quick question: ", "um, ", "excuse me, ", "sorry, ", "hello, "]
+SUFFIXES = ["", "?", " please", " thanks", " today", " right now", " for me", " if you can"]
+
+
+def clinc() -> dict:
+    return json.loads(CLINC.read_text())
+
+
+def phrasing_texts(n: int, seed: int = 0) -> list[str]:
+    """n distinct phrasings: CLINC150 train/val texts, then light synthetic variations of them."""
+    data = clinc()
+    base = list(dict.fromkeys(t for split in ("train", "val", "oos_train", "oos_val") for t, _ in data[split]))
+    out = list(base[:n])
+    rng = random.Random(seed)
+    seen = set(out)
+    while len(out) < n:
+        text = rng.choice(PREFIXES) + rng.choice(base) + rng.choice(SUFFIXES)
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+def query_texts(n: int) -> list[str]:
+    """Held-out CLINC150 test questions (none is a phrasing)."""
+    return [t for t, _ in clinc()["test"]][:n]
+
+
+def embed_cached(embedder, texts: list[str], name: str) -> np.ndarray:
+    """Real embeddings of `texts`, computed once and kept under bench/.cache (gitignored)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{name}-{len(texts)}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = embedder.embed(texts, show_progress=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def backend() -> str:
+    return os.environ.get("KB_EMBEDDER_BACKEND", "onnx")
+
+
+def make_embedder():
+    from kb_service.config import Settings
+    from kb_service.embedder import make_embedder as build
+
+    return build(Settings(_env_file=None, KB_EMBEDDER_BACKEND=backend()))
+
+
+def build_kb(data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: int = 5) -> None:
+    """A knowledge base of len(texts) phrasings (`per_entry` per answer), written straight to SQLite."""
+    from kb_service.embedder import MODEL_NAME, DIMENSION
+    from kb_service.knowledge import KnowledgeBase
+    from kb_service.store import Store
+
+    class Stored:  # the vectors are already computed
+        model_name, dimension = MODEL_NAME, DIMENSION
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    kb = KnowledgeBase(Store(data_dir / "frontdesk.db"), Stored())
+    with kb.store.write() as tx:
+        for start in range(0, len(texts), per_entry):
+            kb.insert_entry(tx, f"answer {start // per_entry}", texts[start:start + per_entry],
+                            vectors[start:start + per_entry])
+    kb.store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """`frontdesk serve` in a subprocess on loopback, over a prepared data dir."""
+
+    def __init__(self, data_dir: Path, **env: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DATA_DIR": str(data_dir), "KB_DEMO": "false", "KB_SUPERVISOR_TOKEN": TOKEN,
+                    "KB_ASK_RATE_LIMIT_PER_MINUTE": "0",  # per-caller limit (0 = off): one bench client is many callers
+                    "KB_EMBEDDER_BACKEND": backend(), **env}
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Service:
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "frontdesk"), "serve", "--port",
+                                      str(self.port)], env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("the service exited during start-up")
+            time.sleep(0.2)
+        raise RuntimeError("the service did not start")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def pct(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000, q))
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "load_average": os.getloadavg()}
+
+
+def report(name: str, command: str, rows: list[tuple[str, float, float | None, str]], extra: dict) -> None:
+    """rows: (figure, service value, floor value or None, unit). Prints a table; writes JSON and Markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"### {name}", "", f"`{command}`, backend {backend()}", "",
+             "| Figure | Service | Raw floor | Ratio |", "|---|---|---|---|"]
+    for figure, value, floor, unit in rows:
+        ratio = f"{value / floor:.2f}" if floor else "-"
+        floor_text = f"{floor:.2f} {unit}" if floor is not None else "-"
+        lines.append(f"| {figure} | {value:.2f} {unit} | {floor_text} | {ratio} |")
+    table = "\n".join(lines)
+    print(table)
+    result = {"name": name, "command": command, "backend": backend(), "machine": machine(),
+              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "rows": [{"figure": f, "service": v, "floor": fl, "ratio": (v / fl if fl else None), "unit": u}
+                       for f, v, fl, u in rows], **extra}
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"{name}.md").write_text(table + "\n")
