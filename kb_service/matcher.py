@@ -1,20 +1,32 @@
-"""The matching policy: when is the knowledge base sure enough to answer a caller by itself?"""
+"""The matching policy: when is the knowledge base sure enough to answer a caller by itself?
+
+Each entry scores the mean of two cosine similarities: to its nearest phrasing, and to the centroid of all its
+phrasings (so an entry taught many ways counts for more than one lucky phrasing). The agent answers when the
+best entry's score plus its lead over the runner-up (`confidence`; the lead counts only for an entry with two or
+more phrasings) reaches the threshold, and the contradiction guard finds nothing. Measured against the alternatives in docs/quality.md."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
+from kb_service import guard
+from kb_service.embedder import from_blob
 from kb_service.knowledge import KnowledgeBase
 
-NEIGHBOURS = 10  # phrasings fetched per query before grouping them by entry
+NEIGHBOURS = 20  # phrasings fetched per query before grouping them by entry
+CENTROID_WEIGHT = 0.5  # entry score = (1 - w) * nearest phrasing + w * centroid
 
 
 @dataclass(frozen=True)
 class Candidate:
     knowledge_id: int
-    score: float  # cosine similarity of the entry's best phrasing
+    score: float  # mean of the nearest phrasing's and the centroid's cosine similarity
+    phrasing_id: int | None = None  # the entry's nearest phrasing
+    phrasing_score: float | None = None
+    phrasings: int = 1  # how many ways the entry was taught
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,7 @@ class Decision:
     answer: bool
     best: Candidate | None
     runner_up: Candidate | None
+    guard: str | None = None  # why the contradiction guard escalated, if it did
 
     @property
     def score(self) -> float:
@@ -29,13 +42,82 @@ class Decision:
 
     @property
     def margin(self) -> float | None:
+        """The best entry's lead over the runner-up; 0 when there is no runner-up (no lead was measured)."""
         if self.best is None:
             return None
-        return self.best.score - (self.runner_up.score if self.runner_up else 0.0)
+        return self.best.score - self.runner_up.score if self.runner_up else 0.0
+
+    @property
+    def confidence(self) -> float:
+        """Score plus lead; the lead only counts for an entry taught two or more ways (one phrasing is one noisy
+        cosine: on CLINC150 with one phrasing per entry, adding its lead cost precision)."""
+        if self.best is None or self.best.phrasings < 2:
+            return self.score
+        return self.score + (self.margin or 0.0)
+
+    def clears(self, threshold: float) -> bool:
+        """The answering rule, for the live threshold and for `frontdesk eval`'s sweep alike."""
+        return self.best is not None and self.guard is None and self.confidence >= threshold
+
+
+@dataclass(frozen=True)
+class LeaveOut:
+    """For self-calibration: ask as if one phrasing, or one whole entry, were not in the knowledge base."""
+
+    phrasing_id: int | None = None
+    knowledge_id: int | None = None
+
+
+class Centroids:
+    """Per-entry sums of phrasing vectors, reloaded from the DB whenever the knowledge version moves."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self._lock = threading.Lock()
+        self._version = -1
+        self.rows: dict[int, int] = {}
+        self.sums = np.zeros((0, kb.embedder.dimension), dtype=np.float32)
+        self.counts = np.zeros(0)
+        self.vectors: dict[int, np.ndarray] = {}
+        self.owner: dict[int, int] = {}
+
+    def refresh(self) -> None:
+        version = self.kb.store.knowledge_version()
+        if version == self._version:
+            return
+        with self._lock:
+            rows = self.kb.store.query("SELECT id, knowledge_id, embedding FROM phrasings ORDER BY id")
+            vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
+            owner = {r["id"]: r["knowledge_id"] for r in rows}
+            entry_rows = {kid: i for i, kid in enumerate(sorted(set(owner.values())))}
+            sums = np.zeros((len(entry_rows), self.kb.embedder.dimension), dtype=np.float32)
+            counts = np.zeros(len(entry_rows))
+            for pid, kid in owner.items():
+                sums[entry_rows[kid]] += vectors[pid]
+                counts[entry_rows[kid]] += 1
+            self.vectors, self.owner, self.rows, self.sums, self.counts = vectors, owner, entry_rows, sums, counts
+            self._version = version
+
+    def count(self, knowledge_id: int, without: int | None = None) -> int:
+        row = self.rows.get(knowledge_id)
+        if row is None:
+            return 0
+        return int(self.counts[row]) - (1 if without is not None and self.owner.get(without) == knowledge_id else 0)
+
+    def similarity(self, query: np.ndarray, knowledge_id: int, without: int | None = None) -> float:
+        """Cosine between `query` and the entry's centroid, optionally leaving one phrasing out."""
+        row = self.rows.get(knowledge_id)
+        if row is None:
+            return 0.0
+        total = self.sums[row]
+        if without is not None and self.owner.get(without) == knowledge_id:
+            total = total - self.vectors[without]
+        norm = float(np.linalg.norm(total))
+        return float(query @ total) / norm if norm > 1e-6 else 0.0
 
 
 def candidates(kb: KnowledgeBase, vectors: np.ndarray, k: int = NEIGHBOURS) -> list[list[Candidate]]:
-    """Per query, the nearest entries best first, each scored by its best phrasing."""
+    """Per query, the nearest entries best first, each scored by its best phrasing (knowledge search)."""
     scores, ids = kb.index.search(vectors, k)
     result = []
     for row_scores, row_ids in zip(scores, ids):
@@ -53,12 +135,46 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, threshold: float):
         self.kb = kb
         self.threshold = threshold
+        self.centroids = Centroids(kb)
 
-    def decide(self, ranked: list[Candidate]) -> Decision:
+    def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
+        """Per query, the nearest entries best first."""
+        self.centroids.refresh()
+        scores, ids = self.kb.index.search(vectors, NEIGHBOURS + (1 if leave_out else 0))
+        result = []
+        for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
+            skip = leave_out[row] if leave_out else LeaveOut()
+            nearest: dict[int, tuple[float, int]] = {}
+            for score, pid in zip(row_scores.tolist(), row_ids.tolist()):
+                owner = self.kb.owner_of(pid) if pid >= 0 else None
+                if owner is None or pid == skip.phrasing_id or owner == skip.knowledge_id:
+                    continue
+                if owner not in nearest or score > nearest[owner][0]:
+                    nearest[owner] = (score, pid)
+            ranked = []
+            for kid, (score, pid) in nearest.items():
+                centroid = self.centroids.similarity(vectors[row], kid, skip.phrasing_id)
+                entry_score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid
+                count = self.centroids.count(kid, skip.phrasing_id)
+                ranked.append(Candidate(kid, float(entry_score), pid, float(score), count))
+            result.append(sorted(ranked, key=lambda c: -c.score))
+        return result
+
+    def decide(self, ranked: list[Candidate], question: str | None = None) -> Decision:
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
-        return Decision(answer=best is not None and best.score >= self.threshold, best=best, runner_up=runner_up)
+        reason = self._guard(question, best) if question is not None and best is not None else None
+        decision = Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
+        return Decision(answer=decision.clears(self.threshold), best=best, runner_up=runner_up, guard=reason)
 
-    def match(self, vectors: np.ndarray) -> list[Decision]:
-        """One decision per query vector. `/api/ask` and `frontdesk eval` both go through here."""
-        return [self.decide(ranked) for ranked in candidates(self.kb, vectors)]
+    def _guard(self, question: str, best: Candidate) -> str | None:
+        rows = self.kb.store.query("SELECT question FROM phrasings WHERE knowledge_id = ?", (best.knowledge_id,))
+        answer = self.kb.store.scalar("SELECT answer FROM knowledge_entries WHERE id = ?", (best.knowledge_id,))
+        return guard.entry_contradiction(question, [r["question"] for r in rows], answer or "")
+
+    def match(self, vectors: np.ndarray, questions: list[str] | None = None) -> list[Decision]:
+        """One decision per query vector. `/api/ask` and `frontdesk eval` both go through here.
+
+        Pass the question texts to run the contradiction guard (the service always does)."""
+        texts = questions if questions is not None else [None] * len(vectors)
+        return [self.decide(ranked, text) for ranked, text in zip(self.rank(vectors), texts, strict=True)]
