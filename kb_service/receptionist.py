@@ -23,7 +23,7 @@ class Receptionist:
 
     def ask(self, body: AskRequest, idempotency: IdempotencyKey | None = None) -> AskResponse:
         vector = self.kb.embedder.embed([body.question])
-        decision = self.matcher.match(vector)[0]
+        decision = self.matcher.match(vector, [body.question])[0]
         best_id = decision.best.knowledge_id if decision.best else None
         with self.kb.store.write() as tx:
             if idempotency and (earlier := idempotency.replay(tx)) is not None:

@@ -8,7 +8,7 @@ import time
 import time
 from collections.abc import Callable
 
-from kb_service import demo, idempotency
+from kb_service import calibration, demo, idempotency
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
 from kb_service.batching import BatchingEmbedder
@@ -72,6 +72,8 @@ class Runtime:
             demo.load(self.kb)
             self.index_status += ", demo knowledge base loaded"
         self.matcher = Matcher(self.kb, settings.match_threshold)
+        if (calibrated := calibration.load(self.store)) is not None:  # `frontdesk calibrate --apply`
+            self.matcher.threshold = calibrated.threshold
         self.desk = HelpDesk(
             self.store, self.kb, settings.business_name, settings.request_timeout_seconds,
             settings.duplicate_threshold,
@@ -88,6 +90,8 @@ class Runtime:
         self.stopping = False
 
     def _sweep(self) -> None:
+        calibration.maybe_recalibrate(self.matcher, self.store, self.settings.recalibrate_every,
+                                      self.settings.target_precision)
         if self.desk.expire_overdue():
             self.outbox_worker.wake()
         self.kb.sync_if_changed_elsewhere()

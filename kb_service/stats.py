@@ -24,4 +24,14 @@ def collect(kb: KnowledgeBase, match_threshold: float) -> StatsPublic:
         outbox_pending=store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"),
         outbox_dead=store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'dead'"),
         match_threshold=match_threshold,
+        calibration=_calibration(store),
     )
+
+
+def _calibration(store) -> dict | None:
+    from dataclasses import asdict
+
+    from kb_service import calibration
+
+    stored = calibration.load(store)
+    return asdict(stored) if stored else None

@@ -163,6 +163,8 @@ class StatsPublic(BaseModel):
     outbox_dead: int
     match_threshold: float
     mode: Literal["ok", "degraded"] = "ok"
+    # The stored self-calibration (`frontdesk calibrate --apply`), if any: threshold, target and estimates.
+    calibration: dict | None = None
 
 
 SessionIdText = Annotated[
