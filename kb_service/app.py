@@ -49,6 +49,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
+    @app.exception_handler(OverflowError)
+    async def number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        # An id, offset or other integer beyond SQLite's 64-bit range: bad input, not a server fault.
+        message = "a number in the request is too large (the largest allowed is 9223372036854775807)"
+        detail = [{"loc": ["request"], "msg": message, "type": "too_large"}]
+        return JSONResponse({"detail": detail, "message": message}, status_code=422)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()

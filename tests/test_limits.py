@@ -10,7 +10,7 @@ import pytest
 
 from kb_service.app import create_app
 from kb_service.limits import TokenBuckets
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import LiveServer, make_settings
 
 
 def test_oversized_body_gets_413_with_a_message(make_client):

@@ -3,7 +3,6 @@ import time
 from fastapi import APIRouter, Request
 
 from kb_service import metrics
-
 from kb_service.deps import RuntimeDep
 from kb_service.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from models import AskRequest, AskResponse

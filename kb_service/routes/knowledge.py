@@ -18,7 +18,9 @@ def list_knowledge(runtime: RuntimeDep, supervisor: SupervisorDep,
     """All entries by id, or with `q`, the entries nearest in meaning (best first, with `score`)."""
     kb = runtime.kb
     if q and q.strip():
-        ranked = candidates(kb, kb.embedder.embed([q.strip()]), k=max(limit + offset, 10) * 3)[0]
+        # No more neighbours than the index holds: a huge offset must not allocate a huge result.
+        k = min(max(limit + offset, 10) * 3, max(len(kb.index), 1))
+        ranked = candidates(kb, kb.embedder.embed([q.strip()]), k=k)[0]
         page = ranked[offset:offset + limit]
         return KnowledgePage(items=[kb.get(c.knowledge_id, score=c.score) for c in page],
                              total=len(ranked), limit=limit, offset=offset)
