@@ -153,7 +153,7 @@ def sweep(outcomes: list[Outcome], thresholds: list[float]) -> list[Point]:
     return [point(outcomes, t) for t in thresholds]
 
 
-def threshold_grid(low: float = 0.30, high: float = 1.6, step: float = 0.01) -> list[float]:
+def threshold_grid(low: float = 0.30, high: float = 1.6, step: float = 0.005) -> list[float]:
     return [round(float(t), 4) for t in np.arange(low, high + 1e-9, step)]
 
 

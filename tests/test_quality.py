@@ -105,3 +105,18 @@ def test_a_learned_phrasing_raises_coverage_and_counts_as_a_missed_auto_answer(m
     assert numbers["missed_auto_answers"] == 1 and numbers["resolved_escalations"] == 1
     text = CliRunner().invoke(main, ["stats", "--quality"], env=_env(data_dir))
     assert "missed auto-answers: 1 of 1" in text.stdout
+
+
+def test_recalibrates_itself_after_every_n_learned_answers(make_client):
+    from tests.support import wait_for
+
+    client = make_client(KB_RECALIBRATE_EVERY=1)
+    assert client.get("/api/stats").json()["calibration"] is None
+    asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
+    assert asked["outcome"] == "escalated"
+    client.post(f"/api/help-requests/{asked['help_request_id']}/resolve",
+                json={"answer": "Yes, eyebrow waxing is $15."}).raise_for_status()
+    stats = wait_for(lambda: client.get("/api/stats").json()["calibration"] and client.get("/api/stats").json(),
+                     what="a re-calibration after one learned answer")
+    assert stats["calibration"]["learned"] == 1
+    assert stats["match_threshold"] == stats["calibration"]["threshold"]
