@@ -305,7 +305,7 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
     click.echo(f"{label}: {len(data.knowledge)} entries, {len(data.queries)} queries"
                f" ({'naive baseline' if naive else 'live matcher'})")
     click.echo(f"{'threshold':>9}  {'precision':>9}  {'coverage':>8}  {'false-answer':>12}  {'answered':>8}")
-    shown = [p for p in points if round(p.threshold * 100) % 5 == 0 and p.answered]
+    shown = [p for p in points if round(p.threshold * 1000) % 50 == 0 and p.answered and p is not chosen]
     for p in shown + [current] + ([chosen] if chosen else []):
         note = "  <- current settings" if p is current else "  <- lowest with target precision" if p is chosen else ""
         click.echo(f"{p.threshold:>9.3f}  {p.precision:>9.3f}  {p.coverage:>8.3f}  {p.false_answer_rate:>12.3f}"
