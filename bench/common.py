@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 import httpx
 import numpy as np
@@ -72,7 +73,7 @@ def make_embedder():
 
 def build_kb(data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: int = 5) -> None:
     """A knowledge base of len(texts) phrasings (`per_entry` per answer), written straight to SQLite."""
-    from kb_service.embedder import MODEL_NAME, DIMENSION
+    from kb_service.embedder import DIMENSION, MODEL_NAME
     from kb_service.knowledge import KnowledgeBase
     from kb_service.store import Store
 
@@ -105,7 +106,7 @@ class Service:
                     "KB_EMBEDDER_BACKEND": backend(), **env}
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> Service:
+    def __enter__(self) -> Self:
         self.proc = subprocess.Popen([str(Path(sys.executable).parent / "frontdesk"), "serve", "--port",
                                       str(self.port)], env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)

@@ -55,8 +55,9 @@ def main() -> None:
                         answered += 1
                         break
     # The floor of "learn then answer" is one ask: encode + search.
-    from kb_service.index import VectorIndex
     import numpy as np
+
+    from kb_service.index import VectorIndex
 
     index = VectorIndex(384, "auto")
     index.add(np.arange(len(vectors)), vectors)

@@ -76,7 +76,7 @@ class BatchingEmbedder:
         texts = [text for call, _ in taken for text in call]
         try:
             vectors = self.inner.embed(texts)
-        except BaseException as exc:  # every waiting caller gets the error rather than hanging
+        except Exception as exc:  # noqa: BLE001  # every waiting caller gets the error rather than hanging
             for _, future in taken:
                 future.set_exception(exc)
             return

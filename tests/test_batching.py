@@ -6,9 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 from kb_service.batching import BatchingEmbedder
-from tests.support import make_settings
 
 QUESTIONS = [
     "when are you open?", "do you do eyebrow waxing?", "how much is a haircut", "can I book for saturday",
@@ -50,12 +50,8 @@ def test_large_and_empty_calls_bypass_the_queue(embedder):
 def test_an_embedding_error_reaches_the_caller(embedder):
     batcher = BatchingEmbedder(embedder)
     try:
-        try:
+        with pytest.raises((TypeError, ValueError, AttributeError)):
             batcher.embed([None])  # type: ignore[list-item]  # the tokenizer refuses it
-        except Exception:
-            pass
-        else:
-            raise AssertionError("expected the tokenizer's error")
         assert batcher.embed(["still working?"]).shape == (1, embedder.dimension)
     finally:
         batcher.close()
