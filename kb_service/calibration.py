@@ -2,7 +2,8 @@
 
 Positives: every phrasing is asked with only itself left out; the right answer is its own entry. Unknowns: every
 phrasing is asked with its whole entry left out; any answer is wrong. Both go through `Matcher.rank` (the live
-policy), and the lowest threshold whose precision meets the target wins. The result lives in the `meta` table
+policy). The lowest threshold wins at which the known questions keep the target precision and at most
+1 - target of the unknowns are answered. The result lives in the `meta` table
 under 'calibration', so the service and `frontdesk stats` see it."""
 
 from __future__ import annotations
@@ -61,11 +62,17 @@ def calibrate(matcher: Matcher, target_precision: float) -> Calibration:
             outcomes += [_outcome(owner[pid], r) for pid, r in zip(known, ranked)]
         ranked = matcher.rank(batch, [LeaveOut(knowledge_id=owner[pid]) for pid in chunk])
         outcomes += [_outcome(None, r) for r in ranked]
-    points = sweep(outcomes, threshold_grid())
-    chosen = lowest_threshold_for(points, target_precision) or point(outcomes, max(p.threshold for p in points))
+    known = [o for o in outcomes if o.expected is not None]
+    grid = threshold_grid()
+    # Both kinds of error stay within 1 - target: known questions answered wrongly, and unknowns answered at all.
+    safe = [p for p in sweep(outcomes, grid) if p.false_answer_rate <= 1 - target_precision]
+    floor = min((p.threshold for p in safe), default=max(grid))
+    chosen_known = lowest_threshold_for([p for p in sweep(known, grid) if p.threshold >= floor], target_precision)
+    threshold = chosen_known.threshold if chosen_known else max(grid)
+    chosen, on_known = point(outcomes, threshold), point(known, threshold)
     return Calibration(
-        threshold=chosen.threshold, target_precision=target_precision,
-        estimated_precision=round(chosen.precision, 4), estimated_coverage=round(chosen.coverage, 4),
+        threshold=threshold, target_precision=target_precision,
+        estimated_precision=round(on_known.precision, 4), estimated_coverage=round(on_known.coverage, 4),
         estimated_false_answer_rate=round(chosen.false_answer_rate, 4),
         positives=sum(o.expected is not None for o in outcomes),
         unknowns=sum(o.expected is None for o in outcomes),
