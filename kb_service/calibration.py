@@ -42,9 +42,8 @@ class NotEnoughData(Exception):
 
 
 def calibrate(matcher: Matcher, target_precision: float) -> Calibration:
-    matcher.centroids.refresh()
-    owner = dict(matcher.centroids.owner)
-    vectors = matcher.centroids.vectors
+    view = matcher.centroids.refresh()
+    owner, vectors = view.owner, view.vectors
     per_entry: dict[int, int] = {}
     for kid in owner.values():
         per_entry[kid] = per_entry.get(kid, 0) + 1

@@ -68,50 +68,64 @@ class LeaveOut:
     knowledge_id: int | None = None
 
 
+@dataclass(frozen=True)
+class _Phrasings:
+    """One consistent view: phrasing vectors, their owners, and per-entry (vector sum, count)."""
+
+    vectors: dict[int, np.ndarray]
+    owner: dict[int, int]
+    entries: dict[int, tuple[np.ndarray, int]]
+
+
 class Centroids:
-    """Per-entry sums of phrasing vectors, reloaded from the DB whenever the knowledge version moves."""
+    """Per-entry sums of phrasing vectors, reloaded from the DB whenever the knowledge version moves.
+
+    Readers take `self.current` once; a reload swaps in a whole new view, so a reader never mixes two."""
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self._lock = threading.Lock()
         self._version = -1
-        self.rows: dict[int, int] = {}
-        self.sums = np.zeros((0, kb.embedder.dimension), dtype=np.float32)
-        self.counts = np.zeros(0)
-        self.vectors: dict[int, np.ndarray] = {}
-        self.owner: dict[int, int] = {}
+        self.current = _Phrasings({}, {}, {})
 
-    def refresh(self) -> None:
+    @property
+    def vectors(self) -> dict[int, np.ndarray]:
+        return self.current.vectors
+
+    @property
+    def owner(self) -> dict[int, int]:
+        return self.current.owner
+
+    def refresh(self) -> _Phrasings:
         version = self.kb.store.knowledge_version()
         if version == self._version:
-            return
+            return self.current
         with self._lock:
             rows = self.kb.store.query("SELECT id, knowledge_id, embedding FROM phrasings ORDER BY id")
             vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
             owner = {r["id"]: r["knowledge_id"] for r in rows}
-            entry_rows = {kid: i for i, kid in enumerate(sorted(set(owner.values())))}
-            sums = np.zeros((len(entry_rows), self.kb.embedder.dimension), dtype=np.float32)
-            counts = np.zeros(len(entry_rows))
+            sums: dict[int, np.ndarray] = {}
+            counts: dict[int, int] = {}
             for pid, kid in owner.items():
-                sums[entry_rows[kid]] += vectors[pid]
-                counts[entry_rows[kid]] += 1
-            self.vectors, self.owner, self.rows, self.sums, self.counts = vectors, owner, entry_rows, sums, counts
+                sums[kid] = sums[kid] + vectors[pid] if kid in sums else vectors[pid].copy()
+                counts[kid] = counts.get(kid, 0) + 1
+            self.current = _Phrasings(vectors, owner, {kid: (sums[kid], counts[kid]) for kid in sums})
             self._version = version
+            return self.current
 
-    def count(self, knowledge_id: int, without: int | None = None) -> int:
-        row = self.rows.get(knowledge_id)
-        if row is None:
-            return 0
-        return int(self.counts[row]) - (1 if without is not None and self.owner.get(without) == knowledge_id else 0)
+    @staticmethod
+    def count(view: _Phrasings, knowledge_id: int, without: int | None = None) -> int:
+        _, count = view.entries.get(knowledge_id, (None, 0))
+        return count - (1 if without is not None and view.owner.get(without) == knowledge_id else 0)
 
-    def similarity(self, query: np.ndarray, knowledge_id: int, without: int | None = None) -> float:
+    @staticmethod
+    def similarity(view: _Phrasings, query: np.ndarray, knowledge_id: int, without: int | None = None) -> float:
         """Cosine between `query` and the entry's centroid, optionally leaving one phrasing out."""
-        row = self.rows.get(knowledge_id)
-        if row is None:
+        total, _ = view.entries.get(knowledge_id, (None, 0))
+        if total is None:
             return 0.0
-        total = self.sums[row]
-        if without is not None and self.owner.get(without) == knowledge_id:
-            total = total - self.vectors[without]
+        if without is not None and view.owner.get(without) == knowledge_id:
+            total = total - view.vectors[without]
         norm = float(np.linalg.norm(total))
         return float(query @ total) / norm if norm > 1e-6 else 0.0
 
@@ -139,7 +153,7 @@ class Matcher:
 
     def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
         """Per query, the nearest entries best first."""
-        self.centroids.refresh()
+        view = self.centroids.refresh()
         scores, ids = self.kb.index.search(vectors, NEIGHBOURS + (1 if leave_out else 0))
         result = []
         for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
@@ -153,9 +167,9 @@ class Matcher:
                     nearest[owner] = (score, pid)
             ranked = []
             for kid, (score, pid) in nearest.items():
-                centroid = self.centroids.similarity(vectors[row], kid, skip.phrasing_id)
+                centroid = Centroids.similarity(view, vectors[row], kid, skip.phrasing_id)
                 entry_score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid
-                count = self.centroids.count(kid, skip.phrasing_id)
+                count = Centroids.count(view, kid, skip.phrasing_id)
                 ranked.append(Candidate(kid, float(entry_score), pid, float(score), count))
             result.append(sorted(ranked, key=lambda c: -c.score))
         return result

@@ -1,0 +1,55 @@
+"""The matching policy on a real knowledge base: entry scores, the lead, learning and leaving out."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb_service.knowledge import KnowledgeBase
+from kb_service.matcher import LeaveOut, Matcher
+from kb_service.store import Store
+
+
+@pytest.fixture
+def kb(tmp_path, embedder):
+    store = Store(tmp_path / "kb.db")
+    yield KnowledgeBase(store, embedder)
+    store.close()
+
+
+def test_the_lead_counts_only_once_an_entry_has_two_phrasings_and_learning_shows_at_once(kb):
+    hours = kb.create("We open at 9am.", ["What time do you open?"])
+    kb.create("Parking is behind the building.", ["Where can I park?"])
+    matcher = Matcher(kb, threshold=0.84)
+    vector = kb.embedder.embed(["when do you open in the morning"])
+    before = matcher.match(vector, ["when do you open in the morning"])[0]
+    assert before.best.knowledge_id == hours.id and before.margin > 0
+    assert before.confidence == before.score  # one phrasing: one noisy cosine, no lead
+    kb.add_phrasing(hours.id, "When do you open in the morning?")
+    after = matcher.match(vector, ["when do you open in the morning"])[0]
+    assert after.best.phrasings == 2 and after.confidence == pytest.approx(after.score + after.margin)
+    assert after.score > before.score and after.answer and not before.answer
+
+
+def test_leaving_out_a_phrasing_or_an_entry(kb):
+    hours = kb.create("We open at 9am.", ["What time do you open?", "When do you open?"])
+    kb.create("Parking is behind the building.", ["Where can I park?", "Is there parking?"])
+    matcher = Matcher(kb, threshold=0.84)
+    rows = kb.store.query("SELECT id FROM phrasings WHERE knowledge_id = ? ORDER BY id", (hours.id,))
+    vector = kb.embedder.embed(["What time do you open?"])
+    exact = matcher.rank(vector)[0][0]
+    assert exact.knowledge_id == hours.id and exact.phrasing_score == pytest.approx(1.0, abs=1e-5)
+    without_itself = matcher.rank(vector, [LeaveOut(phrasing_id=rows[0]["id"])])[0][0]
+    assert without_itself.knowledge_id == hours.id and without_itself.phrasing_id == rows[1]["id"]
+    assert without_itself.score < exact.score and without_itself.phrasings == 1
+    without_entry = matcher.rank(vector, [LeaveOut(knowledge_id=hours.id)])[0]
+    assert all(c.knowledge_id != hours.id for c in without_entry)
+
+
+def test_a_deleted_entry_stops_matching_at_once(kb):
+    gone = kb.create("Gift cards at the desk.", ["Do you sell gift cards?", "Can I buy a gift voucher?"])
+    matcher = Matcher(kb, threshold=0.84)
+    vector = kb.embedder.embed(["Do you sell gift cards?"])
+    assert matcher.match(vector, ["Do you sell gift cards?"])[0].answer
+    kb.delete(gone.id)
+    decision = matcher.match(vector, ["Do you sell gift cards?"])[0]
+    assert decision.best is None and not decision.answer
