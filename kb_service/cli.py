@@ -272,16 +272,18 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
 
     settings = _settings()
     if clinc150 and not (knowledge or queries):
-        data = evaluation.load_clinc150(clinc150, k, split)
         label = f"CLINC150 k={k} {split}"
     elif knowledge and queries and not clinc150:
-        data, label = None, f"{knowledge.name} / {queries.name}"
+        label = f"{knowledge.name} / {queries.name}"
     else:
         raise click.UsageError("give either --clinc150 PATH, or both --knowledge FILE and --queries FILE")
     try:
-        data = data or evaluation.load_jsonl(knowledge, queries)
+        data = (evaluation.load_clinc150(clinc150, k, split) if clinc150
+                else evaluation.load_jsonl(knowledge, queries))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    except (KeyError, TypeError) as exc:
+        raise click.ClickException(f"{clinc150}: not in the CLINC150 format ({exc})") from exc
     if intents:
         data = evaluation.restrict(data, intents)
     if not data.knowledge or not data.queries:
@@ -351,7 +353,10 @@ def calibrate(target, apply_, clinc150, k, as_json) -> None:
         if clinc150:
             if apply_:
                 raise click.UsageError("--apply stores a calibration of the service's own knowledge base only")
-            entries = evaluation.load_clinc150(clinc150, k, "val").knowledge
+            try:
+                entries = evaluation.load_clinc150(clinc150, k, "val").knowledge
+            except (KeyError, TypeError, ValueError) as exc:
+                raise click.ClickException(f"{clinc150}: not in the CLINC150 format ({exc})") from exc
             result = calibration.calibrate_entries(make_embedder(settings), entries, target)
         else:
             kb = _knowledge_base(settings)
