@@ -18,7 +18,7 @@ WEEKDAYS = {
     "monday": "monday", "mon": "monday", "tuesday": "tuesday", "tue": "tuesday", "tues": "tuesday",
     "wednesday": "wednesday", "wed": "wednesday", "thursday": "thursday", "thu": "thursday",
     "thur": "thursday", "thurs": "thursday", "friday": "friday", "fri": "friday", "saturday": "saturday",
-    "sat": "saturday", "sunday": "sunday", "sun": "sunday", "weekend": "weekend", "weekday": "weekday",
+    "sunday": "sunday", "weekend": "weekend", "weekday": "weekday",
     "today": "today", "tomorrow": "tomorrow", "tonight": "tonight", "yesterday": "yesterday",
     "morning": "morning", "afternoon": "afternoon", "evening": "evening", "night": "night",
     "noon": "noon", "midnight": "midnight", "holiday": "holiday",
