@@ -31,9 +31,9 @@ faiss.omp_set_num_threads(1)
 faiss.cvar.distance_compute_blas_threshold = 8
 
 KINDS = ("auto", "flat", "hnsw")
-HNSW_M = 32  # graph degree: recall@1 >= 0.99 on real MiniLM embeddings at 1M with EF_SEARCH below
+HNSW_M = 32  # graph degree
 HNSW_EF_CONSTRUCTION = 200  # 64 gave recall@1 0.95-0.98 on CLINC150 at 4k; 200 gives 0.998
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512  # recall@1 on real-embedding-derived 200k: 0.980 at 128, 0.988 at 256, 0.996 at 512 (0.5 ms)
 COMPACT_FRACTION = 0.25
 BULK_ADD = 1000  # from this many vectors an add uses every core (graph construction parallelises well)
 
