@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	# torch is pinned first so pip takes the CPU wheel, never a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The ONNX backend (the default) runs a graph exported once from the packaged weights.
+	$(BIN)/python -m kb_service.onnx_embedder
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -121,3 +121,8 @@ class OnnxEmbedder:
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+if __name__ == "__main__":  # `python -m kb_service.onnx_embedder`: export now (make setup does this)
+    path = default_export_path()
+    print(path if path.exists() else export_fp32(path))
