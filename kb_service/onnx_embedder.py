@@ -56,7 +56,8 @@ def export_fp32(target: Path) -> Path:
 
 
 def default_export_path() -> Path:
-    return Path(os.environ.get("KB_ONNX_CACHE", Path.home() / ".cache" / "frontdesk")) / "minilm-l6-v2-fp32.onnx"
+    """Where the export goes unless `KB_ONNX_MODEL_PATH` says otherwise: shared by every data dir."""
+    return Path.home() / ".cache" / "frontdesk" / "minilm-l6-v2-fp32.onnx"
 
 
 class OnnxEmbedder:
