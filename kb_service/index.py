@@ -207,14 +207,17 @@ class VectorIndex:
         os.replace(meta_tmp, meta)
 
     @classmethod
-    def load(cls, path: Path, dimension: int, kind: str = "flat", exact_max: int = 50_000) -> VectorIndex:
-        """Raises if the file is missing, unreadable or of another shape."""
+    def load(cls, path: Path, dimension: int, kind: str | None = None, exact_max: int = 50_000) -> VectorIndex:
+        """Raises if the file is missing, unreadable or of another shape. `kind` None keeps the file's kind;
+        otherwise a file of another kind is converted (auto never turns an approximate index back to flat)."""
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(path)
         index = faiss.read_index(str(path))
         if index.d != dimension or not isinstance(index, faiss.IndexIDMap2):
             raise ValueError(f"index file {path} has dimension {index.d}, expected {dimension}")
+        file_kind = "hnsw" if isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW) else "flat"
+        kind = kind or file_kind
         loaded = cls(dimension, kind, exact_max)
         loaded._index = index
         if loaded.approximate:

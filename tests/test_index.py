@@ -43,7 +43,7 @@ def test_search_finds_each_vector_itself(index):
 
 
 def test_empty_index_returns_no_ids(index):
-    scores, ids = index.search(unit(2, 2), 4)
+    _scores, ids = index.search(unit(2, 2), 4)
     assert ids.shape == (2, 4) and (ids == -1).all()
 
 
@@ -149,3 +149,14 @@ def test_approximate_search_agrees_with_exact_on_real_embeddings(embedder):
     same = exact_ids[:, 0] == approx_ids[:, 0]
     assert np.allclose(exact_scores[same, 0], approx_scores[same, 0], atol=1e-5)
     assert not set(approx_ids.ravel().tolist()) & set(range(0, len(phrasings), 10))
+
+
+def test_load_keeps_the_files_kind_unless_told_otherwise(tmp_path):
+    vectors = unit(120, 12)
+    hnsw = VectorIndex(DIM, "hnsw")
+    hnsw.add(np.arange(120), vectors)
+    hnsw.save(tmp_path / "h.faiss", 1)
+    assert VectorIndex.load(tmp_path / "h.faiss", DIM).approximate  # e.g. `frontdesk stats`
+    as_flat = VectorIndex.load(tmp_path / "h.faiss", DIM, "flat")
+    assert not as_flat.approximate and as_flat.ids() == set(range(120))
+    assert [r[0] for r in top_ids(as_flat, vectors)] == list(range(120))
