@@ -54,14 +54,16 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
 
 def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_client):
     # The sweeper thread is parked (long interval) so the test runs the sweep itself, racing the HTTP resolve.
-    client = make_client(KB_DEMO=False, KB_REQUEST_TIMEOUT_SECONDS=0.01, KB_SWEEP_INTERVAL_SECONDS=3600)
+    client = make_client(KB_DEMO=False, KB_REQUEST_TIMEOUT_SECONDS=0.01, KB_SWEEP_INTERVAL_SECONDS=3600,
+                         KB_ASK_RATE_LIMIT_PER_MINUTE=0)
     desk = client.app.state.runtime.desk
     rng = random.Random(3)
     outcomes = {"resolved": 0, "unresolved": 0}
     for trial in range(TRIALS):
         asked = client.post("/api/ask", json={"question": f"Trial {trial}: can I book the {rng.random():.6f} slot?",
-                                              "caller": {"phone": f"555-010-{trial:04d}"}}).json()
-        request_id = asked["help_request_id"]
+                                              "caller": {"phone": f"555-010-{trial:04d}"}})
+        assert asked.status_code == 200, asked.text
+        request_id = asked.json()["help_request_id"]
         deadline = datetime.fromisoformat(client.get(f"/api/help-requests/{request_id}").json()["deadline_at"])
         wait_for(lambda: datetime.now(UTC) > deadline, timeout=5, interval=0.005, what="the deadline to pass")
         barrier = threading.Barrier(2)

@@ -189,3 +189,18 @@ def test_livekit_tokens_are_room_scoped_short_and_without_admin(embedder, data_d
         assert not getattr(claims.video, power), power
     raw = jwt.decode(body["token"], secret, algorithms=["HS256"], issuer=key)
     assert raw["exp"] - raw["nbf"] <= 15 * 60
+
+
+def test_json_log_lines_mask_phone_numbers():
+    import logging
+
+    from kb_service.logs import JsonFormatter
+
+    record = logging.LogRecord("frontdesk.console", logging.INFO, __file__, 1,
+                               'Hey, I need help answering: "call me on %s" (request %d)', ("+1 (555) 010-4567", 12),
+                               None)
+    record.caller = "555.010.9876"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "info" and line["logger"] == "frontdesk.console"
+    assert "4567" in line["message"] and "555" not in line["message"] and "(request 12)" in line["message"]
+    assert line["caller"].endswith("9876") and "555" not in line["caller"]
