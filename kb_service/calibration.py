@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from kb_service.evaluation import Outcome, lowest_threshold_for, point, sweep, threshold_grid
+from kb_service.embedder import from_blob
 from kb_service.matcher import Decision, LeaveOut, Matcher
 from kb_service.store import Store, iso, now
 
@@ -42,8 +43,9 @@ class NotEnoughData(Exception):
 
 
 def calibrate(matcher: Matcher, target_precision: float) -> Calibration:
-    view = matcher.centroids.refresh()
-    owner, vectors = view.owner, view.vectors
+    rows = matcher.kb.store.query("SELECT id, knowledge_id, embedding FROM phrasings")
+    owner = {r["id"]: r["knowledge_id"] for r in rows}
+    vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
     per_entry: dict[int, int] = {}
     for kid in owner.values():
         per_entry[kid] = per_entry.get(kid, 0) + 1

@@ -37,6 +37,9 @@ class KnowledgeBase:
         self.index_exact_max = index_exact_max
         self.index = self._new_index()
         self._owner: dict[int, int] = {}  # phrasing id -> knowledge id
+        # knowledge id -> (sum of its phrasing vectors, phrasing count): the matcher's entry centroids, kept
+        # current by every change so an ask never re-reads the table.
+        self._sums: dict[int, tuple[np.ndarray, int]] = {}
         self._sync_lock = threading.Lock()
         self._synced_version = -1
         # Knowledge versions this process wrote and already mirrored in the index: the sweep's check for
@@ -98,14 +101,44 @@ class KnowledgeBase:
             self._pending.versions = []
 
     def _apply(self, added: NewPhrasings | None, knowledge_id: int | None, removed: list[int] | None) -> None:
+        touched: set[int] = set()
         if removed:
             self.index.remove(removed)
             for pid in removed:
-                self._owner.pop(pid, None)
+                owner = self._owner.pop(pid, None)
+                if owner is not None:
+                    touched.add(owner)
         if added and added.ids:
             for pid in added.ids:
                 self._owner[pid] = knowledge_id
             self.index.add(np.array(added.ids), added.vectors)
+            touched.add(knowledge_id)
+        self._recount(touched)
+
+    def _recount(self, knowledge_ids: set[int]) -> None:
+        """Recompute the vector sums of a few entries from the DB (a handful of rows each)."""
+        for kid in knowledge_ids:
+            rows = self.store.query("SELECT embedding FROM phrasings WHERE knowledge_id = ?", (kid,))
+            if rows:
+                self._sums[kid] = (np.sum([from_blob(r["embedding"]) for r in rows], axis=0), len(rows))
+            else:
+                self._sums.pop(kid, None)
+
+    def _recount_all(self) -> None:
+        sums: dict[int, tuple[np.ndarray, int]] = {}
+        for kid, blob in self.store.conn.execute("SELECT knowledge_id, embedding FROM phrasings"):
+            total, count = sums.get(kid, (None, 0))
+            vector = from_blob(blob)
+            sums[kid] = (vector.copy() if total is None else total + vector, count + 1)
+        self._sums = sums
+
+    def entry_sum(self, knowledge_id: int) -> tuple[np.ndarray | None, int]:
+        """(sum of the entry's phrasing vectors, how many), or (None, 0) for an unknown entry."""
+        return self._sums.get(knowledge_id, (None, 0))
+
+    def phrasing_vector(self, phrasing_id: int) -> np.ndarray | None:
+        blob = self.store.scalar("SELECT embedding FROM phrasings WHERE id = ?", (phrasing_id,))
+        return None if blob is None else from_blob(blob)
 
     # ---- public operations
 
@@ -258,6 +291,7 @@ class KnowledgeBase:
                 marks = ",".join("?" * len(chunk))
                 got = self.store.query(f"SELECT id, embedding FROM phrasings WHERE id IN ({marks})", chunk)
                 self.index.add(np.array([r["id"] for r in got]), np.stack([from_blob(r["embedding"]) for r in got]))
+            self._recount_all()
             self._synced_version = version
             self._own_versions = {v for v in self._own_versions if v > version}
             return len(missing) + len(extra)

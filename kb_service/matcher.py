@@ -7,13 +7,11 @@ more phrasings) reaches the threshold, and the contradiction guard finds nothing
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from kb_service import guard
-from kb_service.embedder import from_blob
 from kb_service.knowledge import KnowledgeBase
 
 NEIGHBOURS = 20  # phrasings fetched per query before grouping them by entry
@@ -68,66 +66,18 @@ class LeaveOut:
     knowledge_id: int | None = None
 
 
-@dataclass(frozen=True)
-class _Phrasings:
-    """One consistent view: phrasing vectors, their owners, and per-entry (vector sum, count)."""
-
-    vectors: dict[int, np.ndarray]
-    owner: dict[int, int]
-    entries: dict[int, tuple[np.ndarray, int]]
-
-
-class Centroids:
-    """Per-entry sums of phrasing vectors, reloaded from the DB whenever the knowledge version moves.
-
-    Readers take `self.current` once; a reload swaps in a whole new view, so a reader never mixes two."""
-
-    def __init__(self, kb: KnowledgeBase):
-        self.kb = kb
-        self._lock = threading.Lock()
-        self._version = -1
-        self.current = _Phrasings({}, {}, {})
-
-    @property
-    def vectors(self) -> dict[int, np.ndarray]:
-        return self.current.vectors
-
-    @property
-    def owner(self) -> dict[int, int]:
-        return self.current.owner
-
-    def refresh(self) -> _Phrasings:
-        version = self.kb.store.knowledge_version()
-        if version == self._version:
-            return self.current
-        with self._lock:
-            rows = self.kb.store.query("SELECT id, knowledge_id, embedding FROM phrasings ORDER BY id")
-            vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
-            owner = {r["id"]: r["knowledge_id"] for r in rows}
-            sums: dict[int, np.ndarray] = {}
-            counts: dict[int, int] = {}
-            for pid, kid in owner.items():
-                sums[kid] = sums[kid] + vectors[pid] if kid in sums else vectors[pid].copy()
-                counts[kid] = counts.get(kid, 0) + 1
-            self.current = _Phrasings(vectors, owner, {kid: (sums[kid], counts[kid]) for kid in sums})
-            self._version = version
-            return self.current
-
-    @staticmethod
-    def count(view: _Phrasings, knowledge_id: int, without: int | None = None) -> int:
-        _, count = view.entries.get(knowledge_id, (None, 0))
-        return count - (1 if without is not None and view.owner.get(without) == knowledge_id else 0)
-
-    @staticmethod
-    def similarity(view: _Phrasings, query: np.ndarray, knowledge_id: int, without: int | None = None) -> float:
-        """Cosine between `query` and the entry's centroid, optionally leaving one phrasing out."""
-        total, _ = view.entries.get(knowledge_id, (None, 0))
-        if total is None:
-            return 0.0
-        if without is not None and view.owner.get(without) == knowledge_id:
-            total = total - view.vectors[without]
-        norm = float(np.linalg.norm(total))
-        return float(query @ total) / norm if norm > 1e-6 else 0.0
+def centroid_similarity(kb: KnowledgeBase, query: np.ndarray, knowledge_id: int,
+                        without: int | None = None) -> tuple[float, int]:
+    """Cosine between `query` and the entry's centroid, and the phrasing count, optionally leaving one out."""
+    total, count = kb.entry_sum(knowledge_id)
+    if total is None:
+        return 0.0, 0
+    if without is not None and kb.owner_of(without) == knowledge_id:
+        left_out = kb.phrasing_vector(without)
+        if left_out is not None:
+            total, count = total - left_out, count - 1
+    norm = float(np.linalg.norm(total))
+    return (float(query @ total) / norm if norm > 1e-6 else 0.0), count
 
 
 def candidates(kb: KnowledgeBase, vectors: np.ndarray, k: int = NEIGHBOURS) -> list[list[Candidate]]:
@@ -149,11 +99,9 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, threshold: float):
         self.kb = kb
         self.threshold = threshold
-        self.centroids = Centroids(kb)
 
     def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
         """Per query, the nearest entries best first."""
-        view = self.centroids.refresh()
         scores, ids = self.kb.index.search(vectors, NEIGHBOURS + (1 if leave_out else 0))
         result = []
         for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
@@ -167,9 +115,8 @@ class Matcher:
                     nearest[owner] = (score, pid)
             ranked = []
             for kid, (score, pid) in nearest.items():
-                centroid = Centroids.similarity(view, vectors[row], kid, skip.phrasing_id)
+                centroid, count = centroid_similarity(self.kb, vectors[row], kid, skip.phrasing_id)
                 entry_score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid
-                count = Centroids.count(view, kid, skip.phrasing_id)
                 ranked.append(Candidate(kid, float(entry_score), pid, float(score), count))
             result.append(sorted(ranked, key=lambda c: -c.score))
         return result

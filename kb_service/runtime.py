@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import time
 from collections.abc import Callable
 
 from kb_service import calibration, demo, idempotency
