@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 
 from kb_service.app import create_app
 from kb_service.embedder import Embedder
+from tests.browser_support import launch_chromium
 from tests.support import AUTH, make_settings
 
 
@@ -12,6 +13,17 @@ from tests.support import AUTH, make_settings
 def embedder() -> Embedder:
     """The real model, loaded once for the whole run."""
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for every browser test (Playwright's sync API allows one driver per thread)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

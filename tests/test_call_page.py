@@ -11,15 +11,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from kb_service.app import create_app
 from kb_service.receptionist import CHECKING_MESSAGE
 from tests.support import AUTH, LiveServer, free_port, make_settings, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 KNOWN = "What are your opening hours?"
 HOURS = "We're open Tuesday to Friday"
 UNKNOWN = "Do you do eyebrow waxing?"
@@ -51,16 +48,6 @@ window.__hear = (text, isFinal) => {
   window.__recognition.onresult({resultIndex: 0, results: [result]});
 };
 """
-
-
-@pytest.fixture(scope="session")
-def browser():
-    # Fail, never skip: CI must install Debian's chromium (scripts/install-browser).
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run scripts/install-browser"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -7,21 +7,13 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from kb_service.app import create_app
-from tests.console_support import choose_request, launch_chromium, open_console, pending_table, sign_in
+from tests.browser_support import choose_request, open_console, pending_table, sign_in
 from tests.support import AUTH, TOKEN, LiveServer, Receiver, make_settings, wait_for
 
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

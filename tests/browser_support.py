@@ -1,4 +1,4 @@
-"""Browser helpers for the supervisor console tests: Debian chromium through Playwright, and sign-in."""
+"""Browser helpers: Debian chromium through Playwright (fails, never skips, when missing), and console sign-in."""
 
 from __future__ import annotations
 
