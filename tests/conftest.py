@@ -36,9 +36,9 @@ def make_client(embedder, data_dir):
     """Build a TestClient over a fresh app; call again with the same data dir to simulate a restart."""
     opened = []
 
-    def _make(**overrides) -> TestClient:
+    def _make(auth: bool = True, **overrides) -> TestClient:
         settings = make_settings(overrides.pop("data_dir", data_dir), **overrides)
-        client = TestClient(create_app(settings, embedder), headers=AUTH)
+        client = TestClient(create_app(settings, embedder), headers=AUTH if auth else None)
         client.__enter__()
         opened.append(client)
         return client

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from fastapi.testclient import TestClient
 from livekit.api import TokenVerifier
 
-from kb_service.app import create_app
-from tests.support import make_settings
 
 KEY = "devkey"
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
@@ -16,19 +13,9 @@ LIVEKIT = {"LIVEKIT_URL": "wss://livekit.example.test", "LIVEKIT_API_KEY": KEY, 
 
 
 @pytest.fixture
-def caller_client(embedder, data_dir):
+def caller_client(make_client):
     """A client without the supervisor token: the call page's routes are public."""
-    opened = []
-
-    def _make(**overrides) -> TestClient:
-        client = TestClient(create_app(make_settings(data_dir, **overrides), embedder))
-        client.__enter__()
-        opened.append(client)
-        return client
-
-    yield _make
-    for client in opened:
-        client.__exit__(None, None, None)
+    return lambda **overrides: make_client(auth=False, **overrides)
 
 
 def test_token_is_least_privilege_for_this_call_only(caller_client):
