@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from kb_service import outbox
-from kb_service.embedder import from_blob, to_blob
+from kb_service.embedder import to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.idempotency import IdempotencyKey
 from kb_service.knowledge import KnowledgeBase, NewPhrasings
+from kb_service.pending import PendingQuestions
 from kb_service.store import Store, iso, iso_in, now
 from models import Caller, HelpRequestPublic, HelpRequestStatus, ResolveRequest, ResolveResponse, WaitingCaller
 
@@ -43,6 +44,7 @@ class HelpDesk:
         self.timeout_seconds = timeout_seconds
         self.duplicate_threshold = duplicate_threshold
         self.channels = channels
+        self.pending = PendingQuestions(kb.embedder.dimension)
 
     # ---- escalate
 
@@ -70,12 +72,8 @@ class HelpDesk:
         return Escalation(help_request_id, joined)
 
     def _same_pending_question(self, tx: sqlite3.Connection, vector: np.ndarray) -> int | None:
-        rows = tx.execute("SELECT id, embedding FROM help_requests WHERE status = 'pending'").fetchall()
-        if not rows:
-            return None
-        scores = np.stack([from_blob(r["embedding"]) for r in rows]) @ vector
-        best = int(np.argmax(scores))
-        return int(rows[best]["id"]) if scores[best] >= self.duplicate_threshold else None
+        nearest = self.pending.nearest(tx, vector)
+        return nearest[0] if nearest is not None and nearest[1] >= self.duplicate_threshold else None
 
     def _notify_supervisor(self, tx: sqlite3.Connection, help_request_id: int, question: str) -> None:
         payload = {"help_request_id": help_request_id, "question": question,

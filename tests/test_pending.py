@@ -1,0 +1,70 @@
+"""The in-memory pending-question matrix always agrees with a fresh read of SQLite, whatever happened since."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from kb_service.embedder import from_blob, to_blob
+from kb_service.pending import PendingQuestions
+from kb_service.store import Store, iso, now
+
+DIM = 8
+
+
+class Rollback(Exception):
+    pass
+
+
+def brute_force(tx, vector):
+    rows = tx.execute("SELECT id, embedding FROM help_requests WHERE status = 'pending' ORDER BY id").fetchall()
+    if not rows:
+        return None
+    scores = np.stack([from_blob(r["embedding"]) for r in rows]) @ vector
+    return int(rows[int(np.argmax(scores))]["id"]), float(np.max(scores))
+
+
+def unit(rng: np.random.Generator) -> np.ndarray:
+    v = rng.normal(size=DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def insert(tx, vector) -> int:
+    stamp = iso(now())
+    return tx.execute("INSERT INTO help_requests (question, embedding, status, created_at, deadline_at)"
+                      " VALUES ('q', ?, 'pending', ?, ?)", (to_blob(vector), stamp, stamp)).lastrowid
+
+
+def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
+    store = Store(tmp_path / "frontdesk.db")
+    pending = PendingQuestions(DIM)
+    rng, choose = np.random.default_rng(7), random.Random(7)
+    for step in range(400):
+        op = choose.choice(["escalate", "escalate", "escalate", "resolve", "rollback", "batch", "elsewhere"])
+        try:
+            with store.write() as tx:
+                if op in ("resolve", "elsewhere"):
+                    ids = [r[0] for r in tx.execute("SELECT id FROM help_requests WHERE status = 'pending'")]
+                    if ids:
+                        tx.execute("UPDATE help_requests SET status = ? WHERE id = ?",
+                                   (choose.choice(["resolved", "unresolved"]), choose.choice(ids)))
+                    if op == "elsewhere":  # another writer: one leaves the queue and one joins, unseen
+                        insert(tx, unit(rng))
+                else:
+                    for _ in range(3 if op == "batch" else 1):  # several escalations in one transaction
+                        query = unit(rng)
+                        assert pending.nearest(tx, query) == brute_force(tx, query), f"step {step}"
+                        insert(tx, unit(rng))
+                    if op == "rollback":
+                        raise Rollback
+        except Rollback:
+            pass
+        with store.write() as tx:
+            query = unit(rng)
+            expected = brute_force(tx, query)
+            got = pending.nearest(tx, query)
+            assert (got is None) == (expected is None), f"step {step}"
+            if got is not None:
+                assert got[0] == expected[0] and abs(got[1] - expected[1]) < 1e-6, f"step {step}"
+    assert store.scalar("SELECT COUNT(*) FROM help_requests WHERE status = 'pending'") > 20  # it really grew
