@@ -13,7 +13,7 @@ from kb_service.runtime import Runtime
 _bearer = HTTPBearer(auto_error=False, description="The supervisor token (KB_SUPERVISOR_TOKEN).")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: no threadpool hop for a lookup
     return request.app.state.runtime
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import numpy as np
+
 from kb_service.help_requests import HelpDesk
 from kb_service.idempotency import IdempotencyKey
 from kb_service.knowledge import KnowledgeBase
-from kb_service.matcher import Matcher
+from kb_service.matcher import Decision, Matcher
 from kb_service.store import iso, now
 from models import AskOutcome, AskRequest, AskResponse
 
@@ -22,32 +26,60 @@ class Receptionist:
         self.desk = desk
 
     def ask(self, body: AskRequest, idempotency: IdempotencyKey | None = None) -> AskResponse:
-        vector = self.kb.embedder.embed([body.question])
-        decision = self.matcher.match(vector, [body.question])[0]
+        """One ask on its own (the service batches them through `AskPipeline`, which calls `answer`)."""
+        result = self.answer(self.kb.embedder.embed([body.question]), [body], [idempotency])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def answer(self, vectors: np.ndarray, bodies: list[AskRequest],
+               keys: list[IdempotencyKey | None]) -> list[AskResponse | Exception]:
+        """Decide and record a batch of embedded asks: one index search and one durable transaction for all.
+
+        Each ask runs in its own savepoint, so one that fails (a reused Idempotency-Key, say) gets its error
+        and leaves the others' effects in place. Nothing is acknowledged before the commit."""
+        decisions = self.matcher.match(vectors, [body.question for body in bodies])
+        results: list[AskResponse | Exception] = []
+        try:
+            with self.kb.store.write() as tx:
+                for vector, body, key, decision in zip(vectors, bodies, keys, decisions, strict=True):
+                    tx.execute("SAVEPOINT ask")
+                    try:
+                        results.append(self._record(tx, vector, body, key, decision))
+                    except Exception as exc:  # noqa: BLE001  # this caller gets the error; the batch goes on
+                        tx.execute("ROLLBACK TO ask")
+                        results.append(exc)
+                    tx.execute("RELEASE ask")
+        except BaseException:
+            self.desk.pending.forget()  # it may hold requests this transaction created and then lost
+            raise
+        return results
+
+    def _record(self, tx: sqlite3.Connection, vector: np.ndarray, body: AskRequest,
+                idempotency: IdempotencyKey | None, decision: Decision) -> AskResponse:
+        if idempotency and (earlier := idempotency.replay(tx)) is not None:
+            return AskResponse.model_validate(earlier)
         best_id = decision.best.knowledge_id if decision.best else None
-        with self.kb.store.write() as tx:
-            if idempotency and (earlier := idempotency.replay(tx)) is not None:
-                return AskResponse.model_validate(earlier)
-            answer = None
-            if decision.answer:
-                row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
-                answer = row["answer"] if row else None  # None: deleted since the search
-            if answer is not None:
-                self.kb.record_hit(tx, best_id)
-                response = AskResponse(outcome=AskOutcome.answered, answer=answer, knowledge_id=best_id,
-                                       score=decision.score, help_request_id=None, message=answer)
-            else:
-                escalation = self.desk.escalate(tx, body.question, vector[0], body.caller, body.session_id,
-                                                decision.score if decision.best else None)
-                response = AskResponse(outcome=AskOutcome.escalated, answer=None, knowledge_id=None,
-                                       score=decision.score, help_request_id=escalation.help_request_id,
-                                       message=CHECKING_MESSAGE)
-            tx.execute(
-                "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, knowledge_id,"
-                " help_request_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (iso(now()), body.question, response.outcome.value, decision.score, decision.margin, best_id,
-                 response.help_request_id, body.session_id),
-            )
-            if idempotency:
-                idempotency.remember(tx, response)
+        answer = None
+        if decision.answer:
+            row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
+            answer = row["answer"] if row else None  # None: deleted since the search
+        if answer is not None:
+            self.kb.record_hit(tx, best_id)
+            response = AskResponse(outcome=AskOutcome.answered, answer=answer, knowledge_id=best_id,
+                                   score=decision.score, help_request_id=None, message=answer)
+        else:
+            escalation = self.desk.escalate(tx, body.question, vector, body.caller, body.session_id,
+                                            decision.score if decision.best else None)
+            response = AskResponse(outcome=AskOutcome.escalated, answer=None, knowledge_id=None,
+                                   score=decision.score, help_request_id=escalation.help_request_id,
+                                   message=CHECKING_MESSAGE)
+        tx.execute(
+            "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, knowledge_id,"
+            " help_request_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (iso(now()), body.question, response.outcome.value, decision.score, decision.margin, best_id,
+             response.help_request_id, body.session_id),
+        )
+        if idempotency:
+            idempotency.remember(tx, response)
         return response

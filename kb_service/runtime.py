@@ -10,7 +10,7 @@ from collections.abc import Callable
 from kb_service import calibration, demo, idempotency
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
-from kb_service.batching import BatchingEmbedder
+from kb_service.ask_pipeline import AskPipeline
 from kb_service.embedder import Embedder, make_embedder
 from kb_service.help_requests import Channels, HelpDesk
 from kb_service.knowledge import KnowledgeBase
@@ -62,8 +62,7 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.token, self.token_generated = load_or_create_token(settings)
         self.store = Store(settings.db_path)
-        # Concurrent asks share forward passes; the model itself is built once (or shared by the tests).
-        self.embedder = BatchingEmbedder(embedder or make_embedder(settings))
+        self.embedder = embedder or make_embedder(settings)  # built once (or shared by the tests)
         self.kb = KnowledgeBase(self.store, self.embedder, settings.index_path, settings.index_kind,
                                 settings.index_exact_max)
         self.index_status = self.kb.load_index()
@@ -79,6 +78,7 @@ class Runtime:
             Channels(settings.supervisor_webhook_url, settings.caller_webhook_url),
         )
         self.receptionist = Receptionist(self.kb, self.matcher, self.desk)
+        self.asks: AskPipeline | None = None  # started with the workers
         self.outbox = Outbox(self.store, settings.webhook_secret, settings.webhook_timeout_seconds,
                              settings.outbox_max_attempts, settings.outbox_retry_base_seconds)
         self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
@@ -108,14 +108,17 @@ class Runtime:
             self._keys_swept_at = time.monotonic()
 
     def start(self) -> None:
+        # Concurrent asks share forward passes, searches and commits.
+        self.asks = AskPipeline(self.receptionist, self.embedder)
         self.outbox_worker.start()
         self.sweeper.start()
 
     def stop(self) -> None:
         self.stopping = True
+        if self.asks is not None:
+            self.asks.close()
         self.sweeper.stop()
         self.outbox_worker.stop()
         self.kb.save_index()
-        self.embedder.close()
         self.outbox.close()
         self.store.close()

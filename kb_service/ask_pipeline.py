@@ -1,0 +1,156 @@
+"""Micro-batching of asks: asks that arrive while the model is busy share the next forward pass, the next index
+search and the next durable commit.
+
+Two threads, so the model and the rest overlap:
+- `ask-embed` takes every queued ask (up to `max_batch`) and embeds them in one forward pass. The model
+  releases the GIL, so the event loop keeps taking requests meanwhile.
+- `ask-decide` takes every embedded batch that is ready, searches the index once for all of them, decides
+  each, and records them all in one `BEGIN IMMEDIATE` transaction (`Receptionist.answer`).
+The route awaits an asyncio future, so the event loop never runs or waits for model work and no threadpool hop
+is needed. There is no fixed waiting window: a lone ask starts at once, and under load a batch grows to what
+arrived during the previous pass (measured in docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kb_service.errors import DomainError
+from kb_service.idempotency import IdempotencyKey
+from kb_service.receptionist import Receptionist
+from models import AskRequest, AskResponse
+
+log = logging.getLogger("frontdesk")
+
+
+class ServiceStopping(DomainError):
+    status_code = 503
+
+
+@dataclass
+class _Ask:
+    body: AskRequest
+    key: IdempotencyKey | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future = field(repr=False)
+
+
+@dataclass
+class _Embedded:
+    asks: list[_Ask]
+    vectors: np.ndarray
+
+
+class AskPipeline:
+    def __init__(self, receptionist: Receptionist, embedder, max_batch: int = 64):
+        self.receptionist = receptionist
+        self.embedder = embedder
+        self.max_batch = max_batch
+        self.batches = 0  # forward passes made (for tests and benchmarks)
+        self.asks = 0
+        self._incoming: deque[_Ask] = deque()
+        self._arrived = threading.Condition()
+        self._embedded: queue.SimpleQueue[_Embedded | None] = queue.SimpleQueue()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._embed_loop, name="ask-embed", daemon=True),
+                         threading.Thread(target=self._decide_loop, name="ask-decide", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    async def ask(self, body: AskRequest, key: IdempotencyKey | None = None) -> AskResponse:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._arrived:
+            if self._closed:
+                raise ServiceStopping("the service is shutting down; ask again in a moment")
+            self._incoming.append(_Ask(body, key, loop, future))
+            self._arrived.notify()
+        return await future
+
+    def close(self) -> None:
+        """Finish what is queued, then stop both threads."""
+        with self._arrived:
+            self._closed = True
+            self._arrived.notify()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    # ---- ask-embed
+
+    def _take(self) -> list[_Ask]:
+        with self._arrived:
+            while not self._incoming and not self._closed:
+                self._arrived.wait()
+            return [self._incoming.popleft() for _ in range(min(self.max_batch, len(self._incoming)))]
+
+    def _embed_loop(self) -> None:
+        while True:
+            asks = self._take()
+            if not asks:  # closed and drained
+                self._embedded.put(None)
+                return
+            try:
+                vectors = self.embedder.embed([a.body.question for a in asks])
+            except Exception as exc:  # noqa: BLE001  # every waiting caller gets the error rather than hanging
+                log.exception("embedding a batch of %d asks failed", len(asks))
+                _deliver(asks, [exc] * len(asks))
+                continue
+            self.batches += 1
+            self._embedded.put(_Embedded(asks, vectors))
+
+    # ---- ask-decide
+
+    def _decide_loop(self) -> None:
+        while True:
+            ready = [self._embedded.get()]
+            while True:  # everything else already embedded goes into the same search and commit
+                try:
+                    ready.append(self._embedded.get_nowait())
+                except queue.Empty:
+                    break
+            done = ready[-1] is None
+            batches = [b for b in ready if b is not None]
+            if batches:
+                self._decide(batches)
+            if done:
+                return
+
+    def _decide(self, batches: list[_Embedded]) -> None:
+        asks = [a for b in batches for a in b.asks]
+        vectors = np.concatenate([b.vectors for b in batches]) if len(batches) > 1 else batches[0].vectors
+        try:
+            results = self.receptionist.answer(vectors, [a.body for a in asks], [a.key for a in asks])
+        except Exception as exc:  # noqa: BLE001  # the commit failed: nobody's ask was recorded
+            log.exception("recording a batch of %d asks failed", len(asks))
+            results = [exc] * len(asks)
+        self.asks += len(asks)
+        _deliver(asks, results)
+
+
+def _deliver(asks: list[_Ask], results: list) -> None:
+    """Hand each result to its request, on the request's event loop (one wake-up per loop)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
+    for ask, result in zip(asks, results, strict=True):
+        by_loop.setdefault(ask.loop, []).append((ask.future, result))
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, pairs)
+        except RuntimeError:  # that loop has closed: its requests are gone
+            pass
+
+
+def _settle(pairs: list[tuple[asyncio.Future, object]]) -> None:
+    for future, result in pairs:
+        if future.done():  # the request was cancelled (client gone); its ask is recorded all the same
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
