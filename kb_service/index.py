@@ -23,12 +23,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-# torch and FAISS each start an OpenMP pool; on two cores they contend. A single query needs no pool.
+from kb_service.embedder import DIMENSION
+
+# torch and FAISS each start an OpenMP pool; on two cores they contend. A search needs no pool. The setting is
+# per thread (an OpenMP rule): a thread Python starts later begins with one OpenMP thread per core, whose idle
+# spinning then steals the cores from the model, so `search` sets it again in whichever thread calls it.
 faiss.omp_set_num_threads(1)
-# FAISS scans flat vectors with SIMD below this many queries and with BLAS sgemm from it (wheel default: 20).
-# Asks search one query at a time (SIMD path); batched searches (evaluation, recall checks) of 8+ queries are
-# faster as one sgemm over the matrix than as 8+ separate scans.
-faiss.cvar.distance_compute_blas_threshold = 8
+# FAISS scans flat vectors either with its SIMD kernel or with one BLAS sgemm. In this wheel (1.15.1, measured
+# at 1k, 10k and 50k vectors) it takes the SIMD path while (queries x dimension) is below
+# `distance_compute_blas_threshold`, not while the number of queries is, so the wheel's default of 20 sends even
+# a single query to sgemm: 3.3 ms for one query over 10k vectors against 0.4 ms by SIMD (15 ms against 3.6 at
+# 50k). SIMD costs about the same per query up to 8 queries, where one sgemm starts to win (docs/performance.md).
+SIMD_MAX_QUERIES = 8
+faiss.cvar.distance_compute_blas_threshold = SIMD_MAX_QUERIES * DIMENSION + 1
 
 KINDS = ("auto", "flat", "hnsw")
 HNSW_M = 32  # graph degree
@@ -154,6 +161,7 @@ class VectorIndex:
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query row, best first; missing slots have id -1."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        faiss.omp_set_num_threads(1)  # for this thread (see the top of the module)
         with self._lock:
             if len(self) == 0:
                 n = len(vectors)

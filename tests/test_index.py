@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -160,3 +162,19 @@ def test_load_keeps_the_files_kind_unless_told_otherwise(tmp_path):
     as_flat = VectorIndex.load(tmp_path / "h.faiss", DIM, "flat")
     assert not as_flat.approximate and as_flat.ids() == set(range(120))
     assert [r[0] for r in top_ids(as_flat, vectors)] == list(range(120))
+
+
+def test_a_search_from_a_new_thread_runs_faiss_on_one_thread():
+    """OpenMP's thread count is per thread: a search from a fresh thread must not start a pool that spins."""
+    index = VectorIndex(4, "flat")
+    index.add(np.arange(3), np.eye(4, dtype=np.float32)[:3])
+    seen = []
+
+    def search() -> None:
+        index.search(np.eye(4, dtype=np.float32)[:1], 2)
+        seen.append(faiss.omp_get_max_threads())
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    thread.join()
+    assert seen == [1]
