@@ -1,13 +1,13 @@
 """Micro-batching of asks: asks that arrive while the model is busy share the next forward pass, the next index
 search and the next durable commit.
 
-Two threads, so the model and the rest overlap:
-- `ask-embed` takes every queued ask (up to `max_batch`) and embeds them in one forward pass. The model
-  releases the GIL, so the event loop keeps taking requests meanwhile.
-- `ask-decide` takes every embedded batch that is ready, searches the index once for all of them, decides
-  each, and records them all in one `BEGIN IMMEDIATE` transaction (`Receptionist.answer`).
-The route awaits an asyncio future, so the event loop never runs or waits for model work and no threadpool hop
-is needed. There is no fixed waiting window: a lone ask starts at once, and under load a batch grows to what
+Two workers take turns at the model. The worker whose turn it is takes every queued ask (up to `max_batch`),
+embeds them in one forward pass, hands the turn on and then, while the other worker embeds the asks that
+arrived meanwhile, searches the index once for its batch, decides each ask and records them all in one
+`BEGIN IMMEDIATE` transaction (`Receptionist.answer`). So the model and the rest overlap under load, and a lone
+ask goes from the event loop to one worker and back, with no other thread in between.
+The route awaits an asyncio future: the event loop never runs or waits for model work, and no threadpool hop is
+needed. There is no fixed waiting window: a lone ask starts at once, and under load a batch grows to what
 arrived during the previous pass (measured in docs/performance.md).
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from kb_service.receptionist import Receptionist
 from models import AskRequest, AskResponse
 
 log = logging.getLogger("frontdesk")
+
+WORKERS = 2  # one at the model while the other searches and commits the batch before
 
 
 class ServiceStopping(DomainError):
@@ -42,12 +43,6 @@ class _Ask:
     future: asyncio.Future = field(repr=False)
 
 
-@dataclass
-class _Embedded:
-    asks: list[_Ask]
-    vectors: np.ndarray
-
-
 class AskPipeline:
     def __init__(self, receptionist: Receptionist, embedder, max_batch: int = 64):
         self.receptionist = receptionist
@@ -57,10 +52,10 @@ class AskPipeline:
         self.asks = 0
         self._incoming: deque[_Ask] = deque()
         self._arrived = threading.Condition()
-        self._embedded: queue.SimpleQueue[_Embedded | None] = queue.SimpleQueue()
+        self._model_turn = threading.Lock()  # one forward pass at a time: two would only fight over the cores
         self._closed = False
-        self._threads = [threading.Thread(target=self._embed_loop, name="ask-embed", daemon=True),
-                         threading.Thread(target=self._decide_loop, name="ask-decide", daemon=True)]
+        self._threads = [threading.Thread(target=self._work, name=f"ask-worker-{n}", daemon=True)
+                         for n in range(WORKERS)]
         for thread in self._threads:
             thread.start()
 
@@ -75,14 +70,12 @@ class AskPipeline:
         return await future
 
     def close(self) -> None:
-        """Finish what is queued, then stop both threads."""
+        """Finish what is queued, then stop the workers."""
         with self._arrived:
             self._closed = True
-            self._arrived.notify()
+            self._arrived.notify_all()
         for thread in self._threads:
             thread.join(timeout=30)
-
-    # ---- ask-embed
 
     def _take(self) -> list[_Ask]:
         with self._arrived:
@@ -90,47 +83,29 @@ class AskPipeline:
                 self._arrived.wait()
             return [self._incoming.popleft() for _ in range(min(self.max_batch, len(self._incoming)))]
 
-    def _embed_loop(self) -> None:
+    def _work(self) -> None:
         while True:
-            asks = self._take()
-            if not asks:  # closed and drained
-                self._embedded.put(None)
-                return
-            try:
-                vectors = self.embedder.embed([a.body.question for a in asks])
-            except Exception as exc:  # noqa: BLE001  # every waiting caller gets the error rather than hanging
-                log.exception("embedding a batch of %d asks failed", len(asks))
-                _deliver(asks, [exc] * len(asks))
-                continue
-            self.batches += 1
-            self._embedded.put(_Embedded(asks, vectors))
-
-    # ---- ask-decide
-
-    def _decide_loop(self) -> None:
-        while True:
-            ready = [self._embedded.get()]
-            while True:  # everything else already embedded goes into the same search and commit
+            with self._model_turn:  # take the batch only when it is this worker's turn, so it holds all that waits
+                asks = self._take()
+                if not asks:  # closed and drained
+                    return
                 try:
-                    ready.append(self._embedded.get_nowait())
-                except queue.Empty:
-                    break
-            done = ready[-1] is None
-            batches = [b for b in ready if b is not None]
-            if batches:
-                self._decide(batches)
-            if done:
-                return
+                    vectors = self.embedder.embed([a.body.question for a in asks])
+                except Exception as exc:  # noqa: BLE001  # every waiting caller gets the error, not a hang
+                    log.exception("embedding a batch of %d asks failed", len(asks))
+                    _deliver(asks, [exc] * len(asks))
+                    continue
+                self.batches += 1
+            self._decide(asks, vectors)
 
-    def _decide(self, batches: list[_Embedded]) -> None:
-        asks = [a for b in batches for a in b.asks]
-        vectors = np.concatenate([b.vectors for b in batches]) if len(batches) > 1 else batches[0].vectors
+    def _decide(self, asks: list[_Ask], vectors: np.ndarray) -> None:
         try:
             results = self.receptionist.answer(vectors, [a.body for a in asks], [a.key for a in asks])
         except Exception as exc:  # noqa: BLE001  # the commit failed: nobody's ask was recorded
             log.exception("recording a batch of %d asks failed", len(asks))
             results = [exc] * len(asks)
-        self.asks += len(asks)
+        with self._arrived:
+            self.asks += len(asks)
         _deliver(asks, results)
 
 

@@ -77,7 +77,7 @@ def test_a_resolved_request_is_no_longer_joined(client):
     assert third["help_request_id"] == again["help_request_id"]  # the new pending one is joined
 
 
-def test_the_pipeline_finishes_queued_asks_when_the_service_stops(make_client):
+def test_the_pipeline_answers_a_burst_and_stops_with_the_service(make_client):
     client = make_client()
     start = threading.Barrier(len(QUESTIONS))
 
@@ -90,5 +90,5 @@ def test_the_pipeline_finishes_queued_asks_when_the_service_stops(make_client):
     runtime = client.app.state.runtime
     client.__exit__(None, None, None)  # lifespan shutdown closes the pipeline
     assert codes == [200] * len(QUESTIONS)
-    assert not any(t.is_alive() for t in runtime.asks._threads)
+    assert not any(t.is_alive() for t in runtime.asks._threads)  # both workers stopped
     assert runtime.asks.asks == len(QUESTIONS)
