@@ -13,7 +13,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from kb_service.deps import SupervisorDep
@@ -51,6 +51,13 @@ class _StateCollector(Collector):
         in_db = GaugeMetricFamily("frontdesk_phrasings_in_db", "Phrasings in the database (equals index size).")
         in_db.add_metric([], runtime.kb.phrasing_count())
         yield in_db
+        if runtime.asks is not None:  # asks / forward passes = the mean micro-batch size
+            passes = CounterMetricFamily("frontdesk_ask_forward_passes", "Model forward passes made for asks.")
+            passes.add_metric([], runtime.asks.batches)
+            yield passes
+            batched = CounterMetricFamily("frontdesk_asks_batched", "Asks that went through those passes.")
+            batched.add_metric([], runtime.asks.asks)
+            yield batched
 
 
 class Metrics:
