@@ -36,6 +36,7 @@ clean:
 bench-ask: $(STAMP)
 	$(BIN)/python -m bench.ask_latency $(ARGS)
 bench-throughput: $(STAMP)
+	scripts/install-wrk
 	$(BIN)/python -m bench.throughput $(ARGS)
 bench-learn: $(STAMP)
 	$(BIN)/python -m bench.learn_to_answer $(ARGS)
