@@ -113,18 +113,40 @@ class Matcher:
                     continue
                 if owner not in nearest or score > nearest[owner][0]:
                     nearest[owner] = (score, pid)
-            ranked = []
-            for kid, (score, pid) in nearest.items():
-                centroid, count = centroid_similarity(self.kb, vectors[row], kid, skip.phrasing_id)
-                entry_score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid
-                ranked.append(Candidate(kid, float(entry_score), pid, float(score), count))
+            ranked = self._score_entries(vectors[row], nearest, skip.phrasing_id)
             result.append(sorted(ranked, key=lambda c: -c.score))
         return result
 
-    def decide(self, ranked: list[Candidate], question: str | None = None) -> Decision:
+    def _score_entries(self, query: np.ndarray, nearest: dict[int, tuple[float, int]],
+                       without: int | None) -> list[Candidate]:
+        """Entry scores for every entry among the neighbours, their centroids compared in one product."""
+        if without is not None:  # self-calibration leaves a phrasing out: the per-entry path handles that
+            centroids = [centroid_similarity(self.kb, query, kid, without) for kid in nearest]
+        else:
+            sums, counts = zip(*(self.kb.entry_sum(kid) for kid in nearest)) if nearest else ((), ())
+            present = [i for i, total in enumerate(sums) if total is not None]
+            cosines = np.zeros(len(sums), dtype=np.float64)
+            if present:
+                matrix = np.stack([sums[i] for i in present])
+                norms = np.linalg.norm(matrix, axis=1)
+                dots = matrix @ query
+                cosines[present] = np.where(norms > 1e-6, dots / np.maximum(norms, 1e-12), 0.0)
+            centroids = [(float(c), n if sums[i] is not None else 0)
+                         for i, (c, n) in enumerate(zip(cosines, counts))]
+        ranked = []
+        for (kid, (score, pid)), (centroid, count) in zip(nearest.items(), centroids, strict=True):
+            entry_score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid
+            ranked.append(Candidate(kid, float(entry_score), pid, float(score), count))
+        return ranked
+
+    def decide(self, ranked: list[Candidate], question: str | None = None, guard_all: bool = True) -> Decision:
+        """`guard_all=False` runs the contradiction guard only where it could matter, when the entry would be
+        answered; evaluation keeps it on for every query, since its threshold sweep asks `clears` at others."""
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
-        reason = self._guard(question, best) if question is not None and best is not None else None
+        unguarded = Decision(answer=False, best=best, runner_up=runner_up)
+        needed = question is not None and best is not None and (guard_all or unguarded.clears(self.threshold))
+        reason = self._guard(question, best) if needed else None
         decision = Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
         return Decision(answer=decision.clears(self.threshold), best=best, runner_up=runner_up, guard=reason)
 
@@ -133,9 +155,11 @@ class Matcher:
         answer = self.kb.store.scalar("SELECT answer FROM knowledge_entries WHERE id = ?", (best.knowledge_id,))
         return guard.entry_contradiction(question, [r["question"] for r in rows], answer or "")
 
-    def match(self, vectors: np.ndarray, questions: list[str] | None = None) -> list[Decision]:
+    def match(self, vectors: np.ndarray, questions: list[str] | None = None,
+              guard_all: bool = True) -> list[Decision]:
         """One decision per query vector. `/api/ask` and `frontdesk eval` both go through here.
 
         Pass the question texts to run the contradiction guard (the service always does)."""
         texts = questions if questions is not None else [None] * len(vectors)
-        return [self.decide(ranked, text) for ranked, text in zip(self.rank(vectors), texts, strict=True)]
+        return [self.decide(ranked, text, guard_all)
+                for ranked, text in zip(self.rank(vectors), texts, strict=True)]

@@ -38,7 +38,7 @@ class Receptionist:
 
         Each ask runs in its own savepoint, so one that fails (a reused Idempotency-Key, say) gets its error
         and leaves the others' effects in place. Nothing is acknowledged before the commit."""
-        decisions = self.matcher.match(vectors, [body.question for body in bodies])
+        decisions = self.matcher.match(vectors, [body.question for body in bodies], guard_all=False)
         results: list[AskResponse | Exception] = []
         try:
             with self.kb.store.write() as tx:

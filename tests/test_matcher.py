@@ -53,3 +53,29 @@ def test_a_deleted_entry_stops_matching_at_once(kb):
     kb.delete(gone.id)
     decision = matcher.match(vector, ["Do you sell gift cards?"])[0]
     assert decision.best is None and not decision.answer
+
+
+def test_the_live_path_scores_and_answers_exactly_like_evaluation(kb):
+    """The service guards only entries it would answer and scores centroids in one product; `frontdesk eval`
+    guards every query and may leave phrasings out. Both must agree on every score and every answer."""
+    import json
+    from pathlib import Path
+
+    from kb_service import demo
+    from kb_service.matcher import centroid_similarity
+
+    demo.load(kb)
+    pairs = [json.loads(line) for line in
+             (Path(__file__).parent / "data" / "contrast_salon.jsonl").read_text().splitlines() if line.strip()]
+    questions = [p["question"] for p in pairs] + [p["phrasing"] for p in pairs] + [
+        "how much is a haircut", "do you do eyebrow threading?", "when do you open on saturday"]
+    vectors = kb.embedder.embed(questions)
+    matcher = Matcher(kb, threshold=0.84)
+    live, evaluated = matcher.match(vectors, questions, guard_all=False), matcher.match(vectors, questions)
+    assert [d.answer for d in live] == [d.answer for d in evaluated]
+    assert any(d.answer for d in live) and any(d.guard for d in evaluated)  # both outcomes really occur
+    for row, ranked in enumerate(matcher.rank(vectors)):
+        for candidate in ranked:  # the one-product centroid scores equal the per-entry ones
+            centroid, count = centroid_similarity(kb, vectors[row], candidate.knowledge_id)
+            assert candidate.score == pytest.approx(0.5 * candidate.phrasing_score + 0.5 * centroid, abs=1e-6)
+            assert candidate.phrasings == count
