@@ -10,8 +10,6 @@ kept-alive connection: a thin client, so the figure is the service's own time pl
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -43,18 +41,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         common.build_kb(Path(tmp) / "data", texts, vectors)
         with common.Service(Path(tmp) / "data") as service:
-            connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
-
-            def served(question: str) -> float:
-                body = json.dumps({"question": question})
-                started = time.perf_counter()
-                connection.request("POST", "/api/ask", body, {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                response.read()
-                elapsed = time.perf_counter() - started
-                if response.status != 200:
-                    raise RuntimeError(f"/api/ask answered {response.status}")
-                return elapsed
+            client = common.AskClient(service)
+            served = client.ask
 
             for q in queries[:20]:  # warm-up of both
                 floor(q), served(q)
@@ -62,7 +50,7 @@ def main() -> None:
             for q in queries[20:]:
                 raw.append(floor(q))
                 service_times.append(served(q))
-            connection.close()
+            client.close()
             rss = service.rss_mb()
     rows = [("ask p50", common.pct(service_times, 50), common.pct(raw, 50), "ms"),
             ("ask p95", common.pct(service_times, 95), common.pct(raw, 95), "ms")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
@@ -131,6 +132,29 @@ class Service:
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=60)
+
+
+class AskClient:
+    """POST /api/ask over one kept-alive `http.client` connection: a thin client, so a timing is the service's
+    own time plus one loopback round trip, not an HTTP library's."""
+
+    def __init__(self, service: Service):
+        self.connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+
+    def ask(self, question: str) -> float:
+        """Seconds until the whole response is read; raises unless it is a 200."""
+        body = json.dumps({"question": question})
+        started = time.perf_counter()
+        self.connection.request("POST", "/api/ask", body, {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != 200:
+            raise RuntimeError(f"/api/ask answered {response.status}")
+        return elapsed
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def pct(values, q: float) -> float:

@@ -87,9 +87,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             common.build_kb(Path(tmp) / "data", [f"p{i}" for i in range(len(vectors))], vectors)
             with common.Service(Path(tmp) / "data") as service:
-                from bench.ask_latency import serve_asks
-
-                served, service_rss = serve_asks(service, queries[:200])
+                client = common.AskClient(service)
+                for q in queries[:20]:  # warm-up, as in bench.ask_latency
+                    client.ask(q)
+                served = [client.ask(q) for q in queries[20:220]]
+                client.close()
+                service_rss = service.rss_mb()
         rows.append(("ask p50 over HTTP", common.pct(served, 50), None, "ms"))
         extra["service_rss_mb"] = service_rss
     common.report(f"scale_{args.phrasings}", f".venv/bin/python -m bench.scale --phrasings {args.phrasings} "
