@@ -66,8 +66,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return JSONResponse({"detail": detail, "message": message}, status_code=422)
 
     # Starlette runs the last one added outermost: the ask rate limit, then the body cap, then the console
-    # guard, so a flooding client is turned away before its body is even read.
+    # guard, so a flooding client is turned away before its body is even read. Innermost, past all three,
+    # the fast path for well-formed asks (kb_service/routes/ask.py).
     app.state.metrics = metrics.Metrics(app)
+    app.add_middleware(ask.AskFastPath)
     app.add_middleware(ConsoleApiGuard, path="/supervisor")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AskRateLimit, per_minute=settings.ask_rate_limit_per_minute,
