@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Share at least this fraction of their words to count as near-identical wording (Jaccard of token sets).
 NEAR_IDENTICAL = 0.5
@@ -83,6 +84,7 @@ STEMMED_OPPOSITES = [({_stem(w) for w in a}, {_stem(w) for w in b}) for a, b in 
 OPPOSITE_WORDS = set().union(*(a | b for a, b in STEMMED_OPPOSITES))
 
 
+@lru_cache(maxsize=16_384)  # the matched entry's phrasings come round again and again; Words is immutable
 def words(text: str) -> Words:
     raw = TOKEN.findall(text.lower().replace("\u2019", "'"))
     tokens, days, numbers, negated = set(), set(), set(), False
