@@ -69,8 +69,18 @@ class VectorIndex:
     # ---- kinds
 
     @property
+    def _index(self):
+        return self._faiss
+
+    @_index.setter
+    def _index(self, index) -> None:
+        self._faiss = index
+        # Asked on every search: worked out once here, as downcasting through SWIG takes ~10 µs a time.
+        self._approximate = isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW)
+
+    @property
     def approximate(self) -> bool:
-        return isinstance(faiss.downcast_index(self._index.index), faiss.IndexHNSW)
+        return self._approximate
 
     def _new_index(self, kind: str):
         if kind == "hnsw":
