@@ -63,6 +63,7 @@ class HelpDesk:
                  iso_in(self.timeout_seconds)),
             )
             help_request_id, joined = int(cur.lastrowid), False
+            self.pending.opened(help_request_id, vector)
             self._notify_supervisor(tx, help_request_id, question)
         tx.execute(
             "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at)"

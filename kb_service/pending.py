@@ -8,14 +8,19 @@ exactly what the transaction sees:
 - only new requests (ids above the cached largest, and the count grew by as many): read just those;
 - anything else (a request resolved or timed out): read the pending ids again, and embeddings only for ids
   not cached yet.
-An id can only mean a different question after a failed commit (SQLite reuses a rolled-back id), so the owner
-of the transaction calls `forget()` when a commit fails.
+A request the transaction itself opens is handed over with `opened()`, so the next check need not read it back,
+and within `writing(tx)` (a write transaction holds SQLite's write lock: nobody else changes the queue meanwhile)
+only the first check of the transaction asks SQLite at all; a batch of asks makes one count, not one each.
+An id can only mean a different question after a rollback (SQLite reuses a rolled-back id), so the owner
+of the transaction calls `forget()` when a commit or a savepoint fails.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -28,10 +33,12 @@ class PendingQuestions:
     def __init__(self, dimension: int):
         self.dimension = dimension
         self._lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None  # inside `writing()`: its transaction
         self.forget()
 
     def forget(self) -> None:
         with self._lock:
+            self._checked_in = None  # the write transaction already checked against SQLite, if any
             self._ids = np.zeros(0, dtype=np.int64)
             self._vectors = np.zeros((0, self.dimension), dtype=np.float32)  # rows past `_count` are spare
             self._count = 0
@@ -40,12 +47,34 @@ class PendingQuestions:
     def nearest(self, tx: sqlite3.Connection, vector: np.ndarray) -> tuple[int, float] | None:
         """The pending request whose question is most similar to `vector`, and the cosine; None if none."""
         with self._lock:
-            self._catch_up(tx)
+            if self._checked_in is not tx:
+                self._catch_up(tx)
+                self._checked_in = tx if self._writer is tx else None
             if self._count == 0:
                 return None
             scores = self._vectors[: self._count] @ vector
             best = int(np.argmax(scores))
             return int(self._ids[best]), float(scores[best])
+
+    @contextmanager
+    def writing(self, tx: sqlite3.Connection) -> Iterator[None]:
+        """Around the caller's write transaction `tx`: checks against SQLite once, then trusts `opened()`."""
+        with self._lock:
+            self._writer, self._checked_in = tx, None
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._writer, self._checked_in = None, None
+
+    def opened(self, help_request_id: int, vector: np.ndarray) -> None:
+        """A pending request the caller's transaction has just inserted (after `nearest` in that transaction)."""
+        with self._lock:
+            if help_request_id > self._max_id:
+                self._append([help_request_id], [vector])
+                self._max_id = help_request_id
+            else:  # not the newest (never expected): the next check reads SQLite again
+                self._checked_in = None
 
     def _catch_up(self, tx: sqlite3.Connection) -> None:
         count, max_id = tx.execute(PENDING).fetchone()

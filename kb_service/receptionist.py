@@ -19,6 +19,10 @@ CHECKING_MESSAGE = (
 )
 
 
+class _EntryGone(Exception):
+    pass
+
+
 class Receptionist:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, desk: HelpDesk):
         self.kb = kb
@@ -34,20 +38,33 @@ class Receptionist:
 
     def answer(self, vectors: np.ndarray, bodies: list[AskRequest],
                keys: list[IdempotencyKey | None]) -> list[AskResponse | Exception]:
-        """Decide and record a batch of embedded asks: one index search and one durable transaction for all.
+        """Decide and record a batch of embedded asks: one index search and one transaction for all.
 
         Each ask runs in its own savepoint, so one that fails (a reused Idempotency-Key, say) gets its error
-        and leaves the others' effects in place. Nothing is acknowledged before the commit."""
+        and leaves the others' effects in place. Nothing is acknowledged before the commit. A batch that only
+        answers (no escalation, no Idempotency-Key) records nothing anyone was promised, just the ask log and
+        hit counts, so its commit skips the fsync (docs/reliability.md)."""
         decisions = self.matcher.match(vectors, [body.question for body in bodies], guard_all=False)
+        durable = any(key is not None for key in keys) or not all(d.answer for d in decisions)
+        try:
+            return self._record_all(vectors, bodies, keys, decisions, durable)
+        except _EntryGone:  # an entry the batch would answer from was deleted meanwhile: it escalates instead
+            return self._record_all(vectors, bodies, keys, decisions, durable=True)
+
+    def _record_all(self, vectors: np.ndarray, bodies: list[AskRequest], keys: list[IdempotencyKey | None],
+                    decisions: list[Decision], durable: bool) -> list[AskResponse | Exception]:
         results: list[AskResponse | Exception] = []
         try:
-            with self.kb.store.write() as tx:
+            with self.kb.store.write(durable) as tx, self.desk.pending.writing(tx):
                 for vector, body, key, decision in zip(vectors, bodies, keys, decisions, strict=True):
                     tx.execute("SAVEPOINT ask")
                     try:
-                        results.append(self._record(tx, vector, body, key, decision))
+                        results.append(self._record(tx, vector, body, key, decision, durable))
+                    except _EntryGone:
+                        raise
                     except Exception as exc:  # noqa: BLE001  # this caller gets the error; the batch goes on
                         tx.execute("ROLLBACK TO ask")
+                        self.desk.pending.forget()  # it may hold a request that savepoint opened
                         results.append(exc)
                     tx.execute("RELEASE ask")
         except BaseException:
@@ -56,7 +73,7 @@ class Receptionist:
         return results
 
     def _record(self, tx: sqlite3.Connection, vector: np.ndarray, body: AskRequest,
-                idempotency: IdempotencyKey | None, decision: Decision) -> AskResponse:
+                idempotency: IdempotencyKey | None, decision: Decision, durable: bool) -> AskResponse:
         if idempotency and (earlier := idempotency.replay(tx)) is not None:
             return AskResponse.model_validate(earlier)
         best_id = decision.best.knowledge_id if decision.best else None
@@ -64,6 +81,8 @@ class Receptionist:
         if decision.answer:
             row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
             answer = row["answer"] if row else None  # None: deleted since the search
+            if answer is None and not durable:
+                raise _EntryGone  # an escalation must be durable: the batch starts over with a durable commit
         if answer is not None:
             self.kb.record_hit(tx, best_id)
             response = AskResponse(outcome=AskOutcome.answered, answer=answer, knowledge_id=best_id,

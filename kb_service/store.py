@@ -66,16 +66,26 @@ class Store:
         return sqlite_utils.Database(self.conn)
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One explicit write transaction: everything inside commits together or not at all."""
+    def write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One explicit write transaction: everything inside commits together or not at all.
+
+        `durable=False` commits without the fsync (synchronous NORMAL): the commit survives a crash of the
+        process, and the next durable commit makes it survive a power cut too. Only for bookkeeping that nobody
+        was promised, such as the log of answered asks."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        if not durable:
+            conn.execute("PRAGMA synchronous = NORMAL")  # SQLite allows the switch only outside a transaction
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous = FULL")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()

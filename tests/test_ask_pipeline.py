@@ -92,3 +92,46 @@ def test_the_pipeline_answers_a_burst_and_stops_with_the_service(make_client):
     assert codes == [200] * len(QUESTIONS)
     assert not any(t.is_alive() for t in runtime.asks._threads)  # both workers stopped
     assert runtime.asks.asks == len(QUESTIONS)
+
+
+def test_an_answer_only_batch_whose_entry_vanished_escalates_durably(client, embedder):
+    """Such a batch commits without an fsync; if its entry is deleted after the search, the ask escalates, and
+    the batch starts over as a durable one, since a help request must survive a power cut."""
+    runtime = client.app.state.runtime
+    question = "when are you open?"
+    vectors = embedder.embed([question])
+    entry = runtime.matcher.match(vectors, [question])[0].best.knowledge_id
+    with runtime.store.write() as tx:  # behind the index's back, as a delete racing with the ask would be
+        tx.execute("DELETE FROM phrasings WHERE knowledge_id = ?", (entry,))
+        tx.execute("DELETE FROM knowledge_entries WHERE id = ?", (entry,))
+    assert runtime.matcher.match(vectors, [question])[0].answer  # the index still answers from it
+
+    statements: list[str] = []
+    runtime.store.conn.set_trace_callback(statements.append)  # this thread's connection, which answer() uses
+    [result] = runtime.receptionist.answer(vectors, [AskRequest(question=question)], [None])
+    runtime.store.conn.set_trace_callback(None)
+    assert result.outcome.value == "escalated"
+    # The request was inserted only in a transaction begun at FULL sync: the NORMAL one was rolled back first.
+    inserted = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO help_requests"))
+    switches = [sql for sql in statements[:inserted] if sql.startswith("PRAGMA synchronous")]
+    assert switches == ["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"]
+    assert "ROLLBACK" in statements[:inserted] and statements[-1] == "COMMIT"
+    logged = runtime.store.query("SELECT outcome, help_request_id FROM ask_log")
+    assert [(r["outcome"], r["help_request_id"]) for r in logged] == [("escalated", result.help_request_id)]
+    assert runtime.store.scalar("PRAGMA synchronous") == 2  # FULL again for whatever comes next
+
+
+def test_a_bookkeeping_commit_goes_back_to_full_sync_even_when_it_fails(client):
+    store = client.app.state.runtime.store
+    try:
+        with store.write(durable=False) as tx:
+            assert tx.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: no fsync at this commit
+            tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 1)")
+            raise RuntimeError("the batch failed")
+    except RuntimeError:
+        pass
+    assert store.scalar("PRAGMA synchronous") == 2
+    assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 0  # rolled back
+    with store.write(durable=False) as tx:
+        tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 1)")
+    assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 1 and store.scalar("PRAGMA synchronous") == 2

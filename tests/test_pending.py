@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -40,10 +41,13 @@ def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
     store = Store(tmp_path / "frontdesk.db")
     pending = PendingQuestions(DIM)
     rng, choose = np.random.default_rng(7), random.Random(7)
-    for step in range(400):
+    for step in range(600):
         op = choose.choice(["escalate", "escalate", "escalate", "resolve", "rollback", "batch", "elsewhere"])
+        # Escalations run inside `writing(tx)` half the time, as Receptionist.answer runs them: one count a
+        # transaction, and the transaction's own requests announced with `opened()`.
+        scoped = op not in ("resolve", "elsewhere") and choose.random() < 0.5
         try:
-            with store.write() as tx:
+            with store.write() as tx, (pending.writing(tx) if scoped else nullcontext()):
                 if op in ("resolve", "elsewhere"):
                     ids = [r[0] for r in tx.execute("SELECT id FROM help_requests WHERE status = 'pending'")]
                     if ids:
@@ -55,11 +59,16 @@ def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
                     for _ in range(3 if op == "batch" else 1):  # several escalations in one transaction
                         query = unit(rng)
                         assert pending.nearest(tx, query) == brute_force(tx, query), f"step {step}"
-                        insert(tx, unit(rng))
+                        vector = unit(rng)
+                        opened = insert(tx, vector)
+                        if scoped or choose.random() < 0.5:  # as HelpDesk.escalate does; else the next check reads it
+                            pending.opened(opened, vector)
                     if op == "rollback":
                         raise Rollback
         except Rollback:
-            pass
+            pending.forget()  # as the transaction's owner does (Receptionist.answer)
+        if choose.random() < 0.4:  # not after every step: a later step must find what this one left behind
+            continue
         with store.write() as tx:
             query = unit(rng)
             expected = brute_force(tx, query)
