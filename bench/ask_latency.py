@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.ask_latency [--phrasings 10000] [--asks 300]
 
 Service and floor are measured interleaved, one floor ask then one service ask, so that whatever else the
-(shared) machine is doing slows both alike. The HTTP client is the standard library's `http.client` over one
-kept-alive connection: a thin client, so the figure is the service's own time plus one loopback round trip.
+(shared) machine is doing slows both alike. The HTTP client (`common.AskClient`) writes and reads HTTP/1.1 on one
+kept-alive socket by hand: the thinnest client there is, so the figure is the service's own time plus one
+loopback round trip.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main() -> None:
             ("ask p95", common.pct(service_times, 95), common.pct(raw, 95), "ms")]
     common.report(f"ask_latency_{args.phrasings}", f".venv/bin/python -m bench.ask_latency --phrasings "
                   f"{args.phrasings}", rows, {"phrasings": args.phrasings, "asks": args.asks, "service_rss_mb": rss,
-                                              "client": "http.client, one kept-alive connection",
+                                              "client": "raw HTTP/1.1 on one kept-alive socket (common.AskClient)",
                                               "method": "interleaved: one floor ask, then one service ask"})
 
 

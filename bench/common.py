@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import platform
@@ -135,26 +134,44 @@ class Service:
 
 
 class AskClient:
-    """POST /api/ask over one kept-alive `http.client` connection: a thin client, so a timing is the service's
-    own time plus one loopback round trip, not an HTTP library's."""
+    """POST /api/ask over one kept-alive loopback socket, written and read by hand: the thinnest client there
+    is (the standard library's `http.client` parses headers with the email package: 0.11 against 0.05 ms
+    a round trip to a trivial endpoint, measured side by side), so a
+    timing is the service's own time plus one loopback round trip. It reads exactly what the service sends:
+    a status line, headers with Content-Length, and that many body bytes."""
 
     def __init__(self, service: Service):
-        self.connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+        self.socket = socket.create_connection(("127.0.0.1", service.port), timeout=60)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def ask(self, question: str) -> float:
         """Seconds until the whole response is read; raises unless it is a 200."""
-        body = json.dumps({"question": question})
+        body = json.dumps({"question": question}).encode()
+        request = (b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         started = time.perf_counter()
-        self.connection.request("POST", "/api/ask", body, {"Content-Type": "application/json"})
-        response = self.connection.getresponse()
-        response.read()
+        self.socket.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += self._recv()
+        head, content = received.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        length = next(int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:"))
+        while len(content) < length:
+            content += self._recv()
         elapsed = time.perf_counter() - started
-        if response.status != 200:
-            raise RuntimeError(f"/api/ask answered {response.status}")
+        if lines[0].split()[1] != b"200" or len(content) != length:
+            raise RuntimeError(f"/api/ask answered {lines[0]!r}")
         return elapsed
 
+    def _recv(self) -> bytes:
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise RuntimeError("the service closed the connection")
+        return chunk
+
     def close(self) -> None:
-        self.connection.close()
+        self.socket.close()
 
 
 def pct(values, q: float) -> float:
