@@ -63,7 +63,7 @@ def main() -> None:
         return done, time.perf_counter() - start
 
     raw_done = raw_seconds = served = 0.0
-    runs = []
+    runs, raw_rates = [], []
     with tempfile.TemporaryDirectory() as tmp:
         bodies = Path(tmp) / "bodies.txt"
         bodies.write_text("".join(json.dumps({"question": q}) + "\n" for q in queries))
@@ -73,6 +73,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 done, seconds = floor(window / 2)
                 raw_done, raw_seconds = raw_done + done, raw_seconds + seconds
+                raw_rates.append(round(done / seconds, 1))
                 run = wrk(service.url, args.clients, window, bodies)
                 runs.append(run)
                 served += run["requests"]
@@ -82,9 +83,13 @@ def main() -> None:
     common.report("throughput", f".venv/bin/python -m bench.throughput --clients {args.clients} --seconds "
                   f"{args.seconds:g}", rows,
                   {"clients": args.clients, "rounds": args.rounds, "failures": failures,
-                   "p50_ms_per_round": [r["p50_ms"] for r in runs], "load": "wrk -t1, kept-alive connections",
+                   "p50_ms_per_round": [r["p50_ms"] for r in runs],
+                   "asks_per_s_per_round": [round(r["requests"] / window, 1) for r in runs],
+                   "floor_per_s_per_round": raw_rates, "load": "wrk -t1, kept-alive connections",
                    "method": "alternating: model alone for half a window, then the service for a window"})
-    print(f"failures (non-2xx, socket errors): {failures}; wrk p50 per round: {[r['p50_ms'] for r in runs]} ms")
+    print(f"failures (non-2xx, socket errors): {failures}; per round: asks/s "
+          f"{[round(r['requests'] / window, 1) for r in runs]}, floor/s {raw_rates}, "
+          f"wrk p50 {[r['p50_ms'] for r in runs]} ms")
     if failures:
         raise SystemExit("some asks failed; see wrk's output above")
 

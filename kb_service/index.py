@@ -22,19 +22,31 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from kb_service.embedder import DIMENSION
 
-# torch and FAISS each start an OpenMP pool; on two cores they contend. A search needs no pool. The setting is
-# per thread (an OpenMP rule): a thread Python starts later begins with one OpenMP thread per core, whose idle
-# spinning then steals the cores from the model, so `search` sets it again in whichever thread calls it.
+# Thread pools. torch (or onnxruntime) owns the two cores; FAISS's OpenMP pool and numpy's OpenBLAS pool would
+# only contend with it. OpenMP's thread count is per thread (an OpenMP rule): a thread Python starts later begins
+# with one OpenMP thread per core, whose idle spinning then steals the cores from the model, so `search` sets it
+# again in whichever thread calls it. OpenBLAS's is per process: one thread. Under 32 concurrent callers the
+# service answered 337 asks/s with one BLAS thread and 286 with two (docs/performance.md).
 faiss.omp_set_num_threads(1)
-# FAISS scans flat vectors either with its SIMD kernel or with one BLAS sgemm. In this wheel (1.15.1, measured
-# at 1k, 10k and 50k vectors) it takes the SIMD path while (queries x dimension) is below
+threadpool_limits(limits=1, user_api="blas")
+
+# EXACT SEARCH is one matrix product in numpy, whose OpenBLAS has kernels for this CPU (SkylakeX). The FAISS
+# wheel bundles a generic OpenBLAS (Prescott: no AVX) for its own BLAS path, and its SIMD path pays a call and a
+# heap update per stored vector. Measured over 10k vectors right after a forward pass, as the service searches:
+# 1 query 0.78 ms against 1.14 by FAISS, 16 queries 2.3 ms against 6.4, 64 queries 8.8 ms against 18.2.
+# FAISS still stores the vectors and ids and picks the top k with its heaps, a block of stored vectors at a time.
+#
+# Our code no longer calls FAISS's own flat search, but whoever does in this process: in this wheel (1.15.1,
+# measured at 1k, 10k and 50k vectors) it takes its SIMD path while (queries x dimension) is below
 # `distance_compute_blas_threshold`, not while the number of queries is, so the wheel's default of 20 sends even
-# a single query to sgemm: 3.3 ms for one query over 10k vectors against 0.4 ms by SIMD (15 ms against 3.6 at
-# 50k). SIMD costs about the same per query up to 8 queries, where one sgemm starts to win (docs/performance.md).
+# a single query to its slow sgemm: 3.3 ms for one query over 10k vectors against 0.4 ms by SIMD (15 ms against
+# 3.6 at 50k). SIMD costs about the same per query up to 8 queries, where one sgemm starts to win.
 SIMD_MAX_QUERIES = 8
+EXACT_BLOCK = 32_768  # stored vectors scored at a time by `_exact_search` (64 queries: 8 MB of scores)
 faiss.cvar.distance_compute_blas_threshold = SIMD_MAX_QUERIES * DIMENSION + 1
 
 KINDS = ("auto", "flat", "hnsw")
@@ -166,7 +178,8 @@ class VectorIndex:
             if self.approximate:
                 self._kill([self._slot.pop(pid) for pid in ids.tolist() if pid in self._slot])
             else:
-                self._index.remove_ids(ids)
+                self._index.remove_ids(ids)  # shifts the slots up
+                self._id_array = None
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query row, best first; missing slots have id -1."""
@@ -176,9 +189,9 @@ class VectorIndex:
             if len(self) == 0:
                 n = len(vectors)
                 return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)
-            if not self.approximate:
-                return self._index.search(vectors, k)
             inner = faiss.downcast_index(self._index.index)
+            if not self.approximate:
+                return self._exact_search(inner, vectors, k)
             params = faiss.SearchParametersHNSW()
             params.efSearch = max(HNSW_EF_SEARCH, k)
             if self._dead_count:
@@ -187,12 +200,32 @@ class VectorIndex:
                 selector = faiss.IDSelectorBitmap(inner.ntotal, faiss.swig_ptr(self._live_bits))
                 params.sel = selector
             scores, slots = inner.search(vectors, k, params=params)
-            if self._id_array is None:
-                self._id_array = faiss.vector_to_array(self._index.id_map)
-            ids = np.full(slots.shape, -1, dtype=np.int64)
-            found = slots >= 0
-            ids[found] = self._id_array[slots[found]]
-            return scores, ids
+            return scores, self._ids_of(slots)
+
+    def _exact_search(self, flat, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every score by one matrix product in numpy (see EXACT SEARCH above), the top k by FAISS's heaps."""
+        n = flat.ntotal
+        stored = faiss.rev_swig_ptr(flat.get_xb(), n * self.dimension).reshape(n, self.dimension)  # no copy
+        top = np.empty((len(vectors), k), dtype=np.float32)
+        slots = np.empty((len(vectors), k), dtype=np.int64)
+        heaps = faiss.float_minheap_array_t()  # a min-heap of size k keeps the k largest; like IndexFlatIP,
+        heaps.nh, heaps.k = len(vectors), k     # unfilled places come back as -FLT_MAX with slot -1
+        heaps.val, heaps.ids = faiss.swig_ptr(top), faiss.swig_ptr(slots)
+        heaps.heapify()
+        for start in range(0, n, EXACT_BLOCK):  # bounded memory: queries x EXACT_BLOCK scores at a time
+            block = stored[start:start + EXACT_BLOCK]
+            scores = np.ascontiguousarray((block @ vectors.T).T)  # (queries, block); the fast order of product
+            heaps.addn(len(block), faiss.swig_ptr(scores), start, 0, len(vectors))
+        heaps.reorder()
+        return top, self._ids_of(slots)
+
+    def _ids_of(self, slots: np.ndarray) -> np.ndarray:
+        if self._id_array is None:
+            self._id_array = faiss.vector_to_array(self._index.id_map)
+        ids = np.full(slots.shape, -1, dtype=np.int64)
+        found = slots >= 0
+        ids[found] = self._id_array[slots[found]]
+        return ids
 
     def ids(self) -> set[int]:
         with self._lock:

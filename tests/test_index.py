@@ -178,3 +178,33 @@ def test_a_search_from_a_new_thread_runs_faiss_on_one_thread():
     thread.start()
     thread.join()
     assert seen == [1]
+
+
+def test_exact_search_agrees_with_faiss_flat_search_across_blocks_and_removals():
+    """The flat kind scores by numpy blocks and FAISS heaps; FAISS's own IndexFlatIP is the reference."""
+    dim, n = 16, 70_000  # more than two blocks of stored vectors
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = rng.permutation(10 * n)[:n].astype(np.int64)  # ids unrelated to the slots
+    index = VectorIndex(dim, "flat")
+    index.add(ids, vectors)
+    assert index.search(vectors[:1], 1)[1][0, 0] == ids[0]  # a search before the removal, as in service
+    gone = set(ids[rng.choice(n, 5_000, replace=False)].tolist())
+    index.remove(gone)
+    keep = np.array([i not in gone for i in ids.tolist()])
+    reference = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    reference.add_with_ids(vectors[keep], ids[keep])
+
+    for queries in (vectors[:1], vectors[100:164], rng.standard_normal((7, dim)).astype(np.float32)):
+        scores, found = index.search(queries, 10)
+        expected_scores, expected = reference.search(queries, 10)
+        assert np.allclose(scores, expected_scores, atol=1e-5)
+        assert (found == expected).mean() > 0.99  # only exact ties may come in another order
+    assert not set(index.search(vectors[:200], 50)[1].ravel().tolist()) & gone
+
+    few = VectorIndex(dim, "flat")
+    few.add(ids[:3], vectors[:3])
+    scores, found = few.search(vectors[:2], 5)  # more places than vectors: the rest are empty
+    assert found[:, 3:].tolist() == [[-1, -1], [-1, -1]] and sorted(found[0, :3].tolist()) == sorted(ids[:3].tolist())
+    assert found[0, 0] == ids[0] and np.all(scores[:, 3:] < -1e30)
