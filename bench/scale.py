@@ -84,16 +84,25 @@ def main() -> None:
              "index_rss_mb": index_mb, "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if args.http:
         del approximate
+        small = 10_000
         with tempfile.TemporaryDirectory() as tmp:
-            common.build_kb(Path(tmp) / "data", [f"p{i}" for i in range(len(vectors))], vectors)
-            with common.Service(Path(tmp) / "data") as service:
-                client = common.AskClient(service)
+            common.build_kb(Path(tmp) / "big", [f"p{i}" for i in range(len(vectors))], vectors)
+            common.build_kb(Path(tmp) / "small", [f"p{i}" for i in range(small)], vectors[:small])
+            # Both services up at once and asked in turn, one question each, so the ratio comes from one run.
+            with common.Service(Path(tmp) / "big") as big, common.Service(Path(tmp) / "small") as reference:
+                clients = common.AskClient(big), common.AskClient(reference)
                 for q in queries[:20]:  # warm-up, as in bench.ask_latency
-                    client.ask(q)
-                served = [client.ask(q) for q in queries[20:220]]
-                client.close()
-                service_rss = service.rss_mb()
-        rows.append(("ask p50 over HTTP", common.pct(served, 50), None, "ms"))
+                    for client in clients:
+                        client.ask(q)
+                served, served_small = [], []
+                for q in queries[20:220]:
+                    served.append(clients[0].ask(q))
+                    served_small.append(clients[1].ask(q))
+                for client in clients:
+                    client.close()
+                service_rss = big.rss_mb()
+        rows.append((f"ask p50 over HTTP, against {small:,} phrasings", common.pct(served, 50),
+                     common.pct(served_small, 50), "ms"))
         extra["service_rss_mb"] = service_rss
     common.report(f"scale_{args.phrasings}", f".venv/bin/python -m bench.scale --phrasings {args.phrasings} "
                   f"--real {args.real}" + (" --http" if args.http else ""), rows, extra)
