@@ -64,19 +64,20 @@ class Metrics:
     def __init__(self, app):
         self.registry = CollectorRegistry(auto_describe=True)
         self.asks = Counter("frontdesk_asks", "Asks by outcome.", ["outcome"], registry=self.registry)
-        for outcome in ASK_OUTCOMES:
-            self.asks.labels(outcome)  # export zeros, so rates work from the first scrape
+        # One child per outcome, made now: zeros are exported from the first scrape, and an ask does not
+        # look its label up.
+        self._asks_by_outcome = {outcome: self.asks.labels(outcome) for outcome in ASK_OUTCOMES}
         self.ask_latency = Histogram(
             "frontdesk_ask_latency_seconds", "Time to answer or escalate an ask.", registry=self.registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
         self.registry.register(_StateCollector(app))
 
     def ask_done(self, outcome: str, seconds: float) -> None:
-        self.asks.labels(outcome).inc()
+        self._asks_by_outcome[outcome].inc()
         self.ask_latency.observe(seconds)
 
     def rate_limited(self) -> None:
-        self.asks.labels("rate_limited").inc()
+        self._asks_by_outcome["rate_limited"].inc()
 
 
 def of(request: Request) -> Metrics:
