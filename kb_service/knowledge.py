@@ -18,6 +18,8 @@ from models import KnowledgePublic, PhrasingPublic
 
 log = logging.getLogger("frontdesk.knowledge")
 
+MAX_CACHED_TEXTS = 10_000  # entries whose texts the guard keeps in memory (all of them in a small business)
+
 
 @dataclass(frozen=True)
 class NewPhrasings:
@@ -46,6 +48,12 @@ class KnowledgeBase:
         # writes by other processes skips them instead of comparing a million ids after every learn.
         self._own_versions: set[int] = set()
         self._pending = threading.local()  # versions bumped by this thread's open transaction
+        # knowledge id -> (its phrasings, its answer): what the contradiction guard reads for the entry it would
+        # answer from. Dropped with the entry's other in-memory state when it changes here, and entirely when a
+        # sync sees a change by another process; a read that raced with a change is not kept (generation).
+        self._texts: dict[int, tuple[list[str], str]] = {}
+        self._texts_lock = threading.Lock()
+        self._texts_generation = 0
 
     def _new_index(self) -> VectorIndex:
         return VectorIndex(self.embedder.dimension, self.index_kind, self.index_exact_max)
@@ -101,7 +109,7 @@ class KnowledgeBase:
             self._pending.versions = []
 
     def _apply(self, added: NewPhrasings | None, knowledge_id: int | None, removed: list[int] | None) -> None:
-        touched: set[int] = set()
+        touched: set[int] = set() if knowledge_id is None else {knowledge_id}  # its answer may have changed
         if removed:
             self.index.remove(removed)
             for pid in removed:
@@ -112,8 +120,8 @@ class KnowledgeBase:
             for pid in added.ids:
                 self._owner[pid] = knowledge_id
             self.index.add(np.array(added.ids), added.vectors)
-            touched.add(knowledge_id)
         self._recount(touched)
+        self._forget_texts(touched)
 
     def _recount(self, knowledge_ids: set[int]) -> None:
         """Recompute the vector sums of a few entries from the DB (a handful of rows each)."""
@@ -131,6 +139,32 @@ class KnowledgeBase:
             vector = from_blob(blob)
             sums[kid] = (vector.copy() if total is None else total + vector, count + 1)
         self._sums = sums
+
+    def entry_texts(self, knowledge_id: int) -> tuple[list[str], str] | None:
+        """(phrasings, answer) of an entry, or None if it does not exist; from memory after the first read."""
+        if (cached := self._texts.get(knowledge_id)) is not None:
+            return cached
+        generation = self._texts_generation
+        answer = self.store.scalar("SELECT answer FROM knowledge_entries WHERE id = ?", (knowledge_id,))
+        if answer is None:
+            return None
+        rows = self.store.query("SELECT question FROM phrasings WHERE knowledge_id = ?", (knowledge_id,))
+        texts = ([r["question"] for r in rows], answer)
+        with self._texts_lock:
+            if generation == self._texts_generation:  # no change since the read began
+                if len(self._texts) >= MAX_CACHED_TEXTS:
+                    self._texts.clear()
+                self._texts[knowledge_id] = texts
+        return texts
+
+    def _forget_texts(self, knowledge_ids: set[int] | None = None) -> None:
+        """Drop these entries' cached texts (all of them with None)."""
+        with self._texts_lock:
+            self._texts_generation += 1
+            if knowledge_ids is None:
+                self._texts.clear()
+            for kid in knowledge_ids or ():
+                self._texts.pop(kid, None)
 
     def entry_sum(self, knowledge_id: int) -> tuple[np.ndarray | None, int]:
         """(sum of the entry's phrasing vectors, how many), or (None, 0) for an unknown entry."""
@@ -180,6 +214,7 @@ class KnowledgeBase:
             if answer is not None:
                 tx.execute("UPDATE knowledge_entries SET answer = ?, updated_at = ? WHERE id = ?",
                            (answer, iso(now()), knowledge_id))
+                self._bump(tx)  # so that other processes drop their copy of the entry's texts
             if questions is not None:
                 # Keep unchanged phrasings (and their ids); replace the rest.
                 current = {r["question"]: r["id"] for r in tx.execute(
@@ -292,6 +327,7 @@ class KnowledgeBase:
                 got = self.store.query(f"SELECT id, embedding FROM phrasings WHERE id IN ({marks})", chunk)
                 self.index.add(np.array([r["id"] for r in got]), np.stack([from_blob(r["embedding"]) for r in got]))
             self._recount_all()
+            self._forget_texts()
             self._synced_version = version
             self._own_versions = {v for v in self._own_versions if v > version}
             return len(missing) + len(extra)
@@ -308,6 +344,7 @@ class KnowledgeBase:
                 self._own_versions -= newer
                 self._synced_version = version
                 return 0
+        self._forget_texts()  # another process changed something (an answer, say)
         if len(self.index) == self.phrasing_count() and self.index.ids() == set(self._owner):
             self._synced_version = version
             return 0

@@ -151,9 +151,8 @@ class Matcher:
         return Decision(answer=decision.clears(self.threshold), best=best, runner_up=runner_up, guard=reason)
 
     def _guard(self, question: str, best: Candidate) -> str | None:
-        rows = self.kb.store.query("SELECT question FROM phrasings WHERE knowledge_id = ?", (best.knowledge_id,))
-        answer = self.kb.store.scalar("SELECT answer FROM knowledge_entries WHERE id = ?", (best.knowledge_id,))
-        return guard.entry_contradiction(question, [r["question"] for r in rows], answer or "")
+        texts = self.kb.entry_texts(best.knowledge_id)
+        return None if texts is None else guard.entry_contradiction(question, *texts)
 
     def match(self, vectors: np.ndarray, questions: list[str] | None = None,
               guard_all: bool = True) -> list[Decision]:

@@ -79,3 +79,32 @@ def test_the_live_path_scores_and_answers_exactly_like_evaluation(kb):
             centroid, count = centroid_similarity(kb, vectors[row], candidate.knowledge_id)
             assert candidate.score == pytest.approx(0.5 * candidate.phrasing_score + 0.5 * centroid, abs=1e-6)
             assert candidate.phrasings == count
+
+
+def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
+    """The guard keeps each entry's phrasings and answer in memory; an edit here or in another process shows."""
+    client = make_client(KB_DEMO=False)
+    runtime = client.app.state.runtime
+    created = client.post("/api/knowledge", json={"answer": "Yes, we sell shampoo.",
+                                                  "questions": ["do you sell shampoo"]}).json()
+    question = "do you sell conditioner"
+    vectors = embedder.embed([question])
+
+    def guard() -> str | None:
+        decision = runtime.matcher.match(vectors, [question])[0]
+        assert decision.best.knowledge_id == created["id"]
+        return decision.guard
+
+    assert guard() == "different named thing"  # a product the entry never mentions
+    assert runtime.kb.entry_texts(created["id"]) == (["do you sell shampoo"], "Yes, we sell shampoo.")
+    client.patch(f"/api/knowledge/{created['id']}", json={"answer": "Yes, shampoo and conditioner."})
+    assert guard() is None  # edited here: seen at once
+
+    with runtime.store.write() as tx:  # another process (the CLI, say) puts the old answer back
+        tx.execute("UPDATE knowledge_entries SET answer = 'Yes, we sell shampoo.' WHERE id = ?", (created["id"],))
+        Store.bump_knowledge_version(tx)
+    assert guard() is None  # not seen yet...
+    runtime.kb.sync_if_changed_elsewhere()  # ...until the sweep's check for other processes' writes
+    assert guard() == "different named thing"
+    client.delete(f"/api/knowledge/{created['id']}")
+    assert runtime.kb.entry_texts(created["id"]) is None
