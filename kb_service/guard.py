@@ -14,6 +14,7 @@ from functools import lru_cache
 # Share at least this fraction of their words to count as near-identical wording (Jaccard of token sets).
 NEAR_IDENTICAL = 0.5
 TOKEN = re.compile(r"\$?[a-z0-9]+(?:'[a-z]+)?")
+_has_digit = re.compile(r"[0-9]").search  # on tokens of TOKEN, which hold ASCII digits only
 
 WEEKDAYS = {
     "monday": "monday", "mon": "monday", "tuesday": "tuesday", "tue": "tuesday", "tues": "tuesday",
@@ -92,14 +93,14 @@ def words(text: str) -> Words:
         if token.endswith("n't") or token in NEGATIONS:
             negated = True
             token = token.removesuffix("n't")
-        if any(c.isdigit() for c in token) or token in NUMBER_WORDS:
+        if _has_digit(token) or token in NUMBER_WORDS:
             numbers.add(token.lstrip("$"))
         day = WEEKDAYS.get(token) or WEEKDAYS.get(token.removesuffix("s"))
         if day:
             days.add(day)
         tokens.add(_stem(token))
     content = {t for t in tokens if t not in STOPWORDS and t not in OPPOSITE_WORDS and t not in NEGATIONS
-               and t not in WEEKDAYS.values() and t not in numbers and not any(c.isdigit() for c in t)}
+               and t not in WEEKDAYS.values() and t not in numbers and not _has_digit(t)}
     return Words(frozenset(tokens), frozenset(days), frozenset(numbers), negated, frozenset(content))
 
 
@@ -146,12 +147,12 @@ def _overlap(q: Words, p: Words) -> float:
 def entry_contradiction(question: str, phrasings: list[str], answer: str = "") -> str | None:
     """Check the question against the matched entry's phrasing worded most like it: escalate when the wording is
     near-identical but one meaning changed (unless an equally close phrasing of the entry agrees with it)."""
-    entry_text = " ".join([*phrasings, answer])
     q = words(question)
     close = [(_overlap(q, words(p)), p) for p in phrasings]
     close = [(o, p) for o, p in close if o >= NEAR_IDENTICAL]
     if not close:
         return None
+    entry_text = " ".join([*phrasings, answer])
     top = max(o for o, _ in close)
     reasons = [contradiction(question, p, entry_text) for o, p in close if o == top]
     return None if None in reasons else reasons[0]

@@ -29,6 +29,15 @@ class NewPhrasings:
     vectors: np.ndarray
 
 
+_UNKNOWN = (None, 0, None)
+
+
+def _centroid(total: np.ndarray, count: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """An entry's in-memory vectors: their sum, how many, and the sum scaled to unit length."""
+    norm = float(np.linalg.norm(total))
+    return total, count, (total / norm if norm > 1e-6 else np.zeros_like(total))
+
+
 class KnowledgeBase:
     def __init__(self, store: Store, embedder: Embedder, index_path: Path | None = None,
                  index_kind: str = "flat", index_exact_max: int = 50_000):
@@ -39,9 +48,9 @@ class KnowledgeBase:
         self.index_exact_max = index_exact_max
         self.index = self._new_index()
         self._owner: dict[int, int] = {}  # phrasing id -> knowledge id
-        # knowledge id -> (sum of its phrasing vectors, phrasing count): the matcher's entry centroids, kept
-        # current by every change so an ask never re-reads the table.
-        self._sums: dict[int, tuple[np.ndarray, int]] = {}
+        # knowledge id -> (sum of its phrasing vectors, phrasing count, the sum scaled to unit length): the
+        # matcher's entry centroids, kept current by every change so an ask never re-reads the table.
+        self._sums: dict[int, tuple[np.ndarray, int, np.ndarray]] = {}
         self._sync_lock = threading.Lock()
         self._synced_version = -1
         # Knowledge versions this process wrote and already mirrored in the index: the sweep's check for
@@ -128,7 +137,7 @@ class KnowledgeBase:
         for kid in knowledge_ids:
             rows = self.store.query("SELECT embedding FROM phrasings WHERE knowledge_id = ?", (kid,))
             if rows:
-                self._sums[kid] = (np.sum([from_blob(r["embedding"]) for r in rows], axis=0), len(rows))
+                self._sums[kid] = _centroid(np.sum([from_blob(r["embedding"]) for r in rows], axis=0), len(rows))
             else:
                 self._sums.pop(kid, None)
 
@@ -138,7 +147,7 @@ class KnowledgeBase:
             total, count = sums.get(kid, (None, 0))
             vector = from_blob(blob)
             sums[kid] = (vector.copy() if total is None else total + vector, count + 1)
-        self._sums = sums
+        self._sums = {kid: _centroid(total, count) for kid, (total, count) in sums.items()}
 
     def entry_texts(self, knowledge_id: int) -> tuple[list[str], str] | None:
         """(phrasings, answer) of an entry, or None if it does not exist; from memory after the first read."""
@@ -168,7 +177,13 @@ class KnowledgeBase:
 
     def entry_sum(self, knowledge_id: int) -> tuple[np.ndarray | None, int]:
         """(sum of the entry's phrasing vectors, how many), or (None, 0) for an unknown entry."""
-        return self._sums.get(knowledge_id, (None, 0))
+        return self._sums.get(knowledge_id, _UNKNOWN)[:2]
+
+    def entry_centroid(self, knowledge_id: int) -> tuple[np.ndarray | None, int]:
+        """(the entry's centroid direction, unit length, or zero when its phrasings cancel out; how many
+        phrasings), or (None, 0) for an unknown entry. The matcher's cosine to the centroid is one dot product."""
+        entry = self._sums.get(knowledge_id, _UNKNOWN)
+        return entry[2], entry[1]
 
     def phrasing_vector(self, phrasing_id: int) -> np.ndarray | None:
         blob = self.store.scalar("SELECT embedding FROM phrasings WHERE id = ?", (phrasing_id,))
@@ -241,9 +256,9 @@ class KnowledgeBase:
             self._bump(tx)
         self.apply(removed=removed)
 
-    def record_hit(self, tx: sqlite3.Connection, knowledge_id: int) -> None:
+    def record_hit(self, tx: sqlite3.Connection, knowledge_id: int, stamp: str | None = None) -> None:
         tx.execute("UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
-                   (iso(now()), knowledge_id))
+                   (stamp or iso(now()), knowledge_id))
 
     # ---- reads
 

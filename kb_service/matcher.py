@@ -8,6 +8,7 @@ more phrasings) reaches the threshold, and the contradiction guard finds nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,8 +19,7 @@ NEIGHBOURS = 20  # phrasings fetched per query before grouping them by entry
 CENTROID_WEIGHT = 0.5  # entry score = (1 - w) * nearest phrasing + w * centroid
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
     knowledge_id: int
     score: float  # mean of the nearest phrasing's and the centroid's cosine similarity
     phrasing_id: int | None = None  # the entry's nearest phrasing
@@ -95,6 +95,9 @@ def candidates(kb: KnowledgeBase, vectors: np.ndarray, k: int = NEIGHBOURS) -> l
     return result
 
 
+_KEEP_ALL = LeaveOut()
+
+
 class Matcher:
     def __init__(self, kb: KnowledgeBase, threshold: float):
         self.kb = kb
@@ -104,17 +107,18 @@ class Matcher:
         """Per query, the nearest entries best first."""
         scores, ids = self.kb.index.search(vectors, NEIGHBOURS + (1 if leave_out else 0))
         result = []
-        for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
-            skip = leave_out[row] if leave_out else LeaveOut()
-            nearest: dict[int, tuple[float, int]] = {}
-            for score, pid in zip(row_scores.tolist(), row_ids.tolist()):
+        for row, (row_scores, row_ids) in enumerate(zip(scores.tolist(), ids.tolist())):
+            skip = leave_out[row] if leave_out else _KEEP_ALL
+            nearest: dict[int, tuple[float, int]] = {}  # entry -> its nearest phrasing (score, id)
+            for score, pid in zip(row_scores, row_ids):
                 owner = self.kb.owner_of(pid) if pid >= 0 else None
                 if owner is None or pid == skip.phrasing_id or owner == skip.knowledge_id:
                     continue
                 if owner not in nearest or score > nearest[owner][0]:
                     nearest[owner] = (score, pid)
             ranked = self._score_entries(vectors[row], nearest, skip.phrasing_id)
-            result.append(sorted(ranked, key=lambda c: -c.score))
+            ranked.sort(key=lambda c: -c.score)
+            result.append(ranked)
         return result
 
     def _score_entries(self, query: np.ndarray, nearest: dict[int, tuple[float, int]],
@@ -123,32 +127,24 @@ class Matcher:
         if without is not None:  # self-calibration leaves a phrasing out: the per-entry path handles that
             centroids = [centroid_similarity(self.kb, query, kid, without) for kid in nearest]
         else:
-            sums, counts = zip(*(self.kb.entry_sum(kid) for kid in nearest)) if nearest else ((), ())
-            present = [i for i, total in enumerate(sums) if total is not None]
-            cosines = np.zeros(len(sums), dtype=np.float64)
-            if present:
-                matrix = np.stack([sums[i] for i in present])
-                norms = np.linalg.norm(matrix, axis=1)
-                dots = matrix @ query
-                cosines[present] = np.where(norms > 1e-6, dots / np.maximum(norms, 1e-12), 0.0)
-            centroids = [(float(c), n if sums[i] is not None else 0)
-                         for i, (c, n) in enumerate(zip(cosines, counts))]
-        ranked = []
-        for (kid, (score, pid)), (centroid, count) in zip(nearest.items(), centroids, strict=True):
-            entry_score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid
-            ranked.append(Candidate(kid, float(entry_score), pid, float(score), count))
-        return ranked
+            entries = [self.kb.entry_centroid(kid) for kid in nearest]
+            units = [unit for unit, _ in entries if unit is not None]
+            cosines = iter((np.array(units) @ query).tolist() if units else ())
+            centroids = [(next(cosines), count) if unit is not None else (0.0, 0) for unit, count in entries]
+        return [Candidate(kid, (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid, pid, score, count)
+                for (kid, (score, pid)), (centroid, count) in zip(nearest.items(), centroids, strict=True)]
 
     def decide(self, ranked: list[Candidate], question: str | None = None, guard_all: bool = True) -> Decision:
         """`guard_all=False` runs the contradiction guard only where it could matter, when the entry would be
         answered; evaluation keeps it on for every query, since its threshold sweep asks `clears` at others."""
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
-        unguarded = Decision(answer=False, best=best, runner_up=runner_up)
-        needed = question is not None and best is not None and (guard_all or unguarded.clears(self.threshold))
-        reason = self._guard(question, best) if needed else None
-        decision = Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
-        return Decision(answer=decision.clears(self.threshold), best=best, runner_up=runner_up, guard=reason)
+        decision = Decision(answer=False, best=best, runner_up=runner_up)
+        would_answer = decision.clears(self.threshold)
+        if question is not None and best is not None and (guard_all or would_answer):
+            if (reason := self._guard(question, best)) is not None:
+                return Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
+        return Decision(answer=True, best=best, runner_up=runner_up) if would_answer else decision
 
     def _guard(self, question: str, best: Candidate) -> str | None:
         texts = self.kb.entry_texts(best.knowledge_id)
