@@ -208,3 +208,55 @@ def test_exact_search_agrees_with_faiss_flat_search_across_blocks_and_removals()
     scores, found = few.search(vectors[:2], 5)  # more places than vectors: the rest are empty
     assert found[:, 3:].tolist() == [[-1, -1], [-1, -1]] and sorted(found[0, :3].tolist()) == sorted(ids[:3].tolist())
     assert found[0, 0] == ids[0] and np.all(scores[:, 3:] < -1e30)
+
+
+def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches_overlap():
+    """One or two queries over enough vectors are scored half by a helper thread. Searches from several
+    threads at once (the helper busy, so the rest score alone) must all still get FAISS's answer."""
+    from kb_service import index as module
+
+    dim, n = 32, 3 * module.SPLIT_MIN_VECTORS + 1  # odd: the halves differ by one
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = rng.permutation(5 * n)[:n].astype(np.int64)
+    indexes = [VectorIndex(dim, "flat"), VectorIndex(dim, "flat")]  # one search at a time each: two share the helper
+    for index in indexes:
+        index.add(ids, vectors)
+    reference = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    reference.add_with_ids(vectors, ids)
+    queries = [vectors[[i]] for i in (0, n // 2 - 1, n // 2, n - 1)] + [vectors[[3, n - 3]]]
+    expected = [reference.search(q, 8)[1] for q in queries]
+    alone_before = module._HELPER.ran_alone
+
+    results: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
+
+    def search(worker: int) -> None:
+        for round_ in range(60):
+            which = (worker + round_) % len(queries)
+            results[(worker, round_)] = (which, indexes[worker % 2].search(queries[which], 8)[1])
+
+    threads = [threading.Thread(target=search, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 240
+    for which, found in results.values():
+        assert (found == expected[which]).all()
+    assert module._HELPER.ran_alone > alone_before  # the searches did overlap: some scored without the helper
+    for i in (0, n // 2 - 1, n // 2, n - 1):  # each vector finds itself, in either half
+        assert indexes[0].search(vectors[[i]], 1)[1][0, 0] == ids[i]
+
+
+def test_the_search_helper_hands_back_an_error_and_keeps_working():
+    from kb_service.index import _Helper
+
+    helper = _Helper()
+    helper.beside(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        helper.wait()
+    done = []
+    helper.beside(lambda: done.append(threading.current_thread().name))
+    helper.wait()
+    assert done == ["index-helper"]  # ran on the helper thread, which survived the error
