@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         finally:
             runtime.stop()
 
+    # No OpenTelemetry here: switched off, FastAPI skips asking the OTel providers on every request.
     app = FastAPI(title="FrontDesk KB", version="0.1.0", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False},
                   description="An AI receptionist that answers from a learned knowledge base and asks a "
                               "supervisor when it is not sure.")
 

@@ -30,16 +30,19 @@ router = APIRouter(tags=["caller"])
 
 
 async def answer(runtime: Runtime, counters: metrics.Metrics, body: AskRequest,
-                 key: IdempotencyKey | None) -> Response:
+                 key: IdempotencyKey | None) -> AskResponse:
     started = time.perf_counter()
     # Awaited, not run here: the model, the search and the commit run on the pipeline's threads.
     response = await runtime.asks.ask(body, key)
     counters.ask_done(response.outcome.value, time.perf_counter() - started)
-    # The supervisor's notification goes out once the caller has the reply: woken earlier, the outbox
-    # thread would compete with sending it.
-    wake = BackgroundTask(runtime.outbox_worker.wake) if response.help_request_id is not None else None
-    # Already an AskResponse: sent as it is rather than validated a second time against response_model.
-    return Response(response.model_dump_json(), media_type="application/json", background=wake)
+    return response
+
+
+def notify_after(runtime: Runtime, response: AskResponse) -> None:
+    """Once the caller has the reply: wake the outbox for the supervisor's notification of a new escalation
+    (woken earlier, its thread would compete with sending the reply)."""
+    if response.help_request_id is not None:
+        runtime.outbox_worker.wake()
 
 
 @router.post(PATH, response_model=AskResponse)
@@ -48,7 +51,14 @@ async def ask(body: AskRequest, runtime: RuntimeDep, request: Request,
     """Answer from the knowledge base when confident; otherwise escalate to the supervisor.
 
     A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
-    return await answer(runtime, metrics.of(request), body, IdempotencyKey.of("ask", idempotency_key, body))
+    response = await answer(runtime, metrics.of(request), body, IdempotencyKey.of("ask", idempotency_key, body))
+    # Already an AskResponse: sent as it is rather than validated a second time against response_model.
+    return Response(response.model_dump_json(), media_type="application/json",
+                    background=BackgroundTask(_notify_after, runtime, response))
+
+
+async def _notify_after(runtime: Runtime, response: AskResponse) -> None:  # async: no threadpool hop
+    notify_after(runtime, response)
 
 
 class AskFastPath:
@@ -80,8 +90,15 @@ class AskFastPath:
         try:
             response = await answer(app.state.runtime, app.state.metrics, *parsed)
         except DomainError as exc:  # what the app's DomainError handler would send
-            response = JSONResponse({"detail": exc.message}, status_code=exc.status_code)
-        await response(scope, receive, send)
+            await JSONResponse({"detail": exc.message}, status_code=exc.status_code)(scope, receive, send)
+            return
+        # The same bytes and headers as the route's Response, sent straight to the server.
+        payload = response.model_dump_json().encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(payload)).encode()),
+                                (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+        notify_after(app.state.runtime, response)
 
 
 def _well_formed(scope: Scope, received: list[Message]) -> tuple[AskRequest, IdempotencyKey | None] | None:
