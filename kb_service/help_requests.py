@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -49,10 +50,12 @@ class HelpDesk:
     # ---- escalate
 
     def escalate(self, tx: sqlite3.Connection, question: str, vector: np.ndarray, caller: Caller,
-                 session_id: str | None, best_score: float | None) -> Escalation:
-        """Open a pending request, or join this caller to a pending one asking the same thing."""
+                 session_id: str | None, best_score: float | None, at: datetime | None = None) -> Escalation:
+        """Open a pending request, or join this caller to a pending one asking the same thing. `at`: the
+        transaction's time (now if not given)."""
         existing = self._same_pending_question(tx, vector)
-        stamp = iso(now())
+        at = at or now()
+        stamp = iso(at)
         if existing is not None:
             help_request_id, joined = existing, True
         else:
@@ -60,11 +63,11 @@ class HelpDesk:
                 "INSERT INTO help_requests (question, embedding, status, caller_name, caller_phone, session_id,"
                 " best_score, created_at, deadline_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 (question, to_blob(vector), caller.name, caller.phone, session_id, best_score, stamp,
-                 iso_in(self.timeout_seconds)),
+                 iso_in(self.timeout_seconds, at)),
             )
             help_request_id, joined = int(cur.lastrowid), False
             self.pending.opened(help_request_id, vector)
-            self._notify_supervisor(tx, help_request_id, question)
+            self._notify_supervisor(tx, help_request_id, question, stamp)
         tx.execute(
             "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -76,12 +79,13 @@ class HelpDesk:
         nearest = self.pending.nearest(tx, vector)
         return nearest[0] if nearest is not None and nearest[1] >= self.duplicate_threshold else None
 
-    def _notify_supervisor(self, tx: sqlite3.Connection, help_request_id: int, question: str) -> None:
+    def _notify_supervisor(self, tx: sqlite3.Connection, help_request_id: int, question: str, stamp: str) -> None:
         payload = {"help_request_id": help_request_id, "question": question,
                    "text": f'Hey, I need help answering: "{question}" (request {help_request_id})'}
-        outbox.queue(tx, "help_request.created", outbox.CONSOLE, payload)
+        outbox.queue(tx, "help_request.created", outbox.CONSOLE, payload, stamp=stamp)
         if self.channels.supervisor_webhook_url:
-            outbox.queue(tx, "help_request.created", outbox.WEBHOOK, payload, self.channels.supervisor_webhook_url)
+            outbox.queue(tx, "help_request.created", outbox.WEBHOOK, payload, self.channels.supervisor_webhook_url,
+                         stamp)
 
     # ---- resolve
 

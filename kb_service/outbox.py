@@ -24,12 +24,15 @@ CONSOLE = "console"
 WEBHOOK = "webhook"
 
 
-def queue(tx: sqlite3.Connection, event_type: str, channel: str, payload: dict, target: str | None = None) -> str:
+def queue(tx: sqlite3.Connection, event_type: str, channel: str, payload: dict, target: str | None = None,
+          stamp: str | None = None) -> str:
+    """Queue one notification, due at once; `stamp` is the transaction's time (`iso(now())` if not given)."""
     event_id = f"msg_{uuid.uuid4().hex}"
+    stamp = stamp or iso(now())
     tx.execute(
         "INSERT INTO outbox (event_id, event_type, channel, target, payload, next_attempt_at, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (event_id, event_type, channel, target, json.dumps(payload), iso(now()), iso(now())),
+        (event_id, event_type, channel, target, json.dumps(payload), stamp, stamp),
     )
     return event_id
 

@@ -113,7 +113,10 @@ class PendingQuestions:
             grown_ids[: self._count] = self._ids[: self._count]
             grown[: self._count] = self._vectors[: self._count]
             self._ids, self._vectors = grown_ids, grown
-        if ids:
+        if len(ids) == 1:  # an escalation's own request: no stacking
+            self._ids[self._count] = ids[0]
+            self._vectors[self._count] = vectors[0]
+        elif ids:
             self._ids[self._count: needed] = ids
             self._vectors[self._count: needed] = np.stack(vectors)
         self._count = needed

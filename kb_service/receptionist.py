@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import numpy as np
 
@@ -54,12 +55,13 @@ class Receptionist:
     def _record_all(self, vectors: np.ndarray, bodies: list[AskRequest], keys: list[IdempotencyKey | None],
                     decisions: list[Decision], durable: bool) -> list[AskResponse | Exception]:
         results: list[AskResponse | Exception] = []
+        at = now()  # one time for the batch's rows: they commit together
         try:
             with self.kb.store.write(durable) as tx, self.desk.pending.writing(tx):
                 for vector, body, key, decision in zip(vectors, bodies, keys, decisions, strict=True):
                     tx.execute("SAVEPOINT ask")
                     try:
-                        results.append(self._record(tx, vector, body, key, decision, durable))
+                        results.append(self._record(tx, vector, body, key, decision, durable, at))
                     except _EntryGone:
                         raise
                     except Exception as exc:  # noqa: BLE001  # this caller gets the error; the batch goes on
@@ -73,10 +75,11 @@ class Receptionist:
         return results
 
     def _record(self, tx: sqlite3.Connection, vector: np.ndarray, body: AskRequest,
-                idempotency: IdempotencyKey | None, decision: Decision, durable: bool) -> AskResponse:
+                idempotency: IdempotencyKey | None, decision: Decision, durable: bool, at: datetime) -> AskResponse:
         if idempotency and (earlier := idempotency.replay(tx)) is not None:
             return AskResponse.model_validate(earlier)
         best_id = decision.best.knowledge_id if decision.best else None
+        stamp = iso(at)
         answer = None
         if decision.answer:
             row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
@@ -84,19 +87,19 @@ class Receptionist:
             if answer is None and not durable:
                 raise _EntryGone  # an escalation must be durable: the batch starts over with a durable commit
         if answer is not None:
-            self.kb.record_hit(tx, best_id)
+            self.kb.record_hit(tx, best_id, stamp)
             response = AskResponse(outcome=AskOutcome.answered, answer=answer, knowledge_id=best_id,
                                    score=decision.score, help_request_id=None, message=answer)
         else:
             escalation = self.desk.escalate(tx, body.question, vector, body.caller, body.session_id,
-                                            decision.score if decision.best else None)
+                                            decision.score if decision.best else None, at)
             response = AskResponse(outcome=AskOutcome.escalated, answer=None, knowledge_id=None,
                                    score=decision.score, help_request_id=escalation.help_request_id,
                                    message=CHECKING_MESSAGE)
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, knowledge_id,"
             " help_request_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (iso(now()), body.question, response.outcome.value, decision.score, decision.margin, best_id,
+            (stamp, body.question, response.outcome.value, decision.score, decision.margin, best_id,
              response.help_request_id, body.session_id),
         )
         if idempotency:
