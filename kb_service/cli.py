@@ -66,7 +66,7 @@ def serve(host: str, port: int) -> None:
     click.echo(f"API docs:           {base}/docs")
     where = "generated now and kept in " + str(settings.token_path) if generated else "from settings or data dir"
     click.echo(f"Supervisor token:   {token}  ({where})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
+    uvicorn.run(logs.AccessLog(create_app(settings)), host=host, port=port, log_level="info", log_config=None)
 
 
 @main.command("rebuild-index")

@@ -255,3 +255,23 @@ def test_damaged_or_stale_snapshot_recovers_to_the_database(make_client, data_di
     assert runtime.kb.index.ids() == db_phrasing_ids(data_dir / "frontdesk.db")
     answer = restarted.post("/api/ask", json={"question": "do you validate parking?"}).json()
     assert answer["outcome"] == "answered" and "parking" in answer["answer"]
+
+
+def test_each_request_gets_one_access_line_once_its_response_is_out(tmp_path):
+    """`frontdesk serve` logs access lines itself, after the response (uvicorn's own line, written before the
+    response, is off): the same text, logger and status, including for the ask fast path and error replies."""
+    service = ServiceProcess(tmp_path / "data")
+    try:
+        service.start()
+        with httpx.Client(base_url=service.url, timeout=60) as client:
+            assert client.post("/api/ask", json={"question": "are you open on sunday?"}).status_code == 200
+            assert client.post("/api/ask", json={"question": ""}).status_code == 422  # the route's answer
+            assert client.get("/api/no-such-thing", params={"q": "1"}).status_code == 404
+            assert client.get("/healthz").status_code == 200
+    finally:
+        service.stop()
+    entries = [json.loads(line) for line in service.log_text().splitlines() if line.startswith("{")]
+    access = [e["message"] for e in entries if e["logger"] == "uvicorn.access"]
+    for request, status in (("POST /api/ask", 200), ("POST /api/ask", 422), ("GET /api/no-such-thing?q=1", 404)):
+        assert sum(1 for m in access if f'"{request} HTTP/1.1" {status}' in m) == 1, (request, access)
+    assert all(m.startswith("127.0.0.1:") for m in access)
