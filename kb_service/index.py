@@ -145,7 +145,6 @@ class VectorIndex:
         self._dead = np.zeros(0, dtype=np.uint8)  # hnsw only: bitmap of tombstoned slots (little-endian bits)
         self._dead_count = 0
         self._live_bits: np.ndarray | None = None  # cached complement of _dead, handed to FAISS
-        self._id_array: np.ndarray | None = None  # cached slot -> id, for mapping HNSW results
 
     # ---- kinds
 
@@ -156,8 +155,23 @@ class VectorIndex:
     @_index.setter
     def _index(self, index) -> None:
         self._faiss = index
-        # Asked on every search: worked out once here, as downcasting through SWIG takes ~10 µs a time.
-        self._approximate = isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW)
+        # Asked on every search: worked out once here, as downcasting through SWIG takes ~4-10 µs a time.
+        self._inner = faiss.downcast_index(index.index)
+        self._approximate = isinstance(self._inner, faiss.IndexHNSW)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Forget what was derived from the stored vectors and slots (after any add, remove or rebuild)."""
+        self._id_array: np.ndarray | None = None  # slot -> id, for mapping search results
+        self._stored: np.ndarray | None = None  # flat only: a view of FAISS's own copy of the vectors
+
+    def _stored_vectors(self) -> np.ndarray:
+        """The flat index's stored vectors as an (n, dimension) array, without a copy."""
+        if self._stored is None:
+            n = self._inner.ntotal
+            self._stored = (faiss.rev_swig_ptr(self._inner.get_xb(), n * self.dimension).reshape(n, self.dimension)
+                            if n else np.zeros((0, self.dimension), dtype=np.float32))
+        return self._stored
 
     @property
     def approximate(self) -> bool:
@@ -187,12 +201,11 @@ class VectorIndex:
         ids, vectors = self._live()
         self._index = self._new_index(kind)
         self._slot, self._dead, self._dead_count, self._live_bits = {}, np.zeros(0, dtype=np.uint8), 0, None
-        self._id_array = None
         self._append(ids, vectors)
 
     def _append(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         start = self._index.ntotal
-        self._id_array = None
+        self._changed()
         faiss.omp_set_num_threads(_threads_for(len(ids)))
         try:
             self._index.add_with_ids(vectors, ids)
@@ -248,7 +261,7 @@ class VectorIndex:
                 self._kill([self._slot.pop(pid) for pid in ids.tolist() if pid in self._slot])
             else:
                 self._index.remove_ids(ids)  # shifts the slots up
-                self._id_array = None
+                self._changed()
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query row, best first; missing slots have id -1."""
@@ -258,9 +271,9 @@ class VectorIndex:
             if len(self) == 0:
                 n = len(vectors)
                 return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)
-            inner = faiss.downcast_index(self._index.index)
+            inner = self._inner
             if not self.approximate:
-                return self._exact_search(inner, vectors, k)
+                return self._exact_search(self._stored_vectors(), vectors, k)
             params = faiss.SearchParametersHNSW()
             params.efSearch = max(HNSW_EF_SEARCH, k)
             if self._dead_count:
@@ -271,10 +284,9 @@ class VectorIndex:
             scores, slots = inner.search(vectors, k, params=params)
             return scores, self._ids_of(slots)
 
-    def _exact_search(self, flat, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _exact_search(self, stored: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Every score by one matrix product in numpy (see EXACT SEARCH above), the top k by FAISS's heaps."""
-        n = flat.ntotal
-        stored = faiss.rev_swig_ptr(flat.get_xb(), n * self.dimension).reshape(n, self.dimension)  # no copy
+        n = len(stored)
         top = np.empty((len(vectors), k), dtype=np.float32)
         slots = np.empty((len(vectors), k), dtype=np.int64)
         heaps = faiss.float_minheap_array_t()  # a min-heap of size k keeps the k largest; like IndexFlatIP,
