@@ -24,6 +24,14 @@ class _EntryGone(Exception):
     pass
 
 
+class _LoneAskFailed(Exception):
+    """A batch's only ask failed: its transaction rolls back whole (for a lone ask, that is its savepoint)."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
 class Receptionist:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher, desk: HelpDesk):
         self.kb = kb
@@ -42,7 +50,7 @@ class Receptionist:
         """Decide and record a batch of embedded asks: one index search and one transaction for all.
 
         Each ask runs in its own savepoint, so one that fails (a reused Idempotency-Key, say) gets its error
-        and leaves the others' effects in place. Nothing is acknowledged before the commit. A batch that only
+        and leaves the others' effects in place (a lone ask needs none: its failure rolls back the transaction). Nothing is acknowledged before the commit. A batch that only
         answers (no escalation, no Idempotency-Key) records nothing anyone was promised, just the ask log and
         hit counts, so its commit skips the fsync (docs/reliability.md)."""
         decisions = self.matcher.match(vectors, [body.question for body in bodies], guard_all=False)
@@ -56,19 +64,27 @@ class Receptionist:
                     decisions: list[Decision], durable: bool) -> list[AskResponse | Exception]:
         results: list[AskResponse | Exception] = []
         at = now()  # one time for the batch's rows: they commit together
+        lone = len(bodies) == 1  # no savepoint: if the ask fails, the whole transaction rolls back instead
         try:
             with self.kb.store.write(durable) as tx, self.desk.pending.writing(tx):
                 for vector, body, key, decision in zip(vectors, bodies, keys, decisions, strict=True):
-                    tx.execute("SAVEPOINT ask")
+                    if not lone:
+                        tx.execute("SAVEPOINT ask")
                     try:
                         results.append(self._record(tx, vector, body, key, decision, durable, at))
                     except _EntryGone:
                         raise
                     except Exception as exc:  # noqa: BLE001  # this caller gets the error; the batch goes on
+                        if lone:
+                            raise _LoneAskFailed(exc) from exc
                         tx.execute("ROLLBACK TO ask")
                         self.desk.pending.forget()  # it may hold a request that savepoint opened
                         results.append(exc)
-                    tx.execute("RELEASE ask")
+                    if not lone:
+                        tx.execute("RELEASE ask")
+        except _LoneAskFailed as failed:  # rolled back, like a savepoint; the caller gets the error
+            self.desk.pending.forget()
+            return [failed.error]
         except BaseException:
             self.desk.pending.forget()  # it may hold requests this transaction created and then lost
             raise

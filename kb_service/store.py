@@ -43,26 +43,36 @@ class Store:
         self._lock = threading.Lock()
         self.migrate()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a commit the API acknowledged survives power loss, not only a process crash.
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _thread_connection(self, name: str, synchronous: str) -> sqlite3.Connection:
+        conn = getattr(self._local, name, None)
+        if conn is None:
+            conn = self._connect(synchronous)
+            setattr(self._local, name, conn)
+            with self._lock:
+                self._all.append(conn)
         return conn
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        """This thread's connection. FULL sync: a commit the API acknowledged survives power loss, not only a
+        crash of the process."""
+        return self._thread_connection("conn", "FULL")
+
+    @property
+    def bookkeeping_conn(self) -> sqlite3.Connection:
+        """This thread's connection for `write(durable=False)`: NORMAL sync, set once rather than switched
+        before and after every such commit."""
+        return self._thread_connection("bookkeeping_conn", "NORMAL")
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -75,20 +85,14 @@ class Store:
         `durable=False` commits without the fsync (synchronous NORMAL): the commit survives a crash of the
         process, and the next durable commit makes it survive a power cut too. Only for bookkeeping that nobody
         was promised, such as the log of answered asks."""
-        conn = self.conn
-        if not durable:
-            conn.execute("PRAGMA synchronous = NORMAL")  # SQLite allows the switch only outside a transaction
+        conn = self.conn if durable else self.bookkeeping_conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            if not durable:
-                conn.execute("PRAGMA synchronous = FULL")
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()

@@ -106,22 +106,27 @@ def test_an_answer_only_batch_whose_entry_vanished_escalates_durably(client, emb
         tx.execute("DELETE FROM knowledge_entries WHERE id = ?", (entry,))
     assert runtime.matcher.match(vectors, [question])[0].answer  # the index still answers from it
 
-    statements: list[str] = []
-    runtime.store.conn.set_trace_callback(statements.append)  # this thread's connection, which answer() uses
+    durable, bookkeeping = runtime.store.conn, runtime.store.bookkeeping_conn  # this thread's, as answer() uses
+    statements: list[tuple[str, str]] = []
+    durable.set_trace_callback(lambda sql: statements.append(("FULL", sql)))
+    bookkeeping.set_trace_callback(lambda sql: statements.append(("NORMAL", sql)))
     [result] = runtime.receptionist.answer(vectors, [AskRequest(question=question)], [None])
-    runtime.store.conn.set_trace_callback(None)
+    durable.set_trace_callback(None)
+    bookkeeping.set_trace_callback(None)
     assert result.outcome.value == "escalated"
-    # The request was inserted only in a transaction begun at FULL sync: the NORMAL one was rolled back first.
-    inserted = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO help_requests"))
-    switches = [sql for sql in statements[:inserted] if sql.startswith("PRAGMA synchronous")]
-    assert switches == ["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"]
-    assert "ROLLBACK" in statements[:inserted] and statements[-1] == "COMMIT"
+    # The request was inserted only in a transaction on the FULL-sync connection, after the NORMAL one, which
+    # began as an answer-only batch, had rolled back.
+    inserted = statements.index(next(s for s in statements if s[1].startswith("INSERT INTO help_requests")))
+    assert statements[inserted][0] == "FULL" and statements[-1] == ("FULL", "COMMIT")
+    assert [sql for conn, sql in statements[:inserted] if conn == "NORMAL"][-1] == "ROLLBACK"
+    assert not any(conn == "NORMAL" and sql == "COMMIT" for conn, sql in statements)
     logged = runtime.store.query("SELECT outcome, help_request_id FROM ask_log")
     assert [(r["outcome"], r["help_request_id"]) for r in logged] == [("escalated", result.help_request_id)]
-    assert runtime.store.scalar("PRAGMA synchronous") == 2  # FULL again for whatever comes next
+    assert durable.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert bookkeeping.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
 
 
-def test_a_bookkeeping_commit_goes_back_to_full_sync_even_when_it_fails(client):
+def test_bookkeeping_commits_go_through_a_normal_sync_connection_and_durable_ones_stay_full(client):
     store = client.app.state.runtime.store
     try:
         with store.write(durable=False) as tx:
@@ -130,8 +135,10 @@ def test_a_bookkeeping_commit_goes_back_to_full_sync_even_when_it_fails(client):
             raise RuntimeError("the batch failed")
     except RuntimeError:
         pass
-    assert store.scalar("PRAGMA synchronous") == 2
     assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 0  # rolled back
+    with store.write() as tx:
+        assert tx.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, whatever the other one did
     with store.write(durable=False) as tx:
         tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 1)")
-    assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 1 and store.scalar("PRAGMA synchronous") == 2
+    assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 1  # visible to the other connection
+    assert store.scalar("PRAGMA synchronous") == 2
