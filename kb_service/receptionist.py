@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 import numpy as np
@@ -66,7 +67,7 @@ class Receptionist:
         at = now()  # one time for the batch's rows: they commit together
         lone = len(bodies) == 1  # no savepoint: if the ask fails, the whole transaction rolls back instead
         try:
-            with self.kb.store.write(durable) as tx, self.desk.pending.writing(tx):
+            with self.kb.store.write(durable) as tx, self._pending_scope(tx, durable):
                 for vector, body, key, decision in zip(vectors, bodies, keys, decisions, strict=True):
                     if not lone:
                         tx.execute("SAVEPOINT ask")
@@ -89,6 +90,10 @@ class Receptionist:
             self.desk.pending.forget()  # it may hold requests this transaction created and then lost
             raise
         return results
+
+    def _pending_scope(self, tx: sqlite3.Connection, durable: bool) -> AbstractContextManager:
+        """Only a durable batch can escalate, so only it needs the pending queue's transaction scope."""
+        return self.desk.pending.writing(tx) if durable else nullcontext()
 
     def _record(self, tx: sqlite3.Connection, vector: np.ndarray, body: AskRequest,
                 idempotency: IdempotencyKey | None, decision: Decision, durable: bool, at: datetime) -> AskResponse:

@@ -211,11 +211,12 @@ def test_exact_search_agrees_with_faiss_flat_search_across_blocks_and_removals()
 
 
 def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches_overlap():
-    """One or two queries over enough vectors are scored half by a helper thread. Searches from several
+    """One or two queries over enough vectors are scored partly by a helper thread. Searches from several
     threads at once (the helper busy, so the rest score alone) must all still get FAISS's answer."""
     from kb_service import index as module
 
-    dim, n = 32, 3 * module.SPLIT_MIN_VECTORS + 1  # odd: the halves differ by one
+    dim, n = 32, 3 * module.SPLIT_MIN_VECTORS + 1
+    cut = int(n * module.HELPER_CUT)  # the first vector the helper scores
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -225,7 +226,7 @@ def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches
         index.add(ids, vectors)
     reference = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     reference.add_with_ids(vectors, ids)
-    queries = [vectors[[i]] for i in (0, n // 2 - 1, n // 2, n - 1)] + [vectors[[3, n - 3]]]
+    queries = [vectors[[i]] for i in (0, cut - 1, cut, n - 1)] + [vectors[[3, n - 3]]]
     expected = [reference.search(q, 8)[1] for q in queries]
     alone_before = module._HELPER.ran_alone
 
@@ -245,7 +246,7 @@ def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches
     for which, found in results.values():
         assert (found == expected[which]).all()
     assert module._HELPER.ran_alone > alone_before  # the searches did overlap: some scored without the helper
-    for i in (0, n // 2 - 1, n // 2, n - 1):  # each vector finds itself, in either half
+    for i in (0, cut - 1, cut, n - 1):  # each vector finds itself, on either side of the cut
         assert indexes[0].search(vectors[[i]], 1)[1][0, 0] == ids[i]
 
 
