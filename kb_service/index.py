@@ -38,7 +38,8 @@ threadpool_limits(limits=1, user_api="blas")
 # EXACT SEARCH is one matrix product in numpy, whose OpenBLAS has kernels for this CPU (SkylakeX). The FAISS
 # wheel bundles a generic OpenBLAS (Prescott: no AVX) for its own BLAS path, and its SIMD path pays a call and a
 # heap update per stored vector. Measured over 10k vectors right after a forward pass, as the service searches:
-# 1 query 0.78 ms against 1.14 by FAISS, 16 queries 2.3 ms against 6.4, 64 queries 8.8 ms against 18.2.
+# 16 queries 2.3 ms against 6.4 by FAISS, 64 queries 8.8 ms against 18.2. One query in one thread is about
+# FAISS's time (0.78 against 1.14 ms in one run, 1.23 against 1.13 in another), hence the split below.
 # FAISS still stores the vectors and ids and picks the top k with its heaps, a block of stored vectors at a time.
 #
 # Our code no longer calls FAISS's own flat search, but whoever does in this process: in this wheel (1.15.1,
