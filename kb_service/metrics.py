@@ -68,7 +68,7 @@ class Metrics:
         # look its label up.
         self._asks_by_outcome = {outcome: self.asks.labels(outcome) for outcome in ASK_OUTCOMES}
         self.ask_latency = Histogram(
-            "frontdesk_ask_latency_seconds", "Time to answer or escalate an ask.", registry=self.registry,
+            "frontdesk_ask_latency_seconds", "Time to answer or escalate an ask, reply sent.", registry=self.registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
         self.registry.register(_StateCollector(app))
 

@@ -29,18 +29,16 @@ PATH = "/api/ask"
 router = APIRouter(tags=["caller"])
 
 
-async def answer(runtime: Runtime, counters: metrics.Metrics, body: AskRequest,
-                 key: IdempotencyKey | None) -> AskResponse:
-    started = time.perf_counter()
+async def answer(runtime: Runtime, body: AskRequest, key: IdempotencyKey | None) -> AskResponse:
     # Awaited, not run here: the model, the search and the commit run on the pipeline's threads.
-    response = await runtime.asks.ask(body, key)
+    return await runtime.asks.ask(body, key)
+
+
+def after_reply(runtime: Runtime, counters: metrics.Metrics, response: AskResponse, started: float) -> None:
+    """Once the caller has the reply: count the ask (its latency includes sending the reply), and wake the
+    outbox for the supervisor's notification of a new escalation (woken earlier, its thread would compete with
+    sending the reply). Both run before the server reads another request on this event loop."""
     counters.ask_done(response.outcome.value, time.perf_counter() - started)
-    return response
-
-
-def notify_after(runtime: Runtime, response: AskResponse) -> None:
-    """Once the caller has the reply: wake the outbox for the supervisor's notification of a new escalation
-    (woken earlier, its thread would compete with sending the reply)."""
     if response.help_request_id is not None:
         runtime.outbox_worker.wake()
 
@@ -51,14 +49,15 @@ async def ask(body: AskRequest, runtime: RuntimeDep, request: Request,
     """Answer from the knowledge base when confident; otherwise escalate to the supervisor.
 
     A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
-    response = await answer(runtime, metrics.of(request), body, IdempotencyKey.of("ask", idempotency_key, body))
+    started = time.perf_counter()
+    response = await answer(runtime, body, IdempotencyKey.of("ask", idempotency_key, body))
     # Already an AskResponse: sent as it is rather than validated a second time against response_model.
     return Response(response.model_dump_json(), media_type="application/json",
-                    background=BackgroundTask(_notify_after, runtime, response))
+                    background=BackgroundTask(_after_reply, runtime, metrics.of(request), response, started))
 
 
-async def _notify_after(runtime: Runtime, response: AskResponse) -> None:  # async: no threadpool hop
-    notify_after(runtime, response)
+async def _after_reply(*args) -> None:  # async: no threadpool hop
+    after_reply(*args)
 
 
 class AskFastPath:
@@ -72,6 +71,7 @@ class AskFastPath:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         received: list[Message] = []
         while True:
             message = await receive()
@@ -88,7 +88,7 @@ class AskFastPath:
         app = scope["app"]
         self.served += 1
         try:
-            response = await answer(app.state.runtime, app.state.metrics, *parsed)
+            response = await answer(app.state.runtime, *parsed)
         except DomainError as exc:  # what the app's DomainError handler would send
             await JSONResponse({"detail": exc.message}, status_code=exc.status_code)(scope, receive, send)
             return
@@ -98,7 +98,7 @@ class AskFastPath:
                     "headers": [(b"content-length", str(len(payload)).encode()),
                                 (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": payload})
-        notify_after(app.state.runtime, response)
+        after_reply(app.state.runtime, app.state.metrics, response, started)
 
 
 def _well_formed(scope: Scope, received: list[Message]) -> tuple[AskRequest, IdempotencyKey | None] | None:
