@@ -19,7 +19,14 @@ from kb_service.idempotency import IdempotencyKey
 from kb_service.knowledge import KnowledgeBase, NewPhrasings
 from kb_service.pending import PendingQuestions
 from kb_service.store import Store, iso, iso_in, now
-from models import Caller, HelpRequestPublic, HelpRequestStatus, ResolveRequest, ResolveResponse, WaitingCaller
+from models import (
+    Caller,
+    HelpRequestPublic,
+    HelpRequestStatus,
+    ResolveRequest,
+    ResolveResponse,
+    WaitingCaller,
+)
 
 
 @dataclass(frozen=True)

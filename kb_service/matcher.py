@@ -141,9 +141,9 @@ class Matcher:
         runner_up = ranked[1] if len(ranked) > 1 else None
         decision = Decision(answer=False, best=best, runner_up=runner_up)
         would_answer = decision.clears(self.threshold)
-        if question is not None and best is not None and (guard_all or would_answer):
-            if (reason := self._guard(question, best)) is not None:
-                return Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
+        guarded = question is not None and best is not None and (guard_all or would_answer)
+        if guarded and (reason := self._guard(question, best)) is not None:
+            return Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
         return Decision(answer=True, best=best, runner_up=runner_up) if would_answer else decision
 
     def _guard(self, question: str, best: Candidate) -> str | None:

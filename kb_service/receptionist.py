@@ -75,7 +75,7 @@ class Receptionist:
                         results.append(self._record(tx, vector, body, key, decision, durable, at))
                     except _EntryGone:
                         raise
-                    except Exception as exc:  # noqa: BLE001  # this caller gets the error; the batch goes on
+                    except Exception as exc:  # this caller gets the error; the batch goes on
                         if lone:
                             raise _LoneAskFailed(exc) from exc
                         tx.execute("ROLLBACK TO ask")
