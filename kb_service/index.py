@@ -84,6 +84,12 @@ class _Helper:
     Python has (a few microseconds), and an idle helper sleeps rather than spins."""
 
     def __init__(self) -> None:
+        self.ran_alone = 0  # work the caller did itself, the helper being busy (for the tests)
+        self._reset()
+        # A forked child has no helper thread: it starts its own on first use rather than wait for one forever.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._in_use = threading.Lock()
         self._start = threading.Lock()
         self._finished = threading.Lock()
@@ -93,7 +99,6 @@ class _Helper:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._handed: threading.local = threading.local()
-        self.ran_alone = 0  # work the caller did itself, the helper being busy (for the tests)
 
     def beside(self, work: Callable[[], None]) -> None:
         if not self._in_use.acquire(blocking=False):

@@ -261,3 +261,33 @@ def test_the_search_helper_hands_back_an_error_and_keeps_working():
     helper.beside(lambda: done.append(threading.current_thread().name))
     helper.wait()
     assert done == ["index-helper"]  # ran on the helper thread, which survived the error
+
+
+def test_a_forked_child_searches_with_its_own_helper():
+    """The helper thread does not survive a fork; the child must not wait for it."""
+    import os
+    import signal
+    import time
+
+    from kb_service import index as module
+
+    n = module.SPLIT_MIN_VECTORS + 10
+    vectors = unit(n, 9)
+    index = VectorIndex(DIM, "flat")
+    index.add(np.arange(n), vectors)
+    assert index.search(vectors[[7]], 1)[1][0, 0] == 7  # the parent's helper is running now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the split search works; never returns into pytest
+        ok = False
+        try:
+            ok = bool(index.search(vectors[[n - 5]], 1)[1][0, 0] == n - 5)
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:  # still waiting for a helper that is not there
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's search hung")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
