@@ -85,23 +85,31 @@ STEMMED_OPPOSITES = [({_stem(w) for w in a}, {_stem(w) for w in b}) for a, b in 
 OPPOSITE_WORDS = set().union(*(a | b for a, b in STEMMED_OPPOSITES))
 
 
-@lru_cache(maxsize=16_384)  # the matched entry's phrasings come round again and again; Words is immutable
+def _raw_tokens(text: str) -> list[str]:
+    return [token.removesuffix("n't") for token in TOKEN.findall(text.lower().replace("\u2019", "'"))]
+
+
+@lru_cache(maxsize=16_384)  # the matched entry's phrasings come round again and again
+def stems(text: str) -> frozenset[str]:
+    """The text's stemmed words: all that deciding "near-identical wording" needs (`Words.tokens`)."""
+    return frozenset(_stem(token) for token in _raw_tokens(text))
+
+
+@lru_cache(maxsize=16_384)  # Words is immutable
 def words(text: str) -> Words:
-    raw = TOKEN.findall(text.lower().replace("\u2019", "'"))
-    tokens, days, numbers, negated = set(), set(), set(), False
-    for token in raw:
-        if token.endswith("n't") or token in NEGATIONS:
-            negated = True
-            token = token.removesuffix("n't")
+    days, numbers = set(), set()
+    negated = any(token.endswith("n't") or token in NEGATIONS
+                  for token in TOKEN.findall(text.lower().replace("\u2019", "'")))
+    for token in _raw_tokens(text):
         if _has_digit(token) or token in NUMBER_WORDS:
             numbers.add(token.lstrip("$"))
         day = WEEKDAYS.get(token) or WEEKDAYS.get(token.removesuffix("s"))
         if day:
             days.add(day)
-        tokens.add(_stem(token))
+    tokens = stems(text)
     content = {t for t in tokens if t not in STOPWORDS and t not in OPPOSITE_WORDS and t not in NEGATIONS
                and t not in WEEKDAYS.values() and t not in numbers and not _has_digit(t)}
-    return Words(frozenset(tokens), frozenset(days), frozenset(numbers), negated, frozenset(content))
+    return Words(tokens, frozenset(days), frozenset(numbers), negated, frozenset(content))
 
 
 def contradiction(question: str, phrasing: str, entry_text: str = "") -> str | None:
@@ -141,14 +149,18 @@ def _near_identical(q: Words, p: Words) -> bool:
 
 
 def _overlap(q: Words, p: Words) -> float:
-    return len(q.tokens & p.tokens) / max(1, len(q.tokens | p.tokens))
+    return _jaccard(q.tokens, p.tokens)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
 
 
 def entry_contradiction(question: str, phrasings: list[str], answer: str = "") -> str | None:
     """Check the question against the matched entry's phrasing worded most like it: escalate when the wording is
     near-identical but one meaning changed (unless an equally close phrasing of the entry agrees with it)."""
-    q = words(question)
-    close = [(_overlap(q, words(p)), p) for p in phrasings]
+    q = stems(question)  # the rest of the question's analysis (`words`) only if some phrasing is this close
+    close = [(_jaccard(q, stems(p)), p) for p in phrasings]
     close = [(o, p) for o, p in close if o >= NEAR_IDENTICAL]
     if not close:
         return None
