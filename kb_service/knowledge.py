@@ -29,13 +29,17 @@ class NewPhrasings:
     vectors: np.ndarray
 
 
-_UNKNOWN = (None, 0, None)
+_UNKNOWN = (None, 0, 0.0)
 
 
-def _centroid(total: np.ndarray, count: int) -> tuple[np.ndarray, int, np.ndarray]:
-    """An entry's in-memory vectors: their sum, how many, and the sum scaled to unit length."""
+def _centroid(total: np.ndarray, count: int) -> tuple[np.ndarray, int, float]:
+    """An entry's in-memory summary: the direction of its phrasings' sum (unit length; zero if they cancel
+    out), how many there are, and the sum's length. One vector per entry: at a million phrasings, keeping the
+    sum as well would cost another ~300 MB."""
     norm = float(np.linalg.norm(total))
-    return total, count, (total / norm if norm > 1e-6 else np.zeros_like(total))
+    if norm <= 1e-6:
+        return np.zeros_like(total), count, 0.0
+    return total / norm, count, norm
 
 
 class KnowledgeBase:
@@ -48,9 +52,9 @@ class KnowledgeBase:
         self.index_exact_max = index_exact_max
         self.index = self._new_index()
         self._owner: dict[int, int] = {}  # phrasing id -> knowledge id
-        # knowledge id -> (sum of its phrasing vectors, phrasing count, the sum scaled to unit length): the
+        # knowledge id -> (direction of the sum of its phrasing vectors, phrasing count, length of that sum): the
         # matcher's entry centroids, kept current by every change so an ask never re-reads the table.
-        self._sums: dict[int, tuple[np.ndarray, int, np.ndarray]] = {}
+        self._sums: dict[int, tuple[np.ndarray, int, float]] = {}
         self._sync_lock = threading.Lock()
         self._synced_version = -1
         # Knowledge versions this process wrote and already mirrored in the index: the sweep's check for
@@ -177,13 +181,13 @@ class KnowledgeBase:
 
     def entry_sum(self, knowledge_id: int) -> tuple[np.ndarray | None, int]:
         """(sum of the entry's phrasing vectors, how many), or (None, 0) for an unknown entry."""
-        return self._sums.get(knowledge_id, _UNKNOWN)[:2]
+        direction, count, norm = self._sums.get(knowledge_id, _UNKNOWN)
+        return (None, 0) if direction is None else (direction * norm, count)
 
     def entry_centroid(self, knowledge_id: int) -> tuple[np.ndarray | None, int]:
         """(the entry's centroid direction, unit length, or zero when its phrasings cancel out; how many
         phrasings), or (None, 0) for an unknown entry. The matcher's cosine to the centroid is one dot product."""
-        entry = self._sums.get(knowledge_id, _UNKNOWN)
-        return entry[2], entry[1]
+        return self._sums.get(knowledge_id, _UNKNOWN)[:2]
 
     def phrasing_vector(self, phrasing_id: int) -> np.ndarray | None:
         blob = self.store.scalar("SELECT embedding FROM phrasings WHERE id = ?", (phrasing_id,))
