@@ -34,12 +34,14 @@ _UNKNOWN = (None, 0, 0.0)
 
 def _centroid(total: np.ndarray, count: int) -> tuple[np.ndarray, int, float]:
     """An entry's in-memory summary: the direction of its phrasings' sum (unit length; zero if they cancel
-    out), how many there are, and the sum's length. One vector per entry: at a million phrasings, keeping the
-    sum as well would cost another ~300 MB."""
+    out), how many there are, and the sum's length. One vector per entry, made from `total` in place (the
+    caller hands it over): at a million phrasings each extra copy per entry is another ~300 MB."""
     norm = float(np.linalg.norm(total))
     if norm <= 1e-6:
-        return np.zeros_like(total), count, 0.0
-    return total / norm, count, norm
+        total[:] = 0.0
+        return total, count, 0.0
+    total /= norm
+    return total, count, norm
 
 
 class KnowledgeBase:
@@ -150,7 +152,11 @@ class KnowledgeBase:
         for kid, blob in self.store.conn.execute("SELECT knowledge_id, embedding FROM phrasings"):
             total, count = sums.get(kid, (None, 0))
             vector = from_blob(blob)
-            sums[kid] = (vector.copy() if total is None else total + vector, count + 1)
+            if total is None:
+                total = vector.copy()
+            else:
+                total += vector  # in place: no new array per phrasing
+            sums[kid] = (total, count + 1)
         self._sums = {kid: _centroid(total, count) for kid, (total, count) in sums.items()}
 
     def entry_texts(self, knowledge_id: int) -> tuple[list[str], str] | None:
