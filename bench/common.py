@@ -66,7 +66,7 @@ def backend() -> str:
 
 def make_embedder():
     from kb_service.config import Settings
-    from kb_service.embedder import make_embedder as build
+    from kb_service.embedding.factory import make_embedder as build
 
     return build(Settings(_env_file=None, KB_EMBEDDER_BACKEND=backend()))
 
@@ -74,12 +74,12 @@ def make_embedder():
 def raw_index(vectors: np.ndarray):
     """The floor's search: FAISS itself, the kind the service picks at this size (flat up to the default
     KB_INDEX_EXACT_MAX, HNSW with the service's parameters beyond), without our index's wrapper. Importing
-    kb_service.index has set FAISS's SIMD threshold and its one OpenMP thread, FAISS's fastest settings here
+    kb_service.knowledge.index has set FAISS's SIMD threshold and its one OpenMP thread, FAISS's fastest settings here
     (one query goes to its SIMD loop, not its generic sgemm: 0.4 ms against 3.3 over 10k)."""
     import faiss
 
-    from kb_service import index as ours
     from kb_service.config import Settings
+    from kb_service.knowledge import index as ours
 
     if len(vectors) <= Settings.model_fields["index_exact_max"].default:
         raw = faiss.IndexFlatIP(vectors.shape[1])
@@ -92,9 +92,9 @@ def raw_index(vectors: np.ndarray):
 
 def build_kb(data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: int = 5) -> None:
     """A knowledge base of len(texts) phrasings (`per_entry` per answer), written straight to SQLite."""
-    from kb_service.embedder import DIMENSION, MODEL_NAME
-    from kb_service.knowledge import KnowledgeBase
-    from kb_service.store import Store
+    from kb_service.embedding import DIMENSION, MODEL_NAME
+    from kb_service.knowledge.entries import KnowledgeBase
+    from kb_service.storage.store import Store
 
     class Stored:  # the vectors are already computed
         model_name, dimension = MODEL_NAME, DIMENSION
@@ -103,8 +103,9 @@ def build_kb(data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: i
     kb = KnowledgeBase(Store(data_dir / "frontdesk.db"), Stored())
     with kb.store.write() as tx:
         for start in range(0, len(texts), per_entry):
-            kb.insert_entry(tx, f"answer {start // per_entry}", texts[start:start + per_entry],
-                            vectors[start:start + per_entry])
+            kb.insert_entry(
+                tx, f"answer {start // per_entry}", texts[start : start + per_entry], vectors[start : start + per_entry]
+            )
     kb.store.close()
 
 
@@ -120,15 +121,25 @@ class Service:
     def __init__(self, data_dir: Path, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DATA_DIR": str(data_dir), "KB_DEMO": "false", "KB_SUPERVISOR_TOKEN": TOKEN,
-                    "KB_ASK_RATE_LIMIT_PER_MINUTE": "0",  # per-caller limit (0 = off): one bench client is many callers
-                    "KB_EMBEDDER_BACKEND": backend(), **env}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "KB_DATA_DIR": str(data_dir),
+            "KB_DEMO": "false",
+            "KB_SUPERVISOR_TOKEN": TOKEN,
+            "KB_ASK_RATE_LIMIT_PER_MINUTE": "0",  # per-caller limit (0 = off): one bench client is many callers
+            "KB_EMBEDDER_BACKEND": backend(),
+            **env,
+        }
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Self:
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "frontdesk"), "serve", "--port",
-                                      str(self.port)], env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "frontdesk"), "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
             try:
@@ -166,8 +177,10 @@ class AskClient:
     def ask(self, question: str) -> float:
         """Seconds until the whole response is read; raises unless it is a 200."""
         body = json.dumps({"question": question}).encode()
-        request = (b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        request = (
+            b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
         started = time.perf_counter()
         self.socket.sendall(request)
         received = b""
@@ -198,26 +211,45 @@ def pct(values, q: float) -> float:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "load_average": os.getloadavg()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "load_average": os.getloadavg()}
 
 
 def report(name: str, command: str, rows: list[tuple[str, float, float | None, str]], extra: dict) -> None:
     """rows: (figure, service value, floor value or None, unit). Prints a table; writes JSON and Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    lines = [f"### {name}", "", f"`{command}`, backend {backend()}", "",
-             "| Figure | Service | Raw floor | Ratio |", "|---|---|---|---|"]
+    lines = [
+        f"### {name}",
+        "",
+        f"`{command}`, backend {backend()}",
+        "",
+        "| Figure | Service | Raw floor | Ratio |",
+        "|---|---|---|---|",
+    ]
     for figure, value, floor, unit in rows:
         ratio = f"{value / floor:.2f}" if floor else "-"
         floor_text = f"{floor:.2f} {unit}" if floor is not None else "-"
         lines.append(f"| {figure} | {value:.2f} {unit} | {floor_text} | {ratio} |")
     table = "\n".join(lines)
     print(table)
-    result = {"name": name, "command": command, "backend": backend(), "machine": machine(),
-              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "rows": [{"figure": f, "service": v, "floor": fl, "ratio": (v / fl if fl else None), "unit": u}
-                       for f, v, fl, u in rows], **extra}
+    result = {
+        "name": name,
+        "command": command,
+        "backend": backend(),
+        "machine": machine(),
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "rows": [
+            {"figure": f, "service": v, "floor": fl, "ratio": (v / fl if fl else None), "unit": u}
+            for f, v, fl, u in rows
+        ],
+        **extra,
+    }
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
     (RESULTS / f"{name}.md").write_text(table + "\n")

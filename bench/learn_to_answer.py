@@ -1,6 +1,6 @@
 """Learn-to-answer: time from a resolve's 200 until a paraphrase of the question is auto-answered.
 
-    .venv/bin/python -m bench.learn_to_answer [--phrasings 10000] [--rounds 10]
+.venv/bin/python -m bench.learn_to_answer [--phrasings 10000] [--rounds 10]
 """
 
 from __future__ import annotations
@@ -39,14 +39,19 @@ def main() -> None:
     timings, answered = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         common.build_kb(Path(tmp) / "data", texts, vectors)
-        with common.Service(Path(tmp) / "data") as service, httpx.Client(
-                base_url=service.url, timeout=30, headers={"Authorization": f"Bearer {common.TOKEN}"}) as client:
-            for question, paraphrase in PAIRS[:args.rounds]:
+        with (
+            common.Service(Path(tmp) / "data") as service,
+            httpx.Client(
+                base_url=service.url, timeout=30, headers={"Authorization": f"Bearer {common.TOKEN}"}
+            ) as client,
+        ):
+            for question, paraphrase in PAIRS[: args.rounds]:
                 ask = client.post("/api/ask", json={"question": question}).json()
                 if ask["outcome"] != "escalated":
                     continue
-                client.post(f"/api/help-requests/{ask['help_request_id']}/resolve",
-                            json={"answer": f"Yes: {question}"}).raise_for_status()
+                client.post(
+                    f"/api/help-requests/{ask['help_request_id']}/resolve", json={"answer": f"Yes: {question}"}
+                ).raise_for_status()
                 resolved = time.perf_counter()
                 deadline = resolved + 10
                 while time.perf_counter() < deadline:  # bounded: gives up after 10 s
@@ -61,10 +66,16 @@ def main() -> None:
         t = time.perf_counter()
         index.search(embedder.embed([paraphrase]), 20)
         raw.append(time.perf_counter() - t)
-    rows = [("resolve 200 -> paraphrase answered, p50", common.pct(timings, 50), common.pct(raw, 50), "ms"),
-            ("resolve 200 -> paraphrase answered, max", common.pct(timings, 100), common.pct(raw, 100), "ms")]
-    common.report("learn_to_answer", ".venv/bin/python -m bench.learn_to_answer", rows,
-                  {"rounds": args.rounds, "answered": answered})
+    rows = [
+        ("resolve 200 -> paraphrase answered, p50", common.pct(timings, 50), common.pct(raw, 50), "ms"),
+        ("resolve 200 -> paraphrase answered, max", common.pct(timings, 100), common.pct(raw, 100), "ms"),
+    ]
+    common.report(
+        "learn_to_answer",
+        ".venv/bin/python -m bench.learn_to_answer",
+        rows,
+        {"rounds": args.rounds, "answered": answered},
+    )
 
 
 if __name__ == "__main__":

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import common
-from kb_service.index import VectorIndex
+from kb_service.knowledge.index import VectorIndex
 
 
 def vectors_for(n: int, real: np.ndarray, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = np.empty((n, real.shape[1]), dtype=np.float32)
-    out[:len(real)] = real[:n]
+    out[: len(real)] = real[:n]
     for start in range(len(real), n, 100_000):
         stop = min(start + 100_000, n)
         base = real[rng.integers(0, len(real), stop - start)]
@@ -64,7 +64,7 @@ def main() -> None:
     start = time.perf_counter()
     approximate = VectorIndex(384, "hnsw")
     for chunk in range(0, len(vectors), 10_000):  # the way the service's start-up sync fills it
-        approximate.add(np.arange(chunk, min(chunk + 10_000, len(vectors))), vectors[chunk:chunk + 10_000])
+        approximate.add(np.arange(chunk, min(chunk + 10_000, len(vectors))), vectors[chunk : chunk + 10_000])
     build = time.perf_counter() - start
     index_mb = rss_mb() - before
     _, approx_ids = approximate.search(query_vectors, 1)
@@ -77,11 +77,18 @@ def main() -> None:
         t = time.perf_counter()
         approximate.search(embedder.embed([q]), 10)
         encode_search.append(time.perf_counter() - t)
-    rows = [("recall@1 of HNSW vs exact", recall, 1.0, ""),
-            ("HNSW search p50 (1 query)", common.pct(search, 50), None, "ms"),
-            ("encode + HNSW search p50", common.pct(encode_search, 50), None, "ms")]
-    extra = {"phrasings": args.phrasings, "real_embeddings": len(real), "hnsw_build_seconds": build,
-             "index_rss_mb": index_mb, "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    rows = [
+        ("recall@1 of HNSW vs exact", recall, 1.0, ""),
+        ("HNSW search p50 (1 query)", common.pct(search, 50), None, "ms"),
+        ("encode + HNSW search p50", common.pct(encode_search, 50), None, "ms"),
+    ]
+    extra = {
+        "phrasings": args.phrasings,
+        "real_embeddings": len(real),
+        "hnsw_build_seconds": build,
+        "index_rss_mb": index_mb,
+        "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
     if args.http:
         del approximate
         small = 10_000
@@ -101,11 +108,22 @@ def main() -> None:
                 for client in clients:
                     client.close()
                 service_rss = big.rss_mb()
-        rows.append((f"ask p50 over HTTP, against {small:,} phrasings", common.pct(served, 50),
-                     common.pct(served_small, 50), "ms"))
+        rows.append(
+            (
+                f"ask p50 over HTTP, against {small:,} phrasings",
+                common.pct(served, 50),
+                common.pct(served_small, 50),
+                "ms",
+            )
+        )
         extra["service_rss_mb"] = service_rss
-    common.report(f"scale_{args.phrasings}", f".venv/bin/python -m bench.scale --phrasings {args.phrasings} "
-                  f"--real {args.real}" + (" --http" if args.http else ""), rows, extra)
+    common.report(
+        f"scale_{args.phrasings}",
+        f".venv/bin/python -m bench.scale --phrasings {args.phrasings} "
+        f"--real {args.real}" + (" --http" if args.http else ""),
+        rows,
+        extra,
+    )
     print(extra)
 
 

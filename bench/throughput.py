@@ -25,16 +25,37 @@ LUA = Path(__file__).resolve().parent / "ask.lua"
 
 
 def wrk(url: str, clients: int, seconds: float, bodies: Path) -> dict:
-    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "60s", "--latency",
-                          "-s", str(LUA), url, "--", str(bodies)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{clients}",
+            f"-d{seconds:g}s",
+            "--timeout",
+            "60s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(bodies),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
     scale = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-    return {"requests": requests, "non_2xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": sum(map(int, errors.groups())) if errors else 0,
-            "p50_ms": float(p50.group(1)) * scale[p50.group(2)] if p50 else None, "output": out}
+    return {
+        "requests": requests,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+        "p50_ms": float(p50.group(1)) * scale[p50.group(2)] if p50 else None,
+        "output": out,
+    }
 
 
 def main() -> None:
@@ -45,8 +66,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        raise SystemExit("bench.throughput needs wrk: run `make bench-throughput` (it installs it) or "
-                         "`apt-get install wrk`")
+        raise SystemExit(
+            "bench.throughput needs wrk: run `make bench-throughput` (it installs it) or `apt-get install wrk`"
+        )
     embedder = common.make_embedder()
     texts = common.phrasing_texts(args.phrasings)
     vectors = common.embed_cached(embedder, texts, "phrasings")
@@ -57,7 +79,7 @@ def main() -> None:
         """The model alone on batches of 64 of the same questions: (texts embedded, seconds)."""
         done, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
-            batch = queries[done % 4000:done % 4000 + 64]
+            batch = queries[done % 4000 : done % 4000 + 64]
             embedder.embed(batch, batch_size=64)
             done += len(batch)
         return done, time.perf_counter() - start
@@ -80,16 +102,26 @@ def main() -> None:
     rate, raw_rate = served / (window * args.rounds), raw_done / raw_seconds
     failures = sum(r["non_2xx"] + r["socket_errors"] for r in runs)
     rows = [(f"asks/s, {args.clients} clients", rate, raw_rate, "/s")]
-    common.report("throughput", f".venv/bin/python -m bench.throughput --clients {args.clients} --seconds "
-                  f"{args.seconds:g}", rows,
-                  {"clients": args.clients, "rounds": args.rounds, "failures": failures,
-                   "p50_ms_per_round": [r["p50_ms"] for r in runs],
-                   "asks_per_s_per_round": [round(r["requests"] / window, 1) for r in runs],
-                   "floor_per_s_per_round": raw_rates, "load": "wrk -t1, kept-alive connections",
-                   "method": "alternating: model alone for half a window, then the service for a window"})
-    print(f"failures (non-2xx, socket errors): {failures}; per round: asks/s "
-          f"{[round(r['requests'] / window, 1) for r in runs]}, floor/s {raw_rates}, "
-          f"wrk p50 {[r['p50_ms'] for r in runs]} ms")
+    common.report(
+        "throughput",
+        f".venv/bin/python -m bench.throughput --clients {args.clients} --seconds {args.seconds:g}",
+        rows,
+        {
+            "clients": args.clients,
+            "rounds": args.rounds,
+            "failures": failures,
+            "p50_ms_per_round": [r["p50_ms"] for r in runs],
+            "asks_per_s_per_round": [round(r["requests"] / window, 1) for r in runs],
+            "floor_per_s_per_round": raw_rates,
+            "load": "wrk -t1, kept-alive connections",
+            "method": "alternating: model alone for half a window, then the service for a window",
+        },
+    )
+    print(
+        f"failures (non-2xx, socket errors): {failures}; per round: asks/s "
+        f"{[round(r['requests'] / window, 1) for r in runs]}, floor/s {raw_rates}, "
+        f"wrk p50 {[r['p50_ms'] for r in runs]} ms"
+    )
     if failures:
         raise SystemExit("some asks failed; see wrk's output above")
 

@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")
 
-    @field_validator("supervisor_token", "supervisor_webhook_url", "caller_webhook_url", "webhook_secret",
-                     mode="before")
+    @field_validator(
+        "supervisor_token", "supervisor_webhook_url", "caller_webhook_url", "webhook_secret", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from kb_service.knowledge import KnowledgeBase
+from kb_service.knowledge.entries import KnowledgeBase
 
 
 def entries() -> list[tuple[str, list[str]]]:

@@ -15,7 +15,3 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
-
-
-class InvalidInput(DomainError):
-    status_code = 422

@@ -7,17 +7,21 @@ import threading
 import time
 from collections.abc import Callable
 
-from kb_service import calibration, demo, idempotency
-from kb_service.auth import load_or_create_token
+from kb_service import demo
+from kb_service.api.auth import load_or_create_token
 from kb_service.config import Settings
-from kb_service.ask_pipeline import AskPipeline
-from kb_service.embedder import Embedder, make_embedder
-from kb_service.help_requests import Channels, HelpDesk
-from kb_service.knowledge import KnowledgeBase
-from kb_service.matcher import Matcher
-from kb_service.outbox import Outbox
-from kb_service.receptionist import Receptionist
-from kb_service.store import Store
+from kb_service.desk.ask_pipeline import AskPipeline
+from kb_service.desk.help_requests import Channels, HelpDesk
+from kb_service.desk.outbox import Outbox
+from kb_service.desk.receptionist import Receptionist
+from kb_service.embedding import Embedder
+from kb_service.embedding.factory import make_embedder
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.knowledge.index import limit_thread_pools
+from kb_service.matching import calibration
+from kb_service.matching.matcher import Matcher
+from kb_service.storage import idempotency
+from kb_service.storage.store import Store
 
 log = logging.getLogger("frontdesk")
 
@@ -60,11 +64,13 @@ class Runtime:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        limit_thread_pools()
         self.token, self.token_generated = load_or_create_token(settings)
         self.store = Store(settings.db_path)
         self.embedder = embedder or make_embedder(settings)  # built once (or shared by the tests)
-        self.kb = KnowledgeBase(self.store, self.embedder, settings.index_path, settings.index_kind,
-                                settings.index_exact_max)
+        self.kb = KnowledgeBase(
+            self.store, self.embedder, settings.index_path, settings.index_kind, settings.index_exact_max
+        )
         self.index_status = self.kb.load_index()
         if settings.demo and self.kb.count() == 0 and self.store.scalar("SELECT COUNT(*) FROM help_requests") == 0:
             demo.load(self.kb)
@@ -73,14 +79,22 @@ class Runtime:
         if (calibrated := calibration.load(self.store)) is not None:  # `frontdesk calibrate --apply`
             self.matcher.threshold = calibrated.threshold
         self.desk = HelpDesk(
-            self.store, self.kb, settings.business_name, settings.request_timeout_seconds,
+            self.store,
+            self.kb,
+            settings.business_name,
+            settings.request_timeout_seconds,
             settings.duplicate_threshold,
             Channels(settings.supervisor_webhook_url, settings.caller_webhook_url),
         )
         self.receptionist = Receptionist(self.kb, self.matcher, self.desk)
         self.asks: AskPipeline | None = None  # started with the workers
-        self.outbox = Outbox(self.store, settings.webhook_secret, settings.webhook_timeout_seconds,
-                             settings.outbox_max_attempts, settings.outbox_retry_base_seconds)
+        self.outbox = Outbox(
+            self.store,
+            settings.webhook_secret,
+            settings.webhook_timeout_seconds,
+            settings.outbox_max_attempts,
+            settings.outbox_retry_base_seconds,
+        )
         self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
         self._saved_version = -1
@@ -89,8 +103,9 @@ class Runtime:
         self.stopping = False
 
     def _sweep(self) -> None:
-        calibration.maybe_recalibrate(self.matcher, self.store, self.settings.recalibrate_every,
-                                      self.settings.target_precision)
+        calibration.maybe_recalibrate(
+            self.matcher, self.store, self.settings.recalibrate_every, self.settings.target_precision
+        )
         if self.desk.expire_overdue():
             self.outbox_worker.wake()
         self.kb.sync_if_changed_elsewhere()
@@ -98,7 +113,8 @@ class Runtime:
         # The file is only a start-up cache (the DB holds every embedding and the start-up sync catches up),
         # so a large index is written at most every BIG_INDEX_SAVE_SECONDS rather than after every learn.
         due = len(self.kb.index) <= self.settings.index_exact_max or (
-            time.monotonic() - self._saved_at >= BIG_INDEX_SAVE_SECONDS)
+            time.monotonic() - self._saved_at >= BIG_INDEX_SAVE_SECONDS
+        )
         if version != self._saved_version and due:
             self.kb.save_index()
             self._saved_version = version

@@ -12,12 +12,8 @@ MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 4000
 
 # Stripped, non-empty, bounded texts. Caller text is stored verbatim apart from the outer whitespace.
-QuestionText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
-]
-AnswerText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ANSWER_CHARS)
-]
+QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
+AnswerText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ANSWER_CHARS)]
 
 
 class StrictInput(BaseModel):
@@ -190,3 +186,15 @@ class LivekitTokenPublic(BaseModel):
     room: str
     identity: str
     expires_in: int
+
+
+class DashboardPublic(BaseModel):
+    """The counts at the top of the supervisor console."""
+
+    pending: int
+    resolved_today: int
+    unresolved_today: int
+    asks_last_24h: int
+    answered_last_24h: int
+    auto_answer_rate_24h: float | None
+    today_starts_at: datetime

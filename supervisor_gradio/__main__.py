@@ -39,8 +39,14 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
 
     click.echo(f"Supervisor console: http://{host}:{port}/  (user: {USER}, API: {client.base_url})")
     build_console(lambda request: client).launch(
-        server_name=host, server_port=port, auth=check, footer_links=[], css=CSS, show_error=False,
-        auth_message=AUTH_MESSAGE)
+        server_name=host,
+        server_port=port,
+        auth=check,
+        footer_links=[],
+        css=CSS,
+        show_error=False,
+        auth_message=AUTH_MESSAGE,
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,7 @@ class ApiClient:
 
     def __init__(self, base_url: str, token: str, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
-                                  headers={"Authorization": f"Bearer {token}"})
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
 
     def close(self) -> None:
         self._http.close()
@@ -56,8 +55,9 @@ class ApiClient:
 
     # ---- help requests
 
-    def help_requests(self, status: str | None = None, limit: int = 200, offset: int = 0,
-                      order: str = "newest") -> dict:
+    def help_requests(
+        self, status: str | None = None, limit: int = 200, offset: int = 0, order: str = "newest"
+    ) -> dict:
         params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
         if status:
             params["status"] = status
@@ -80,8 +80,14 @@ class ApiClient:
     def help_request(self, help_request_id: int) -> dict:
         return self._call("GET", f"/api/help-requests/{help_request_id}")
 
-    def resolve(self, help_request_id: int, answer: str, question: str | None = None, learn: bool = True,
-                knowledge_id: int | None = None) -> dict:
+    def resolve(
+        self,
+        help_request_id: int,
+        answer: str,
+        question: str | None = None,
+        learn: bool = True,
+        knowledge_id: int | None = None,
+    ) -> dict:
         body: dict[str, Any] = {"answer": answer, "learn": learn}
         if question:
             body["question"] = question
@@ -103,8 +109,9 @@ class ApiClient:
     def create_knowledge(self, answer: str, questions: list[str]) -> dict:
         return self._call("POST", "/api/knowledge", json={"answer": answer, "questions": questions})
 
-    def update_knowledge(self, knowledge_id: int, answer: str | None = None,
-                         questions: list[str] | None = None) -> dict:
+    def update_knowledge(
+        self, knowledge_id: int, answer: str | None = None, questions: list[str] | None = None
+    ) -> dict:
         body = {k: v for k, v in (("answer", answer), ("questions", questions)) if v is not None}
         return self._call("PATCH", f"/api/knowledge/{knowledge_id}", json=body)
 

@@ -10,14 +10,20 @@ from supervisor_gradio.api import ApiError, ClientFor
 
 def build(client_for: ClientFor, tab: gr.Tab) -> None:
     with gr.Row(elem_classes="action-row"):
-        status_filter = gr.Radio(["all", "resolved", "unresolved"], value="all", label="Status",
-                                 elem_id="history-status", scale=2)
+        status_filter = gr.Radio(
+            ["all", "resolved", "unresolved"], value="all", label="Status", elem_id="history-status", scale=2
+        )
         search = gr.Textbox(label="Search (question, answer, who)", elem_id="history-search", scale=2)
         refresh = gr.Button("Refresh", elem_id="history-refresh", scale=0, min_width=110)
     note = gr.Markdown(elem_id="history-note")
-    table = gr.Dataframe(headers=views.HISTORY_HEADERS, datatype="str", interactive=False, wrap=True,
-                         elem_id="history-table",
-                         column_widths=["6%", "11%", "25%", "28%", "11%", "11%", "8%"])
+    table = gr.Dataframe(
+        headers=views.HISTORY_HEADERS,
+        datatype="str",
+        interactive=False,
+        wrap=True,
+        elem_id="history-table",
+        column_widths=["6%", "11%", "25%", "28%", "11%", "11%", "8%"],
+    )
 
     def load(status, text, request: gr.Request):
         """Fetched pages are filtered here; the text is matched as a plain substring."""

@@ -15,13 +15,20 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         search = gr.Button("Search", scale=0, min_width=110, elem_id="kb-search")
         list_all_button = gr.Button("List all", scale=0, min_width=110, elem_id="kb-all")
     note = gr.Markdown(elem_id="kb-note")
-    table = gr.Dataframe(headers=views.KNOWLEDGE_HEADERS, datatype="str", interactive=False, wrap=True,
-                         label="Entries (click a row to edit it)", elem_id="kb-table",
-                         column_widths=["6%", "38%", "34%", "6%", "10%", "6%"])
+    table = gr.Dataframe(
+        headers=views.KNOWLEDGE_HEADERS,
+        datatype="str",
+        interactive=False,
+        wrap=True,
+        label="Entries (click a row to edit it)",
+        elem_id="kb-table",
+        column_widths=["6%", "38%", "34%", "6%", "10%", "6%"],
+    )
     with gr.Group():
         with gr.Row(elem_classes="action-row"):
-            entry_id = gr.Textbox(label="Entry #", placeholder="click a row above, or type a number",
-                                  elem_id="kb-entry-id", scale=1)
+            entry_id = gr.Textbox(
+                label="Entry #", placeholder="click a row above, or type a number", elem_id="kb-entry-id", scale=1
+            )
             open_button = gr.Button("Open", scale=0, min_width=110, elem_id="kb-open")
         answer = gr.Textbox(label="Answer", lines=3, elem_id="kb-edit-answer")
         phrasings = gr.Textbox(label="Phrasings (one per line)", lines=4, elem_id="kb-edit-phrasings")
@@ -32,8 +39,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         delete = gr.Button("Delete entry…", variant="stop", elem_id="kb-delete")
         with gr.Row(visible=False, elem_classes="action-row") as confirm_row:
             confirm_text = gr.Markdown()
-            confirm_yes = gr.Button("Yes, delete it", variant="stop", scale=0, min_width=140,
-                                    elem_id="kb-delete-yes")
+            confirm_yes = gr.Button("Yes, delete it", variant="stop", scale=0, min_width=140, elem_id="kb-delete-yes")
             confirm_no = gr.Button("Cancel", scale=0, min_width=110, elem_id="kb-delete-no")
     result = gr.Markdown(elem_id="kb-result")
     with gr.Accordion("Add an entry by hand", open=False):
@@ -51,9 +57,14 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         if text:
             summary = f"{len(items)} nearest entries, best first"
         else:
-            summary = f"{page['total']} entries" + (f" (first {len(items)} shown)" if page["total"] > len(items) else "")
-        return (summary, gr.Dataframe(value=[views.knowledge_row(e) for e in items], headers=views.KNOWLEDGE_HEADERS),
-                [e["id"] for e in items])
+            summary = f"{page['total']} entries" + (
+                f" (first {len(items)} shown)" if page["total"] > len(items) else ""
+            )
+        return (
+            summary,
+            gr.Dataframe(value=[views.knowledge_row(e) for e in items], headers=views.KNOWLEDGE_HEADERS),
+            [e["id"] for e in items],
+        )
 
     listed = [note, table, shown_ids]
     refresh_list = {"fn": list_entries, "inputs": [query], "outputs": listed}
@@ -75,8 +86,11 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         except ApiError as exc:
             return "", "", exc.explain()
         used = views.local_time(entry.get("last_used_at")) or "never"
-        return (entry["answer"], "\n".join(p["question"] for p in entry["phrasings"]),
-                f"Entry #{entry['id']}: used {entry['hit_count']} times, last used {used}.")
+        return (
+            entry["answer"],
+            "\n".join(p["question"] for p in entry["phrasings"]),
+            f"Entry #{entry['id']}: used {entry['hit_count']} times, last used {used}.",
+        )
 
     opened = [answer, phrasings, result]
     open_button.click(open_entry, [entry_id], opened)
@@ -99,8 +113,10 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             entry = client_for(request).update_knowledge(knowledge_id, text.strip(), questions)
         except ApiError as exc:
             return exc.explain(), gr.skip()
-        return (f"✅ Saved entry #{entry['id']} ({len(entry['phrasings'])} phrasings).",
-                "\n".join(p["question"] for p in entry["phrasings"]))
+        return (
+            f"✅ Saved entry #{entry['id']} ({len(entry['phrasings'])} phrasings).",
+            "\n".join(p["question"] for p in entry["phrasings"]),
+        )
 
     save.click(save_entry, [entry_id, answer, phrasings], [result, phrasings]).then(**refresh_list)
 
@@ -113,22 +129,30 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         client = client_for(request)
         try:
             current = [p["question"] for p in client.knowledge_entry(knowledge_id)["phrasings"]]
-            entry = client.update_knowledge(knowledge_id, questions=views.phrasing_lines("\n".join([*current, phrasing])))
+            entry = client.update_knowledge(
+                knowledge_id, questions=views.phrasing_lines("\n".join([*current, phrasing]))
+            )
         except ApiError as exc:
             return exc.explain(), gr.skip(), gr.skip()
-        return (f"✅ Added a phrasing to entry #{entry['id']} ({len(entry['phrasings'])} phrasings now).",
-                "\n".join(p["question"] for p in entry["phrasings"]), "")
+        return (
+            f"✅ Added a phrasing to entry #{entry['id']} ({len(entry['phrasings'])} phrasings now).",
+            "\n".join(p["question"] for p in entry["phrasings"]),
+            "",
+        )
 
-    add_phrasing.click(add_one_phrasing, [entry_id, new_phrasing], [result, phrasings, new_phrasing]) \
-        .then(**refresh_list)
+    add_phrasing.click(add_one_phrasing, [entry_id, new_phrasing], [result, phrasings, new_phrasing]).then(
+        **refresh_list
+    )
 
     def ask_to_confirm(knowledge_id):
         knowledge_id = views.as_id(knowledge_id)
         if knowledge_id is None:
             return gr.Row(visible=False), "", "Open an entry first."
-        return (gr.Row(visible=True),
-                f"**Delete entry #{knowledge_id}?** Callers stop getting its answer at once. This cannot be undone.",
-                "")
+        return (
+            gr.Row(visible=True),
+            f"**Delete entry #{knowledge_id}?** Callers stop getting its answer at once. This cannot be undone.",
+            "",
+        )
 
     delete.click(ask_to_confirm, [entry_id], [confirm_row, confirm_text, result])
     confirm_no.click(lambda: (gr.Row(visible=False), "Not deleted."), None, [confirm_row, result])
@@ -143,8 +167,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             return gr.Row(visible=False), exc.explain(), gr.skip(), gr.skip(), gr.skip()
         return gr.Row(visible=False), f"🗑️ Deleted entry #{knowledge_id}.", "", "", ""
 
-    confirm_yes.click(delete_entry, [entry_id], [confirm_row, result, entry_id, answer, phrasings]) \
-        .then(**refresh_list)
+    confirm_yes.click(delete_entry, [entry_id], [confirm_row, result, entry_id, answer, phrasings]).then(**refresh_list)
 
     def create_entry(text, questions_text, request: gr.Request):
         questions = views.phrasing_lines(questions_text)
@@ -156,5 +179,6 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             return exc.explain(), gr.skip(), gr.skip(), gr.skip()
         return f"✅ Added entry #{entry['id']}.", "", "", str(entry["id"])
 
-    create.click(create_entry, [create_answer, create_questions], [result, create_answer, create_questions, entry_id]) \
-        .then(**refresh_list)
+    create.click(
+        create_entry, [create_answer, create_questions], [result, create_answer, create_questions, entry_id]
+    ).then(**refresh_list)

@@ -11,7 +11,7 @@ import threading
 import gradio as gr
 from fastapi import FastAPI
 
-from kb_service.auth import token_matches
+from kb_service.api.auth import token_matches
 from supervisor_gradio.api import ApiClient
 from supervisor_gradio.console import AUTH_MESSAGE, CSS, USER, build_console
 
@@ -43,5 +43,4 @@ def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
         return username == USER and token_matches(token(), password)
 
     blocks = build_console(client_for)
-    return gr.mount_gradio_app(app, blocks, path=path, auth=check, footer_links=[], css=CSS,
-                               auth_message=AUTH_MESSAGE)
+    return gr.mount_gradio_app(app, blocks, path=path, auth=check, footer_links=[], css=CSS, auth_message=AUTH_MESSAGE)

@@ -17,15 +17,25 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
     shown_ids = gr.State([])
     suggestions = gr.State([])
     empty = gr.Markdown(EMPTY_QUEUE, visible=False, elem_id="pending-empty")
-    queue = gr.Dataframe(headers=views.PENDING_HEADERS, datatype="str", interactive=False, wrap=True,
-                         label="Waiting callers, oldest first (click a row to answer it)", elem_id="pending-table",
-                         column_widths=["7%", "39%", "20%", "11%", "11%", "12%"])
+    queue = gr.Dataframe(
+        headers=views.PENDING_HEADERS,
+        datatype="str",
+        interactive=False,
+        wrap=True,
+        label="Waiting callers, oldest first (click a row to answer it)",
+        elem_id="pending-table",
+        column_widths=["7%", "39%", "20%", "11%", "11%", "12%"],
+    )
     with gr.Group():
-        selected = gr.Dropdown(label="Request to answer", choices=[], value=None, allow_custom_value=True,
-                               elem_id="pending-select")
+        selected = gr.Dropdown(
+            label="Request to answer", choices=[], value=None, allow_custom_value=True, elem_id="pending-select"
+        )
         question = gr.Textbox(label="Caller's question", interactive=False, elem_id="answer-caller-question")
-    suggestions_title = gr.Markdown("**Suggestions**: the nearest answers already in the knowledge base. "
-                                    "Using one adds this question to that entry.", visible=False)
+    suggestions_title = gr.Markdown(
+        "**Suggestions**: the nearest answers already in the knowledge base. "
+        "Using one adds this question to that entry.",
+        visible=False,
+    )
     suggestion_rows, suggestion_boxes, suggestion_buttons = [], [], []
     for i in range(SUGGESTIONS):
         with gr.Row(visible=False, elem_classes="action-row") as row:
@@ -34,8 +44,9 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         suggestion_rows.append(row)
         suggestion_boxes.append(box)
         suggestion_buttons.append(button)
-    answer = gr.Textbox(label="Your answer", lines=3, elem_id="answer-text",
-                        placeholder="What should the caller be told?")
+    answer = gr.Textbox(
+        label="Your answer", lines=3, elem_id="answer-text", placeholder="What should the caller be told?"
+    )
     corrected = gr.Textbox(label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question")
     learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
     send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
@@ -55,15 +66,23 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         current_id = views.as_id(current)
         if current_id is not None and current_id not in ids:
             choices.append((f"#{current_id} · no longer pending", current_id))
-        return (counts, gr.Dataframe(value=[views.pending_row(i, at) for i in items], headers=views.PENDING_HEADERS),
-                gr.Markdown(visible=not items), gr.Dropdown(choices=choices), ids)
+        return (
+            counts,
+            gr.Dataframe(value=[views.pending_row(i, at) for i in items], headers=views.PENDING_HEADERS),
+            gr.Markdown(visible=not items),
+            gr.Dropdown(choices=choices),
+            ids,
+        )
 
     refreshed = [header, queue, empty, selected, shown_ids]
 
     def open_request(current, request: gr.Request):
         help_request_id = views.as_id(current)
-        hidden = [gr.Markdown(visible=False), *[gr.Row(visible=False)] * SUGGESTIONS,
-                  *[gr.Textbox(value="")] * SUGGESTIONS]
+        hidden = [
+            gr.Markdown(visible=False),
+            *[gr.Row(visible=False)] * SUGGESTIONS,
+            *[gr.Textbox(value="")] * SUGGESTIONS,
+        ]
         if help_request_id is None:
             return ["", "", [], *hidden, gr.skip()]
         client = client_for(request)
@@ -76,9 +95,14 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         for i in range(SUGGESTIONS):
             entry = found[i] if i < len(found) else None
             rows.append(gr.Row(visible=entry is not None))
-            boxes.append(gr.Textbox(value=entry["answer"], label=f"Suggestion {i + 1} · entry #{entry['id']} · "
-                                                                 f"score {entry['score']:.2f}")
-                         if entry else gr.Textbox(value="", label=f"Suggestion {i + 1}"))
+            boxes.append(
+                gr.Textbox(
+                    value=entry["answer"],
+                    label=f"Suggestion {i + 1} · entry #{entry['id']} · score {entry['score']:.2f}",
+                )
+                if entry
+                else gr.Textbox(value="", label=f"Suggestion {i + 1}")
+            )
         # A fresh pending request clears the last message; otherwise keep it (it may explain a 409).
         note = "" if item["status"] == "pending" else gr.skip()
         chosen = [{"id": e["id"], "answer": e["answer"]} for e in found]
@@ -93,21 +117,32 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         if not (text or "").strip():
             return "Write an answer first (or use a suggestion).", gr.skip(), gr.skip(), gr.skip()
         try:
-            response = client_for(request).resolve(help_request_id, text.strip(), (corrected_text or "").strip()
-                                                   or None, bool(learn_it), knowledge_id)
+            response = client_for(request).resolve(
+                help_request_id, text.strip(), (corrected_text or "").strip() or None, bool(learn_it), knowledge_id
+            )
         except ApiError as exc:
             if exc.status_code == 409:
-                return (f"⚠️ **Request #{help_request_id} was already answered or closed by someone else.** "
-                        "Your answer was not sent; it is still in the box if you need it.",
-                        gr.skip(), gr.skip(), gr.skip())
+                return (
+                    f"⚠️ **Request #{help_request_id} was already answered or closed by someone else.** "
+                    "Your answer was not sent; it is still in the box if you need it.",
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                )
             return exc.explain(), gr.skip(), gr.skip(), gr.skip()
         sent = int(response["followups_queued"])
-        followed = (f"Follow-up sent to {sent} waiting caller{'s' if sent != 1 else ''}."
-                    if sent else "No caller was waiting, so no follow-up was needed.")
+        followed = (
+            f"Follow-up sent to {sent} waiting caller{'s' if sent != 1 else ''}."
+            if sent
+            else "No caller was waiting, so no follow-up was needed."
+        )
         learned = ""
         if learn_it and response.get("knowledge_id") is not None:
-            learned = (f" The question was added as a new phrasing of entry #{response['knowledge_id']}."
-                       if knowledge_id is not None else f" Learned as knowledge entry #{response['knowledge_id']}.")
+            learned = (
+                f" The question was added as a new phrasing of entry #{response['knowledge_id']}."
+                if knowledge_id is not None
+                else f" Learned as knowledge entry #{response['knowledge_id']}."
+            )
         return f"✅ Request #{help_request_id} resolved. {followed}{learned}", "", "", None
 
     resolved = [result, answer, corrected, selected]
@@ -120,6 +155,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
     send.click(send_answer, [selected, answer, corrected, learn], resolved).then(**after).then(**reopen)
 
     for i, button in enumerate(suggestion_buttons):
+
         def use_suggestion(current, corrected_text, learn_it, offered, request: gr.Request, i=i):
             """Resolve with the entry's answer and `knowledge_id`: the question becomes one of its phrasings."""
             if i >= len(offered):

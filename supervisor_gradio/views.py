@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from kb_service.ops.logs import mask_phone
+
 # Short headers: the table must still read on a phone.
 PENDING_HEADERS = ["#", "Question", "Caller", "Callers", "Waited", "Left"]
 HISTORY_HEADERS = ["#", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
@@ -15,14 +17,6 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def mask_phone(phone: str | None) -> str:
-    """Only the last four digits, behind a fixed-width mask that hides the number's length too."""
-    if not phone:
-        return ""
-    digits = [c for c in phone if c.isdigit()]
-    return "•••" + "".join(digits[-4:])
 
 
 def who(name: str | None, phone: str | None) -> str:
@@ -77,9 +71,15 @@ def finished_at(item: dict) -> str | None:
 def history_row(item: dict) -> list:
     done = parse_time(finished_at(item))
     waited = duration((done - parse_time(item["created_at"])).total_seconds()) if done else ""
-    return [item["id"], item["status"], item["question"], item.get("answer") or "",
-            item.get("answered_by") or ("timed out" if item["status"] == "unresolved" else ""),
-            local_time(finished_at(item)), waited]
+    return [
+        item["id"],
+        item["status"],
+        item["question"],
+        item.get("answer") or "",
+        item.get("answered_by") or ("timed out" if item["status"] == "unresolved" else ""),
+        local_time(finished_at(item)),
+        waited,
+    ]
 
 
 def matches(item: dict, text: str) -> bool:
@@ -88,16 +88,20 @@ def matches(item: dict, text: str) -> bool:
     if not needle:
         return True
     callers = item.get("callers") or []
-    haystack = [item.get("question"), item.get("answer"), item.get("answered_by"),
-                *(c.get("name") for c in callers)]
+    haystack = [item.get("question"), item.get("answer"), item.get("answered_by"), *(c.get("name") for c in callers)]
     return any(needle in value.casefold() for value in haystack if value)
 
 
 def knowledge_row(entry: dict) -> list:
     score = entry.get("score")
-    return [entry["id"], entry["answer"], " | ".join(p["question"] for p in entry["phrasings"]),
-            entry["hit_count"], local_time(entry.get("last_used_at")) or "never",
-            "" if score is None else f"{score:.2f}"]
+    return [
+        entry["id"],
+        entry["answer"],
+        " | ".join(p["question"] for p in entry["phrasings"]),
+        entry["hit_count"],
+        local_time(entry.get("last_used_at")) or "never",
+        "" if score is None else f"{score:.2f}",
+    ]
 
 
 def phrasing_lines(text: str) -> list[str]:
@@ -113,9 +117,11 @@ def header_markdown(dashboard: dict) -> str:
     """Numbers only: no caller text ever goes into Markdown."""
     rate = dashboard.get("auto_answer_rate_24h")
     rate_text = "n/a" if rate is None else f"{rate:.0%}"
-    return (f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
-            f"**{int(dashboard['unresolved_today'])}** unresolved today · "
-            f"auto-answered (24 h): **{rate_text}** of {int(dashboard['asks_last_24h'])} calls")
+    return (
+        f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
+        f"**{int(dashboard['unresolved_today'])}** unresolved today · "
+        f"auto-answered (24 h): **{rate_text}** of {int(dashboard['asks_last_24h'])} calls"
+    )
 
 
 def as_id(value) -> int | None:

@@ -10,8 +10,13 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 from tests.support import TOKEN
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
@@ -41,5 +46,6 @@ def choose_request(page: Page, help_request_id: int) -> None:
     """Pick a request in the 'Request to answer' dropdown, as a supervisor would."""
     page.locator("#pending-select input").click()
     page.get_by_role("option", name=re.compile(rf"^#{help_request_id} ·")).click()
-    expect(page.locator("#answer-caller-question textarea, #answer-caller-question input").first) \
-        .not_to_have_value("", timeout=10_000)
+    expect(page.locator("#answer-caller-question textarea, #answer-caller-question input").first).not_to_have_value(
+        "", timeout=10_000
+    )

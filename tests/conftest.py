@@ -3,16 +3,17 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from kb_service.app import create_app
-from kb_service.embedder import Embedder
+from kb_service.api.app import create_app
+from kb_service.embedding import Embedder
+from kb_service.embedding.onnx_backend import OnnxEmbedder
 from tests.browser_support import launch_chromium
 from tests.support import AUTH, make_settings
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real model, loaded once for the whole run."""
-    return Embedder()
+    """The real model on the default backend (onnx), loaded once for the whole run."""
+    return OnnxEmbedder()
 
 
 @pytest.fixture(scope="session")

@@ -48,8 +48,7 @@ class LiveServer:
     def __init__(self, app):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -80,8 +79,9 @@ class Receiver:
                 with receiver._lock:
                     action = receiver.script.pop(0) if receiver.script else 200
                     if action != "drop":
-                        receiver.requests.append({"headers": dict(self.headers), "body": body,
-                                                  "json": json.loads(body), "status": action})
+                        receiver.requests.append(
+                            {"headers": dict(self.headers), "body": body, "json": json.loads(body), "status": action}
+                        )
                 if action == "drop":
                     self.connection.close()
                     return
@@ -105,5 +105,8 @@ class Receiver:
 
     def delivered(self, event_type: str | None = None) -> list[dict]:
         with self._lock:
-            return [r for r in self.requests
-                    if r["status"] == 200 and (event_type is None or r["json"]["type"] == event_type)]
+            return [
+                r
+                for r in self.requests
+                if r["status"] == 200 and (event_type is None or r["json"]["type"] == event_type)
+            ]

@@ -21,10 +21,13 @@ def test_question_over_1000_characters_is_422(client):
     assert client.post("/api/ask", json={"question": "a" * 1000}).status_code == 200
 
 
-@pytest.mark.parametrize("body", [
-    {"question": "hours?", "extra": 1},
-    {"question": "hours?", "caller": {"name": "Ann", "email": "a@b.c"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": "hours?", "extra": 1},
+        {"question": "hours?", "caller": {"name": "Ann", "email": "a@b.c"}},
+    ],
+)
 def test_unknown_fields_are_422(client, body):
     response = client.post("/api/ask", json=body)
     assert response.status_code == 422
@@ -32,8 +35,9 @@ def test_unknown_fields_are_422(client, body):
 
 
 def test_malformed_json_and_wrong_types_are_422(client):
-    assert client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"}
-                       ).status_code == 422
+    assert (
+        client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    )
     assert client.post("/api/ask", json={"question": 42}).status_code == 422
     assert client.post("/api/ask", json=["question"]).status_code == 422
     assert client.post("/api/ask", json={"question": "hi", "session_id": "../../etc"}).status_code == 422
@@ -82,20 +86,27 @@ def test_bad_knowledge_bodies_are_422(client):
     assert client.get("/api/help-requests", params={"limit": 100000}).status_code == 422
 
 
-@pytest.mark.parametrize("method,path", [
-    ("get", "/api/help-requests"),
-    ("get", "/api/help-requests/1"),
-    ("post", "/api/help-requests/1/resolve"),
-    ("get", "/api/knowledge"),
-    ("post", "/api/knowledge"),
-    ("get", "/api/knowledge/1"),
-    ("patch", "/api/knowledge/1"),
-    ("delete", "/api/knowledge/1"),
-    ("get", "/api/stats"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", "/api/help-requests"),
+        ("get", "/api/help-requests/1"),
+        ("post", "/api/help-requests/1/resolve"),
+        ("get", "/api/knowledge"),
+        ("post", "/api/knowledge"),
+        ("get", "/api/knowledge/1"),
+        ("patch", "/api/knowledge/1"),
+        ("delete", "/api/knowledge/1"),
+        ("get", "/api/stats"),
+    ],
+)
 def test_supervisor_routes_need_the_token(client, method, path):
-    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"},
-                    {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}):
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+    ):
         response = client.request(method, path, headers=headers, json={"answer": "x"})
         assert response.status_code == 401, (path, headers)
         assert "token" in response.json()["detail"]

@@ -8,14 +8,26 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from kb_service.errors import Conflict
-from kb_service.idempotency import IdempotencyKey
+from kb_service.storage.idempotency import IdempotencyKey
 from models import AskRequest
 
 QUESTIONS = [
-    "when are you open?", "do you do eyebrow waxing?", "how much is a haircut", "can I book for saturday",
-    "where are you located", "do you take credit cards", "is there parking nearby", "what is your phone number",
-    "do you color hair", "can I bring my dog", "how long does a perm take", "do you sell gift cards",
-    "are you open on mondays", "what does a blowout cost", "do you cut kids hair", "can I cancel my appointment",
+    "when are you open?",
+    "do you do eyebrow waxing?",
+    "how much is a haircut",
+    "can I book for saturday",
+    "where are you located",
+    "do you take credit cards",
+    "is there parking nearby",
+    "what is your phone number",
+    "do you color hair",
+    "can I bring my dog",
+    "how long does a perm take",
+    "do you sell gift cards",
+    "are you open on mondays",
+    "what does a blowout cost",
+    "do you cut kids hair",
+    "can I cancel my appointment",
 ]
 
 
@@ -44,8 +56,11 @@ def test_concurrent_asks_get_the_same_answers_as_single_asks(make_client, tmp_pa
 def test_one_failing_ask_leaves_the_rest_of_its_batch_recorded(client, embedder):
     runtime = client.app.state.runtime
     key = "retry-1"
-    bodies = [AskRequest(question="when are you open?"), AskRequest(question="do you do eyebrow threading?"),
-              AskRequest(question="how much is a haircut")]
+    bodies = [
+        AskRequest(question="when are you open?"),
+        AskRequest(question="do you do eyebrow threading?"),
+        AskRequest(question="how much is a haircut"),
+    ]
     keys = [IdempotencyKey.of("ask", key, bodies[0]), IdempotencyKey.of("ask", key, bodies[1]), None]
     results = runtime.receptionist.answer(embedder.embed([b.question for b in bodies]), bodies, keys)
 
@@ -58,8 +73,10 @@ def test_one_failing_ask_leaves_the_rest_of_its_batch_recorded(client, embedder)
 
 def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, embedder):
     runtime = client.app.state.runtime
-    bodies = [AskRequest(question="Do you do eyebrow threading?", caller={"name": "Ann"}),
-              AskRequest(question="do you do eyebrow threading", caller={"name": "Bob"})]
+    bodies = [
+        AskRequest(question="Do you do eyebrow threading?", caller={"name": "Ann"}),
+        AskRequest(question="do you do eyebrow threading", caller={"name": "Bob"}),
+    ]
     first, second = runtime.receptionist.answer(embedder.embed([b.question for b in bodies]), bodies, [None, None])
     assert first.outcome.value == second.outcome.value == "escalated"
     assert first.help_request_id == second.help_request_id
@@ -69,8 +86,10 @@ def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, 
 
 def test_a_resolved_request_is_no_longer_joined(client):
     first = client.post("/api/ask", json={"question": "Do you do eyebrow threading?"}).json()
-    client.post(f"/api/help-requests/{first['help_request_id']}/resolve",
-                json={"answer": "Yes, threading is $12.", "learn": False}).raise_for_status()
+    client.post(
+        f"/api/help-requests/{first['help_request_id']}/resolve",
+        json={"answer": "Yes, threading is $12.", "learn": False},
+    ).raise_for_status()
     again = client.post("/api/ask", json={"question": "Do you do eyebrow threading?"}).json()
     assert again["outcome"] == "escalated" and again["help_request_id"] != first["help_request_id"]
     third = client.post("/api/ask", json={"question": "do you do eyebrow threading"}).json()

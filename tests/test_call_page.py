@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import Page, expect
 
-from kb_service.app import create_app
-from kb_service.receptionist import CHECKING_MESSAGE
+from kb_service.api.app import create_app
+from kb_service.desk.receptionist import CHECKING_MESSAGE
 from tests.support import AUTH, LiveServer, free_port, make_settings, wait_for
 
 KNOWN = "What are your opening hours?"
@@ -71,8 +71,9 @@ class SamePortServer(LiveServer):
     def __init__(self, app, port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    timeout_graceful_shutdown=1))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
 
@@ -127,12 +128,14 @@ def pending_request(server: LiveServer, question: str) -> dict:
     def find():
         items = httpx.get(f"{server.url}/api/help-requests", params={"status": "pending"}, headers=AUTH).json()
         return next((r for r in items["items"] if r["question"] == question), None)
+
     return wait_for(find, what=f"a pending help request for {question!r}")
 
 
 def resolve(server: LiveServer, help_request_id: int, answer: str) -> None:
-    response = httpx.post(f"{server.url}/api/help-requests/{help_request_id}/resolve", headers=AUTH,
-                          json={"answer": answer})
+    response = httpx.post(
+        f"{server.url}/api/help-requests/{help_request_id}/resolve", headers=AUTH, json={"answer": answer}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -185,7 +188,8 @@ def test_unknown_question_waits_for_the_supervisor_and_the_follow_up_arrives_liv
     followup = call.lines("followup")
     expect(followup).to_have_count(1, timeout=5000)
     expect(followup.first).to_have_text(
-        'Hi Dana, this is Bella Hair Studio following up on "Do you do eyebrow waxing?": Yes, eyebrow waxing is $15.')
+        'Hi Dana, this is Bella Hair Studio following up on "Do you do eyebrow waxing?": Yes, eyebrow waxing is $15.'
+    )
     expect(call.page.get_by_test_id("waiting-note")).to_have_text("")
     assert call.errors == []
 
@@ -225,7 +229,9 @@ def test_a_request_that_times_out_gets_the_apology(serve, open_call):
 
     expect(call.lines("followup").first).to_have_text(
         'Hi, this is Bella Hair Studio. Sorry, we could not get you an answer to "Do you do eyebrow waxing?" '
-        "in time. Someone will call you back as soon as possible.", timeout=15000)
+        "in time. Someone will call you back as soon as possible.",
+        timeout=15000,
+    )
     assert call.errors == []
 
 
@@ -240,8 +246,9 @@ def test_html_in_questions_answers_and_names_shows_literally(serve, open_call):
     expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
     resolve(server, pending_request(server, XSS)["id"], "<script>alert(2)</script><img src=y onerror=alert(3)>")
 
-    expect(call.lines("followup").first).to_contain_text("<script>alert(2)</script><img src=y onerror=alert(3)>",
-                                                         timeout=5000)
+    expect(call.lines("followup").first).to_contain_text(
+        "<script>alert(2)</script><img src=y onerror=alert(3)>", timeout=5000
+    )
     expect(call.lines("followup").first).to_contain_text(f"Hi {XSS}, this is <b>Bold</b> Salon")
     assert call.page.locator("img, b, main script").count() == 0
     assert call.dialogs == []
@@ -302,12 +309,17 @@ def test_the_transcript_scrolls_inside_a_fixed_height(serve, open_call):
 
 def test_livekit_client_loads_from_the_local_file(serve, open_call):
     livekit_port = free_port()  # nothing listens here: joining fails, the call goes on
-    server = serve(LIVEKIT_URL=f"ws://127.0.0.1:{livekit_port}", LIVEKIT_API_KEY="devkey",
-                   LIVEKIT_API_SECRET="a-test-secret-that-is-long-enough-for-hs256")
+    server = serve(
+        LIVEKIT_URL=f"ws://127.0.0.1:{livekit_port}",
+        LIVEKIT_API_KEY="devkey",
+        LIVEKIT_API_SECRET="a-test-secret-that-is-long-enough-for-hs256",
+    )
     call = open_call(server.url)
 
-    wait_for(lambda: call.page.evaluate("typeof window.LivekitClient === 'object' && !!window.LivekitClient.Room"),
-             what="window.LivekitClient")
+    wait_for(
+        lambda: call.page.evaluate("typeof window.LivekitClient === 'object' && !!window.LivekitClient.Room"),
+        what="window.LivekitClient",
+    )
     expect(call.page.get_by_test_id("livekit-status")).to_contain_text("LiveKit is on")
     assert f"{server.url}/vendor/livekit-client.umd.js" in call.requests
     scripts = call.page.evaluate("Array.from(document.scripts, s => s.src)")
@@ -324,8 +336,9 @@ def test_livekit_client_loads_from_the_local_file(serve, open_call):
         assert parts.scheme == "data" or parts.hostname == "127.0.0.1", f"request left the machine: {url}"
 
 
-@pytest.mark.parametrize("name,viewport", [("desktop", {"width": 1280, "height": 800}),
-                                           ("phone", {"width": 390, "height": 844})])
+@pytest.mark.parametrize(
+    "name,viewport", [("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})]
+)
 def test_screenshots(serve, open_call, tmp_path, name, viewport):
     """Set CALL_PAGE_SCREENSHOTS=docs/screenshots to refresh the committed screenshots."""
     server = serve()

@@ -27,7 +27,7 @@ def cli(data_dir, monkeypatch):
 ENTRIES = [
     {"answer": "We close at 7pm on weekdays.", "questions": ["When do you close?", "Until what time are you open?"]},
     {"answer": "Parking is free behind the salon.", "questions": ["Where can I park?"]},
-    {"answer": 'He said "hi", then left, café', "questions": ["Tricky, \"quoted\" text?"]},
+    {"answer": 'He said "hi", then left, café', "questions": ['Tricky, "quoted" text?']},
 ]
 
 

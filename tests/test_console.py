@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.browser_support import choose_request, open_console, pending_table, sign_in
 from tests.support import AUTH, TOKEN, LiveServer, Receiver, make_settings, wait_for
 
@@ -96,8 +96,9 @@ def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
         assert anonymous.get(f"{base}/gradio_api/info").status_code == 401
         refused = anonymous.post(f"{base}/gradio_api/call/send_answer", json=resolve_call)
         assert refused.status_code == 401
-        joined = anonymous.post(f"{base}/gradio_api/queue/join",
-                                json={"fn_index": 0, "data": [], "session_hash": "x", "event_data": None})
+        joined = anonymous.post(
+            f"{base}/gradio_api/queue/join", json={"fn_index": 0, "data": [], "session_hash": "x", "event_data": None}
+        )
         assert joined.status_code == 401
         assert "waxing" not in refused.text + joined.text
         bad_login = anonymous.post(f"{base}/login", data={"username": "supervisor", "password": "guess"})
@@ -134,7 +135,8 @@ def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     console.locator("#answer-text textarea").fill("Yes, eyebrow waxing is $15.")
     console.locator("#answer-send").click()
     expect(console.locator("#answer-result")).to_contain_text(
-        f"Request #{help_request_id} resolved. Follow-up sent to 1 waiting caller.", timeout=20_000)
+        f"Request #{help_request_id} resolved. Follow-up sent to 1 waiting caller.", timeout=20_000
+    )
     expect(row).to_have_count(0, timeout=15_000)
     expect(console.get_by_text("No callers are waiting")).to_be_visible()
     expect(console.locator("#console-header")).to_contain_text("1 resolved today")
@@ -161,7 +163,8 @@ def test_use_this_answer_adds_a_phrasing_to_the_existing_entry(console, server):
     expect(first.locator("textarea, input").first).to_have_value(nearest["answer"])
     console.locator("#use-suggestion-0").click()
     expect(console.locator("#answer-result")).to_contain_text(
-        f"added as a new phrasing of entry #{nearest['id']}", timeout=20_000)
+        f"added as a new phrasing of entry #{nearest['id']}", timeout=20_000
+    )
 
     entry = api(server, "GET", f"/api/knowledge/{nearest['id']}").json()
     assert question in [p["question"] for p in entry["phrasings"]]
@@ -182,7 +185,8 @@ def test_already_resolved_elsewhere_is_said_clearly(console, server):
     assert taken.status_code == 200
     console.locator("#answer-send").click()
     expect(console.locator("#answer-result")).to_contain_text(
-        f"Request #{help_request_id} was already answered or closed by someone else", timeout=20_000)
+        f"Request #{help_request_id} was already answered or closed by someone else", timeout=20_000
+    )
     expect(console.locator("#answer-text textarea")).to_have_value("Only small dogs, please.")
     assert api(server, "GET", f"/api/help-requests/{help_request_id}").json()["answer"] == "No pets, sorry."
 
@@ -250,8 +254,11 @@ def test_history_filters_by_status_and_searches_plain_text(browser, embedder, tm
         resolved = api(server, "POST", f"/api/help-requests/{answered}/resolve", json={"answer": "Yes, $20."})
         assert resolved.status_code == 200, resolved.text
         expired = escalate(server, "Do you have a vending machine?")
-        wait_for(lambda: api(server, "GET", f"/api/help-requests/{expired}").json()["status"] == "unresolved",
-                 timeout=20, what="the request to time out")
+        wait_for(
+            lambda: api(server, "GET", f"/api/help-requests/{expired}").json()["status"] == "unresolved",
+            timeout=20,
+            what="the request to time out",
+        )
         open_console(page, server.url)
         page.get_by_role("tab", name="History").click()
         table = page.locator("#history-table")

@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from supervisor_gradio import views
 from supervisor_gradio.api import ApiClient, ApiError
 from tests.support import AUTH, TOKEN, LiveServer, free_port, make_settings, wait_for
@@ -40,8 +40,10 @@ def test_dashboard_counts_today_and_the_last_24_hours(client):
 def test_dashboard_counts_timed_out_requests_as_unresolved_today(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=0.3)
     client.post("/api/ask", json={"question": "do you do eyebrow waxing?"})
-    counts = wait_for(lambda: (c := client.get("/api/dashboard").json())["unresolved_today"] == 1 and c,
-                      what="the request to time out")
+    counts = wait_for(
+        lambda: (c := client.get("/api/dashboard").json())["unresolved_today"] == 1 and c,
+        what="the request to time out",
+    )
     assert (counts["pending"], counts["resolved_today"]) == (0, 0)
 
 
@@ -66,8 +68,10 @@ def test_api_client_reports_the_services_own_message(server):
 
 def test_pending_is_oldest_first_across_pages(server):
     client = ApiClient(server.url, TOKEN)
-    ids = [httpx.post(f"{server.url}/api/ask", json={"question": q}).json()["help_request_id"]
-           for q in ("do you do eyebrow waxing?", "Can I bring my dog to my appointment?", "Is there wifi?")]
+    ids = [
+        httpx.post(f"{server.url}/api/ask", json={"question": q}).json()["help_request_id"]
+        for q in ("do you do eyebrow waxing?", "Can I bring my dog to my appointment?", "Is there wifi?")
+    ]
     assert [item["id"] for item in client.pending()] == sorted(ids)
     assert [item["id"] for item in client.all_help_requests("pending", order="oldest", cap=2)] == sorted(ids)[:2]
 
@@ -90,8 +94,12 @@ def test_search_is_a_plain_substring_never_a_regex():
 
 
 def test_durations_read_well():
-    assert [views.duration(s) for s in (5, 125, 3 * 3600 + 300, 2 * 86400 + 3600)] == \
-        ["5 s", "2 min", "3 h 05 min", "2 d 1 h"]
+    assert [views.duration(s) for s in (5, 125, 3 * 3600 + 300, 2 * 86400 + 3600)] == [
+        "5 s",
+        "2 min",
+        "3 h 05 min",
+        "2 d 1 h",
+    ]
 
 
 def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server):
@@ -101,20 +109,28 @@ def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server):
     client = ApiClient(server.url, TOKEN)
     port = free_port()
     blocks = build_console(lambda request: client)
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                  auth=("supervisor", TOKEN))
+    blocks.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, auth=("supervisor", TOKEN)
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/config").status_code == 401
-        assert httpx.post(f"{base}/gradio_api/call/send_answer",
-                          json={"data": [escalated["help_request_id"], "Yes", "", True]}).status_code == 401
+        assert (
+            httpx.post(
+                f"{base}/gradio_api/call/send_answer", json={"data": [escalated["help_request_id"], "Yes", "", True]}
+            ).status_code
+            == 401
+        )
         with httpx.Client() as browser:
             assert browser.post(f"{base}/login", data={"username": "supervisor", "password": TOKEN}).status_code == 200
-            started = browser.post(f"{base}/gradio_api/call/send_answer",
-                                   json={"data": [escalated["help_request_id"], "Yes, $15.", "", True]})
+            started = browser.post(
+                f"{base}/gradio_api/call/send_answer",
+                json={"data": [escalated["help_request_id"], "Yes, $15.", "", True]},
+            )
             assert started.status_code == 200, started.text
-            with browser.stream("GET", f"{base}/gradio_api/call/send_answer/{started.json()['event_id']}",
-                                timeout=30) as events:
+            with browser.stream(
+                "GET", f"{base}/gradio_api/call/send_answer/{started.json()['event_id']}", timeout=30
+            ) as events:
                 assert "Follow-up sent to 1 waiting caller" in "".join(events.iter_text())
     finally:
         blocks.close()

@@ -19,8 +19,8 @@ import httpx
 import numpy as np
 import pytest
 
-from kb_service.embedder import DIMENSION
-from kb_service.index import VectorIndex
+from kb_service.embedding import DIMENSION
+from kb_service.knowledge.index import VectorIndex
 from tests.support import AUTH, TOKEN, free_port, wait_for
 
 ROUNDS = 10
@@ -36,8 +36,14 @@ class ServiceProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_SUPERVISOR_TOKEN": TOKEN,
-                    "KB_SWEEP_INTERVAL_SECONDS": "0.05", "KB_ASK_RATE_LIMIT_PER_MINUTE": "0", **env}
+        self.env = {
+            **os.environ,
+            "KB_DATA_DIR": str(data_dir),
+            "KB_SUPERVISOR_TOKEN": TOKEN,
+            "KB_SWEEP_INTERVAL_SECONDS": "0.05",
+            "KB_ASK_RATE_LIMIT_PER_MINUTE": "0",
+            **env,
+        }
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -45,8 +51,13 @@ class ServiceProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         log = open(self.data_dir / f"serve-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kb_service", "serve", "--port", str(self.port)],
-                                     cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kb_service", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
 
         def healthy() -> bool:
@@ -116,15 +127,18 @@ class Load:
             while self._next():
                 try:
                     with self.lock:
-                        target = self.pending.pop(rng.randrange(len(self.pending))) if (
-                            self.pending and rng.random() < 0.4) else None
+                        target = (
+                            self.pending.pop(rng.randrange(len(self.pending)))
+                            if (self.pending and rng.random() < 0.4)
+                            else None
+                        )
                     if target is None:
                         self._ask(http, rng, n)
                     else:
                         self._resolve(http, target, n)
                 except httpx.TransportError:
                     return  # the service was killed
-                except Exception as exc:  # noqa: BLE001 (reported by the test)
+                except Exception as exc:  # reported by the test
                     self.errors.append(repr(exc))
                     return
 
@@ -132,8 +146,9 @@ class Load:
         word = "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(4))
         phone = f"+1 555 01{rng.randrange(10):d} {rng.randrange(10000):04d}"
         question = f"Round {self.round_no}: do you offer the {word} treatment? Thread {n}, call {phone}"
-        response = http.post("/api/ask", json={"question": question, "caller": {"phone": phone},
-                                               "session_id": f"r{self.round_no}-t{n}"})
+        response = http.post(
+            "/api/ask", json={"question": question, "caller": {"phone": phone}, "session_id": f"r{self.round_no}-t{n}"}
+        )
         if response.status_code // 100 == 2:
             body = response.json()
             with self.lock:
@@ -160,11 +175,13 @@ def check_acknowledged_writes(db_path: Path, load: Load) -> None:
             logged = db.execute("SELECT outcome FROM ask_log WHERE question = ?", (ask["question"],)).fetchall()
             assert logged == [(ask["response"]["outcome"],)], ask
             if ask["response"]["help_request_id"] is not None:
-                assert db.execute("SELECT 1 FROM help_requests WHERE id = ?",
-                                  (ask["response"]["help_request_id"],)).fetchone(), ask
+                assert db.execute(
+                    "SELECT 1 FROM help_requests WHERE id = ?", (ask["response"]["help_request_id"],)
+                ).fetchone(), ask
         for resolve in load.resolves:
-            row = db.execute("SELECT status, answer, knowledge_id FROM help_requests WHERE id = ?",
-                             (resolve["id"],)).fetchone()
+            row = db.execute(
+                "SELECT status, answer, knowledge_id FROM help_requests WHERE id = ?", (resolve["id"],)
+            ).fetchone()
             assert row[:2] == ("resolved", resolve["answer"]), resolve
             knowledge_id = resolve["response"]["knowledge_id"]
             assert row[2] == knowledge_id
@@ -189,8 +206,11 @@ def test_kill_9_under_load_loses_no_acknowledged_write(tmp_path):
             load = Load(service.url, round_no, OPERATIONS)
             threads = load.run()
             kill_after = rng.randrange(5, OPERATIONS // 2)
-            wait_for(lambda: load.acknowledged() >= kill_after or not any(t.is_alive() for t in threads),
-                     timeout=120, what="acknowledged writes before the kill")
+            wait_for(
+                lambda: load.acknowledged() >= kill_after or not any(t.is_alive() for t in threads),
+                timeout=120,
+                what="acknowledged writes before the kill",
+            )
             service.kill9()
             for t in threads:
                 t.join(timeout=60)
@@ -239,8 +259,10 @@ def test_damaged_or_stale_snapshot_recovers_to_the_database(make_client, data_di
     index_file = data_dir / "index.faiss"
     older = index_file.read_bytes()  # a snapshot from before the next change
     client = make_client()
-    client.post("/api/knowledge", json={"answer": "We validate parking for two hours.",
-                                        "questions": ["do you validate parking?"]})
+    client.post(
+        "/api/knowledge",
+        json={"answer": "We validate parking for two hours.", "questions": ["do you validate parking?"]},
+    )
     client.__exit__(None, None, None)
     if damage == "empty":
         index_file.write_bytes(b"")

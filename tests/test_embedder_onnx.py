@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb_service.embedder import Embedder, make_embedder
-from kb_service.onnx_embedder import OnnxEmbedder
+from kb_service.embedding import Embedder, make_embedder
+from kb_service.embedding.onnx_backend import OnnxEmbedder
 from tests.support import make_settings
 
 CLINC = Path("/work/shared/eval/clinc150/data_full.json")
@@ -35,8 +35,7 @@ def test_onnx_matches_torch_on_clinc150_queries(embedder, onnx_embedder):
     cosines = (torch_vectors * onnx_vectors).sum(axis=1)
     assert cosines.min() >= 0.999
     # Batch order and padding don't change a vector: one at a time gives the same rows.
-    assert np.allclose(onnx_embedder.embed(queries[:5]), [onnx_embedder.embed_one(q) for q in queries[:5]],
-                       atol=1e-5)
+    assert np.allclose(onnx_embedder.embed(queries[:5]), [onnx_embedder.embed_one(q) for q in queries[:5]], atol=1e-5)
 
 
 def test_onnx_keeps_the_model_name_so_stored_vectors_stay_valid(onnx_embedder):

@@ -19,21 +19,27 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings
 
 EXAMPLES = 200 if os.environ.get("FRONTDESK_STRESS") else 30
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance,
-          response_headers_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance]
 
 
 @pytest.fixture(scope="module")
 def service(embedder, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("fuzz") / "data"
     # LiveKit settings on, so the token route is fuzzed too (minting a token is local: no LiveKit server).
-    app = create_app(make_settings(data_dir, KB_ASK_RATE_LIMIT_PER_MINUTE=0, LIVEKIT_URL="wss://livekit.test",
-                                   LIVEKIT_API_KEY="devkey", LIVEKIT_API_SECRET="a-fuzzing-secret-long-enough-for-hs256"),
-                     embedder)
+    app = create_app(
+        make_settings(
+            data_dir,
+            KB_ASK_RATE_LIMIT_PER_MINUTE=0,
+            LIVEKIT_URL="wss://livekit.test",
+            LIVEKIT_API_KEY="devkey",
+            LIVEKIT_API_SECRET="a-fuzzing-secret-long-enough-for-hs256",
+        ),
+        embedder,
+    )
     with LiveServer(app) as server:
         yield server
 

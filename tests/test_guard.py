@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kb_service.guard import contradiction
+from kb_service.matching.guard import contradiction
 
-CONTRAST = [json.loads(line) for line in
-            (Path(__file__).parent / "data" / "contrast_salon.jsonl").read_text().splitlines() if line.strip()]
+CONTRAST = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "contrast_salon.jsonl").read_text().splitlines()
+    if line.strip()
+]
 
 
 def test_the_contrast_set_is_never_auto_answered(client):
@@ -22,23 +25,33 @@ def test_the_contrast_set_is_never_auto_answered(client):
         assert changed["outcome"] == "escalated", pair
 
 
-@pytest.mark.parametrize(("question", "phrasing", "why"), [
-    ("Are you open on Sundays?", "Are you open on Saturdays?", "different day or time of day"),
-    ("Are you closed on Sunday?", "Are you open on Sunday?", "opposite verb"),
-    ("Don't you take walk-ins?", "Do you take walk-ins?", "negation"),
-    ("How much is a haircut for 3 people?", "How much is a haircut for 2 people?", "different number, time or price"),
-    ("How much is a perm?", "How much is a haircut?", "different named thing"),
-])
+@pytest.mark.parametrize(
+    ("question", "phrasing", "why"),
+    [
+        ("Are you open on Sundays?", "Are you open on Saturdays?", "different day or time of day"),
+        ("Are you closed on Sunday?", "Are you open on Sunday?", "opposite verb"),
+        ("Don't you take walk-ins?", "Do you take walk-ins?", "negation"),
+        (
+            "How much is a haircut for 3 people?",
+            "How much is a haircut for 2 people?",
+            "different number, time or price",
+        ),
+        ("How much is a perm?", "How much is a haircut?", "different named thing"),
+    ],
+)
 def test_guard_names_what_changed(question, phrasing, why):
     assert contradiction(question, phrasing) == why
 
 
-@pytest.mark.parametrize(("question", "phrasing", "entry_text"), [
-    ("When are you open?", "What are your opening hours?", ""),
-    ("how much is a women's haircut", "What does a women's haircut cost?", ""),
-    ("How much are highlights?", "How much is balayage?", "Full colour starts at $90, highlights at $120"),
-    ("Are you open on Saturday?", "Are you open on Saturdays?", ""),
-])
+@pytest.mark.parametrize(
+    ("question", "phrasing", "entry_text"),
+    [
+        ("When are you open?", "What are your opening hours?", ""),
+        ("how much is a women's haircut", "What does a women's haircut cost?", ""),
+        ("How much are highlights?", "How much is balayage?", "Full colour starts at $90, highlights at $120"),
+        ("Are you open on Saturday?", "Are you open on Saturdays?", ""),
+    ],
+)
 def test_guard_lets_paraphrases_through(question, phrasing, entry_text):
     assert contradiction(question, phrasing, entry_text) is None
 

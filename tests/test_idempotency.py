@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings
 
 UNKNOWN = "Do you sell gift cards for the spa?"
@@ -16,9 +16,17 @@ UNKNOWN = "Do you sell gift cards for the spa?"
 
 def counts(data_dir) -> dict[str, int]:
     with sqlite3.connect(data_dir / "frontdesk.db") as db:
-        return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in ("help_requests", "help_request_callers", "ask_log", "outbox", "knowledge_entries",
-                              "session_events")}
+        return {
+            table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in (
+                "help_requests",
+                "help_request_callers",
+                "ask_log",
+                "outbox",
+                "knowledge_entries",
+                "session_events",
+            )
+        }
 
 
 def test_ask_retry_with_same_key_replays_and_creates_nothing(make_client, data_dir):
@@ -42,8 +50,7 @@ def test_same_key_with_another_body_is_a_conflict(make_client, data_dir):
     client = make_client(KB_DEMO=False)
     client.post("/api/ask", json={"question": UNKNOWN}, headers={"Idempotency-Key": "k"})
     before = counts(data_dir)
-    response = client.post("/api/ask", json={"question": "Is there parking nearby?"},
-                           headers={"Idempotency-Key": "k"})
+    response = client.post("/api/ask", json={"question": "Is there parking nearby?"}, headers={"Idempotency-Key": "k"})
     assert response.status_code == 409
     assert "Idempotency-Key" in response.json()["detail"]
     assert counts(data_dir) == before
@@ -66,8 +73,9 @@ def test_resolve_retry_replays_instead_of_409(make_client, data_dir):
     assert counts(data_dir)["knowledge_entries"] == 1
     # A resolve without the key is a second resolve: still refused.
     assert client.post(f"/api/help-requests/{request_id}/resolve", json=body).status_code == 409
-    changed = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "No."},
-                          headers={"Idempotency-Key": "r1"})
+    changed = client.post(
+        f"/api/help-requests/{request_id}/resolve", json={"answer": "No."}, headers={"Idempotency-Key": "r1"}
+    )
     assert changed.status_code == 409
     assert "different request" in changed.json()["detail"]
 
@@ -96,8 +104,9 @@ def test_concurrent_retries_with_one_key_create_one_ask(embedder, data_dir):
     body = {"question": UNKNOWN, "caller": {"phone": "555-010-9999"}}
     with LiveServer(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
         with ThreadPoolExecutor(20) as pool:
-            responses = list(pool.map(
-                lambda _: http.post("/api/ask", json=body, headers={"Idempotency-Key": "race"}), range(20)))
+            responses = list(
+                pool.map(lambda _: http.post("/api/ask", json=body, headers={"Idempotency-Key": "race"}), range(20))
+            )
     assert {r.status_code for r in responses} == {200}
     assert len({r.text for r in responses}) == 1
     assert counts(data_dir)["ask_log"] == 1

@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from kb_service.index import VectorIndex
+from kb_service.knowledge.index import VectorIndex
 
 DIM = 384
 CLINC = Path("/work/shared/eval/clinc150/data_full.json")
@@ -213,7 +213,7 @@ def test_exact_search_agrees_with_faiss_flat_search_across_blocks_and_removals()
 def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches_overlap():
     """One or two queries over enough vectors are scored partly by a helper thread. Searches from several
     threads at once (the helper busy, so the rest score alone) must all still get FAISS's answer."""
-    from kb_service import index as module
+    from kb_service.knowledge import index as module
 
     dim, n = 32, 3 * module.SPLIT_MIN_VECTORS + 1
     cut = int(n * module.HELPER_CUT)  # the first vector the helper scores
@@ -251,7 +251,7 @@ def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches
 
 
 def test_the_search_helper_hands_back_an_error_and_keeps_working():
-    from kb_service.index import _Helper
+    from kb_service.knowledge.index import _Helper
 
     helper = _Helper()
     helper.beside(lambda: 1 / 0)
@@ -269,7 +269,7 @@ def test_a_forked_child_searches_with_its_own_helper():
     import signal
     import time
 
-    from kb_service import index as module
+    from kb_service.knowledge import index as module
 
     n = module.SPLIT_MIN_VECTORS + 10
     vectors = unit(n, 9)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kb_service.knowledge import KnowledgeBase
-from kb_service.store import Store
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.storage.store import Store
 from tests.support import wait_for
 
 
@@ -20,8 +20,10 @@ def test_own_writes_are_recognised_and_other_writers_are_caught_up(make_client, 
     other = KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
     [knowledge_id] = other.import_entries([("We close at 6pm on Saturdays.", ["when do you close on saturday?"])])
     other.store.close()
-    wait_for(lambda: kb.index.ids() == {r["id"] for r in kb.store.query("SELECT id FROM phrasings")},
-             what="index caught up with the other writer")
+    wait_for(
+        lambda: kb.index.ids() == {r["id"] for r in kb.store.query("SELECT id FROM phrasings")},
+        what="index caught up with the other writer",
+    )
     answer = client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()
     assert answer["outcome"] == "answered" and answer["knowledge_id"] == knowledge_id
 
@@ -29,7 +31,11 @@ def test_own_writes_are_recognised_and_other_writers_are_caught_up(make_client, 
     other = KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
     other.delete(knowledge_id)
     other.store.close()
-    wait_for(lambda: kb.index.ids() == {r["id"] for r in kb.store.query("SELECT id FROM phrasings")},
-             what="index dropped the deleted phrasing")
-    assert client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()["knowledge_id"] \
+    wait_for(
+        lambda: kb.index.ids() == {r["id"] for r in kb.store.query("SELECT id FROM phrasings")},
+        what="index dropped the deleted phrasing",
+    )
+    assert (
+        client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()["knowledge_id"]
         != knowledge_id
+    )

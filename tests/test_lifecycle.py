@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings, wait_for
 
 UNKNOWN = "Do you offer eyelash extensions?"
@@ -66,8 +66,10 @@ def test_learning_survives_a_restart(make_client, data_dir):
 
 def test_corrected_question_is_what_gets_learned(client):
     request_id = ask(client, "uh so like the thing with the nails do u do them")["help_request_id"]
-    resolved = client.post(f"/api/help-requests/{request_id}/resolve",
-                           json={"answer": "Yes, manicures are $30.", "question": "Do you do manicures?"}).json()
+    resolved = client.post(
+        f"/api/help-requests/{request_id}/resolve",
+        json={"answer": "Yes, manicures are $30.", "question": "Do you do manicures?"},
+    ).json()
     entry = client.get(f"/api/knowledge/{resolved['knowledge_id']}").json()
     assert [p["question"] for p in entry["phrasings"]] == ["Do you do manicures?"]
     assert ask(client, "Do you guys do manicures?")["answer"] == "Yes, manicures are $30."
@@ -76,8 +78,9 @@ def test_corrected_question_is_what_gets_learned(client):
 def test_one_off_answer_is_not_learned(client):
     entries_before = client.get("/api/knowledge").json()["total"]
     request_id = ask(client, "Is Maria working this Thursday?")["help_request_id"]
-    resolved = client.post(f"/api/help-requests/{request_id}/resolve",
-                           json={"answer": "Yes, until 3pm.", "learn": False}).json()
+    resolved = client.post(
+        f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes, until 3pm.", "learn": False}
+    ).json()
     assert resolved["knowledge_id"] is None
     assert client.get("/api/knowledge").json()["total"] == entries_before
     assert ask(client, "Is Maria working this Thursday?")["outcome"] == "escalated"
@@ -88,8 +91,9 @@ def test_answer_can_join_an_existing_entry_as_a_phrasing(client):
     question = "Til when r u guys around on weekdays"
     request_id = ask(client, question)["help_request_id"]
     assert request_id is not None
-    resolved = client.post(f"/api/help-requests/{request_id}/resolve",
-                           json={"answer": hours["answer"], "knowledge_id": hours["id"]}).json()
+    resolved = client.post(
+        f"/api/help-requests/{request_id}/resolve", json={"answer": hours["answer"], "knowledge_id": hours["id"]}
+    ).json()
     assert resolved["knowledge_id"] == hours["id"]
     phrasings = [p["question"] for p in client.get(f"/api/knowledge/{hours['id']}").json()["phrasings"]]
     assert question in phrasings
@@ -108,14 +112,17 @@ def test_deleted_entry_is_no_longer_matched(client):
 
 
 def test_editing_phrasings_reindexes_them(client):
-    created = client.post("/api/knowledge", json={"answer": "We have a kids' corner with toys.",
-                                                  "questions": ["Can I bring my children?"]})
+    created = client.post(
+        "/api/knowledge",
+        json={"answer": "We have a kids' corner with toys.", "questions": ["Can I bring my children?"]},
+    )
     assert created.status_code == 201
     entry = created.json()
     assert ask(client, "Can I bring my children with me?")["knowledge_id"] == entry["id"]
 
-    patched = client.patch(f"/api/knowledge/{entry['id']}",
-                           json={"answer": "Dogs are welcome.", "questions": ["Can I bring my dog?"]})
+    patched = client.patch(
+        f"/api/knowledge/{entry['id']}", json={"answer": "Dogs are welcome.", "questions": ["Can I bring my dog?"]}
+    )
     assert patched.status_code == 200
     assert [p["question"] for p in patched.json()["phrasings"]] == ["Can I bring my dog?"]
     assert ask(client, "Can I bring my children with me?")["knowledge_id"] != entry["id"]
@@ -141,8 +148,9 @@ def test_a_caller_asking_the_same_thing_joins_the_pending_request(client):
     request = client.get(f"/api/help-requests/{first['help_request_id']}").json()
     assert [c["name"] for c in request["callers"]] == ["Ann", "Bob"]
 
-    resolved = client.post(f"/api/help-requests/{first['help_request_id']}/resolve",
-                           json={"answer": "Yes, threading is $12."}).json()
+    resolved = client.post(
+        f"/api/help-requests/{first['help_request_id']}/resolve", json={"answer": "Yes, threading is $12."}
+    ).json()
     assert resolved["followups_queued"] == 2
 
 
@@ -155,8 +163,11 @@ def test_unrelated_unknown_questions_open_separate_requests(client):
 def test_timeout_marks_request_unresolved_and_apologises(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=0.5)
     request_id = ask(client, "Do you do tattoo removal?", session_id="late-call")["help_request_id"]
-    expired = wait_for(lambda: (r := client.get(f"/api/help-requests/{request_id}").json())["status"] != "pending"
-                       and r, timeout=15, what="the sweeper")
+    expired = wait_for(
+        lambda: (r := client.get(f"/api/help-requests/{request_id}").json())["status"] != "pending" and r,
+        timeout=15,
+        what="the sweeper",
+    )
     assert expired["status"] == "unresolved" and expired["expired_at"] is not None
     late = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "No."})
     assert late.status_code == 409
@@ -164,8 +175,10 @@ def test_timeout_marks_request_unresolved_and_apologises(make_client):
 
 
 def test_list_is_newest_first_and_paginated(client):
-    ids = [ask(client, q)["help_request_id"] for q in
-           ("Do you do tattoo removal?", "Can I bring my own shampoo?", "Is there a student discount?")]
+    ids = [
+        ask(client, q)["help_request_id"]
+        for q in ("Do you do tattoo removal?", "Can I bring my own shampoo?", "Is there a student discount?")
+    ]
     page = client.get("/api/help-requests", params={"limit": 2}).json()
     assert [r["id"] for r in page["items"]] == ids[::-1][:2] and page["total"] == 3
     rest = client.get("/api/help-requests", params={"limit": 2, "offset": 2}).json()
@@ -177,8 +190,9 @@ def test_list_is_newest_first_and_paginated(client):
 def test_concurrent_resolves_of_one_request_give_exactly_one_200(embedder, data_dir):
     with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
-            request_id = http.post("/api/ask", json={"question": UNKNOWN, "caller": {"phone": "555 0100"}}
-                                   ).json()["help_request_id"]
+            request_id = http.post("/api/ask", json={"question": UNKNOWN, "caller": {"phone": "555 0100"}}).json()[
+                "help_request_id"
+            ]
 
             def resolve(n):
                 return http.post(f"/api/help-requests/{request_id}/resolve", json={"answer": f"answer {n}"})

@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 
-from kb_service.app import create_app
-from kb_service.limits import TokenBuckets
+from kb_service.api.app import create_app
+from kb_service.api.limits import TokenBuckets
 from tests.support import LiveServer, make_settings
 
 
@@ -45,8 +45,11 @@ def test_chunked_body_without_content_length_is_capped_too(embedder, data_dir):
         assert "4096 bytes" in json.loads(response.read())["detail"]
         conn.close()
         with httpx.Client(base_url=server.url) as web:
-            small = web.post("/api/ask", content=iter([b'{"question": ', b'"hello there"}']),
-                              headers={"content-type": "application/json"})
+            small = web.post(
+                "/api/ask",
+                content=iter([b'{"question": ', b'"hello there"}']),
+                headers={"content-type": "application/json"},
+            )
             assert small.status_code == 200, small.text
 
 

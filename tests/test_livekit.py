@@ -6,7 +6,6 @@ import jwt
 import pytest
 from livekit.api import TokenVerifier
 
-
 KEY = "devkey"
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 LIVEKIT = {"LIVEKIT_URL": "wss://livekit.example.test", "LIVEKIT_API_KEY": KEY, "LIVEKIT_API_SECRET": SECRET}
@@ -36,8 +35,17 @@ def test_token_is_least_privilege_for_this_call_only(caller_client):
     assert grants.can_publish is True and grants.can_subscribe is True
     assert grants.can_publish_sources == ["microphone"]
     assert not grants.can_publish_data
-    for power in ("room_admin", "room_create", "room_list", "room_record", "ingress_admin", "agent",
-                  "can_update_own_metadata", "hidden", "destination_room"):
+    for power in (
+        "room_admin",
+        "room_create",
+        "room_list",
+        "room_record",
+        "ingress_admin",
+        "agent",
+        "can_update_own_metadata",
+        "hidden",
+        "destination_room",
+    ):
         assert not getattr(grants, power), power
     assert not claims.sip.admin and not claims.sip.call
 
@@ -71,8 +79,7 @@ def test_bad_session_ids_get_a_clear_422(caller_client, session_id):
     assert "session_id" in response.json()["message"]
 
 
-@pytest.mark.parametrize("settings", [{}, {**LIVEKIT, "LIVEKIT_API_SECRET": ""},
-                                      {**LIVEKIT, "LIVEKIT_URL": "  "}])
+@pytest.mark.parametrize("settings", [{}, {**LIVEKIT, "LIVEKIT_API_SECRET": ""}, {**LIVEKIT, "LIVEKIT_URL": "  "}])
 def test_without_livekit_settings_there_is_no_token(caller_client, settings):
     client = caller_client(**settings)
 
@@ -89,8 +96,11 @@ def test_call_config_is_public_and_has_no_secrets(caller_client):
     response = client.get("/api/call-config")
 
     assert response.status_code == 200
-    assert response.json() == {"business_name": "Maple Street Cuts", "livekit_enabled": True,
-                               "greeting": "Hi, thanks for calling Maple Street Cuts, how can I help?"}
+    assert response.json() == {
+        "business_name": "Maple Street Cuts",
+        "livekit_enabled": True,
+        "greeting": "Hi, thanks for calling Maple Street Cuts, how can I help?",
+    }
     assert SECRET not in response.text and KEY not in response.text
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 import httpx
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings
 
 SECONDS = float(os.environ.get("FRONTDESK_LOAD_SECONDS", "60"))
@@ -60,15 +60,25 @@ def test_fifty_clients_for_a_minute(embedder, data_dir):
                             response = http.post(f"/api/help-requests/{target}/resolve", json=body)
                         elif roll < 0.5:
                             kind = "list"
-                            path = rng.choice(["/api/help-requests?status=pending&order=oldest", "/api/knowledge",
-                                               "/api/stats", "/api/help-requests"])
+                            path = rng.choice(
+                                [
+                                    "/api/help-requests?status=pending&order=oldest",
+                                    "/api/knowledge",
+                                    "/api/stats",
+                                    "/api/help-requests",
+                                ]
+                            )
                             response = http.get(path)
                         else:
                             kind = "ask"
-                            question = (rng.choice(KNOWN) if rng.random() < 0.3 else
-                                        f"Client {n} asks: can I book service {rng.randrange(10**6)} on a weekday?")
-                            response = http.post("/api/ask", json={"question": question,
-                                                                   "caller": {"phone": "555-010-7777"}})
+                            question = (
+                                rng.choice(KNOWN)
+                                if rng.random() < 0.3
+                                else f"Client {n} asks: can I book service {rng.randrange(10**6)} on a weekday?"
+                            )
+                            response = http.post(
+                                "/api/ask", json={"question": question, "caller": {"phone": "555-010-7777"}}
+                            )
                             if response.status_code == 200 and response.json()["help_request_id"]:
                                 with lock:
                                     pending.append(response.json()["help_request_id"])
@@ -97,6 +107,9 @@ def test_fifty_clients_for_a_minute(embedder, data_dir):
     with sqlite3.connect(data_dir / "frontdesk.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     total = sum(statuses.values())
-    summary = {kind: f"{len(v)} requests, median {statistics.median(v) * 1000:.0f} ms, "
-                     f"p95 {statistics.quantiles(v, n=20)[-1] * 1000:.0f} ms" for kind, v in latencies.items()}
+    summary = {
+        kind: f"{len(v)} requests, median {statistics.median(v) * 1000:.0f} ms, "
+        f"p95 {statistics.quantiles(v, n=20)[-1] * 1000:.0f} ms"
+        for kind, v in latencies.items()
+    }
     print(f"{total} requests in {SECONDS:.0f} s ({total / SECONDS:.0f}/s): {summary}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb_service.knowledge import KnowledgeBase
-from kb_service.matcher import LeaveOut, Matcher
-from kb_service.store import Store
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.matching.matcher import LeaveOut, Matcher
+from kb_service.storage.store import Store
 
 
 @pytest.fixture
@@ -62,13 +62,19 @@ def test_the_live_path_scores_and_answers_exactly_like_evaluation(kb):
     from pathlib import Path
 
     from kb_service import demo
-    from kb_service.matcher import centroid_similarity
+    from kb_service.matching.matcher import centroid_similarity
 
     demo.load(kb)
-    pairs = [json.loads(line) for line in
-             (Path(__file__).parent / "data" / "contrast_salon.jsonl").read_text().splitlines() if line.strip()]
-    questions = [p["question"] for p in pairs] + [p["phrasing"] for p in pairs] + [
-        "how much is a haircut", "do you do eyebrow threading?", "when do you open on saturday"]
+    pairs = [
+        json.loads(line)
+        for line in (Path(__file__).parent / "data" / "contrast_salon.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    questions = (
+        [p["question"] for p in pairs]
+        + [p["phrasing"] for p in pairs]
+        + ["how much is a haircut", "do you do eyebrow threading?", "when do you open on saturday"]
+    )
     vectors = kb.embedder.embed(questions)
     matcher = Matcher(kb, threshold=0.84)
     live, evaluated = matcher.match(vectors, questions, guard_all=False), matcher.match(vectors, questions)
@@ -85,8 +91,9 @@ def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
     """The guard keeps each entry's phrasings and answer in memory; an edit here or in another process shows."""
     client = make_client(KB_DEMO=False)
     runtime = client.app.state.runtime
-    created = client.post("/api/knowledge", json={"answer": "Yes, we sell shampoo.",
-                                                  "questions": ["do you sell shampoo"]}).json()
+    created = client.post(
+        "/api/knowledge", json={"answer": "Yes, we sell shampoo.", "questions": ["do you sell shampoo"]}
+    ).json()
     question = "do you sell conditioner"
     vectors = embedder.embed([question])
 

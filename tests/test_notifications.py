@@ -7,7 +7,7 @@ import logging
 
 import httpx
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, Receiver, make_settings, wait_for
 
 QUESTION = "Do you do eyebrow threading?"
@@ -16,15 +16,18 @@ QUESTION = "Do you do eyebrow threading?"
 def test_webhooks_carry_the_supervisor_notification_and_the_caller_followup(make_client):
     with Receiver() as supervisor, Receiver() as caller:
         client = make_client(KB_SUPERVISOR_WEBHOOK_URL=supervisor.url, KB_CALLER_WEBHOOK_URL=caller.url)
-        asked = client.post("/api/ask", json={"question": QUESTION, "caller": {"name": "Ann", "phone": "555-123-4567"},
-                                              "session_id": "s1"}).json()
+        asked = client.post(
+            "/api/ask",
+            json={"question": QUESTION, "caller": {"name": "Ann", "phone": "555-123-4567"}, "session_id": "s1"},
+        ).json()
         note = wait_for(lambda: supervisor.delivered("help_request.created"), what="supervisor webhook")[0]
         assert note["json"]["data"]["question"] == QUESTION
         assert note["json"]["data"]["help_request_id"] == asked["help_request_id"]
         assert note["headers"]["webhook-id"] == note["json"]["id"]
 
-        client.post(f"/api/help-requests/{asked['help_request_id']}/resolve",
-                    json={"answer": "Yes, threading is $12."}).raise_for_status()
+        client.post(
+            f"/api/help-requests/{asked['help_request_id']}/resolve", json={"answer": "Yes, threading is $12."}
+        ).raise_for_status()
         followup = wait_for(lambda: caller.delivered("help_request.resolved"), what="caller webhook")[0]["json"]
         assert followup["data"]["caller_phone"] == "555-123-4567"
         assert followup["data"]["answer"] == "Yes, threading is $12."
@@ -35,8 +38,9 @@ def test_a_duplicate_caller_gets_the_followup_too(make_client):
     with Receiver() as caller:
         client = make_client(KB_CALLER_WEBHOOK_URL=caller.url)
         first = client.post("/api/ask", json={"question": QUESTION, "caller": {"phone": "555-000-1111"}}).json()
-        second = client.post("/api/ask", json={"question": "do you do eyebrow threading",
-                                               "caller": {"phone": "555-000-2222"}}).json()
+        second = client.post(
+            "/api/ask", json={"question": "do you do eyebrow threading", "caller": {"phone": "555-000-2222"}}
+        ).json()
         assert first["help_request_id"] == second["help_request_id"]
         client.post(f"/api/help-requests/{first['help_request_id']}/resolve", json={"answer": "Yes."})
         delivered = wait_for(lambda: len(caller.delivered()) >= 2 and caller.delivered(), what="two follow-ups")
@@ -64,10 +68,13 @@ def test_a_failing_webhook_is_retried_until_it_is_delivered(make_client):
 def test_console_lines_name_the_question_and_mask_the_phone(make_client, caplog):
     caplog.set_level(logging.INFO, logger="frontdesk.console")
     client = make_client()
-    request_id = client.post("/api/ask", json={"question": QUESTION, "caller": {"phone": "555-123-4567"}}
-                             ).json()["help_request_id"]
-    wait_for(lambda: f'Hey, I need help answering: "{QUESTION}" (request {request_id})' in caplog.text,
-             what="supervisor console line")
+    request_id = client.post("/api/ask", json={"question": QUESTION, "caller": {"phone": "555-123-4567"}}).json()[
+        "help_request_id"
+    ]
+    wait_for(
+        lambda: f'Hey, I need help answering: "{QUESTION}" (request {request_id})' in caplog.text,
+        what="supervisor console line",
+    )
     client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes."})
     wait_for(lambda: "SMS to" in caplog.text, what="SMS console line")
     sms = next(line for line in caplog.text.splitlines() if "SMS to" in line)
@@ -97,8 +104,7 @@ def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(embedder, 
     with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
         http = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
         first = http.post("/api/ask", json={"question": QUESTION, "session_id": "call-1"}).json()
-        second = http.post("/api/ask", json={"question": "Can I bring my own shampoo?", "session_id": "call-1"}
-                           ).json()
+        second = http.post("/api/ask", json={"question": "Can I bring my own shampoo?", "session_id": "call-1"}).json()
         http.post("/api/ask", json={"question": "Is there a student discount?", "session_id": "someone-else"})
         for request_id, answer in ((first["help_request_id"], "Yes, $12."), (second["help_request_id"], "No.")):
             http.post(f"/api/help-requests/{request_id}/resolve", json={"answer": answer}).raise_for_status()

@@ -28,10 +28,13 @@ def unique_by_webhook_id(requests: list[dict]) -> dict[str, dict]:
 
 def test_retries_through_500_and_a_dropped_connection_then_once(make_client, data_dir):
     with Receiver([500, "drop", 200]) as receiver:
-        client = make_client(KB_DEMO=False, KB_SUPERVISOR_WEBHOOK_URL=receiver.url, KB_WEBHOOK_SECRET=SECRET,
-                             KB_OUTBOX_RETRY_BASE_SECONDS=0.05)
-        request_id = client.post("/api/ask", json={"question": "Do you do hair extensions?"}).json()[
-            "help_request_id"]
+        client = make_client(
+            KB_DEMO=False,
+            KB_SUPERVISOR_WEBHOOK_URL=receiver.url,
+            KB_WEBHOOK_SECRET=SECRET,
+            KB_OUTBOX_RETRY_BASE_SECONDS=0.05,
+        )
+        request_id = client.post("/api/ask", json={"question": "Do you do hair extensions?"}).json()["help_request_id"]
         delivered = wait_for(lambda: receiver.delivered("help_request.created"), timeout=30, what="delivery")
         attempts = list(receiver.requests)  # the 500 and the 200; the dropped one never got a response
     assert [r["status"] for r in attempts] == [500, 200]
@@ -66,8 +69,12 @@ def test_signature_verifies_with_standardwebhooks_and_tampering_fails(make_clien
 
 def test_after_the_retry_limit_an_event_is_dead_and_counted(make_client):
     with Receiver([500] * 10) as receiver:
-        client = make_client(KB_DEMO=False, KB_SUPERVISOR_WEBHOOK_URL=receiver.url, KB_OUTBOX_MAX_ATTEMPTS=2,
-                             KB_OUTBOX_RETRY_BASE_SECONDS=0.05)
+        client = make_client(
+            KB_DEMO=False,
+            KB_SUPERVISOR_WEBHOOK_URL=receiver.url,
+            KB_OUTBOX_MAX_ATTEMPTS=2,
+            KB_OUTBOX_RETRY_BASE_SECONDS=0.05,
+        )
         client.post("/api/ask", json={"question": "Do you sell wigs?"})
         wait_for(lambda: client.get("/api/stats").json()["outbox_dead"] == 1, timeout=30, what="dead event")
         assert len(receiver.requests) == 2
@@ -78,13 +85,16 @@ def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path):
     """The first attempt fails and the process dies before the retry: the restart delivers the same event."""
     data_dir = tmp_path / "data"
     with Receiver([500]) as receiver:
-        env = {"KB_DEMO": "false", "KB_SUPERVISOR_WEBHOOK_URL": receiver.url, "KB_WEBHOOK_SECRET": SECRET,
-               "KB_OUTBOX_RETRY_BASE_SECONDS": "5"}
+        env = {
+            "KB_DEMO": "false",
+            "KB_SUPERVISOR_WEBHOOK_URL": receiver.url,
+            "KB_WEBHOOK_SECRET": SECRET,
+            "KB_OUTBOX_RETRY_BASE_SECONDS": "5",
+        }
         service = ServiceProcess(data_dir, **env)
         try:
             service.start()
-            asked = httpx.post(f"{service.url}/api/ask", json={"question": "Is there a student discount?"},
-                               timeout=30)
+            asked = httpx.post(f"{service.url}/api/ask", json={"question": "Is there a student discount?"}, timeout=30)
             assert asked.status_code == 200  # committed: the event is in the outbox
             wait_for(lambda: receiver.requests, timeout=30, what="the first (failing) attempt")
             service.kill9()

@@ -7,9 +7,9 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from kb_service.embedder import from_blob, to_blob
-from kb_service.pending import PendingQuestions
-from kb_service.store import Store, iso, now
+from kb_service.desk.pending import PendingQuestions
+from kb_service.embedding import from_blob, to_blob
+from kb_service.storage.store import Store, iso, now
 
 DIM = 8
 
@@ -33,8 +33,11 @@ def unit(rng: np.random.Generator) -> np.ndarray:
 
 def insert(tx, vector) -> int:
     stamp = iso(now())
-    return tx.execute("INSERT INTO help_requests (question, embedding, status, created_at, deadline_at)"
-                      " VALUES ('q', ?, 'pending', ?, ?)", (to_blob(vector), stamp, stamp)).lastrowid
+    return tx.execute(
+        "INSERT INTO help_requests (question, embedding, status, created_at, deadline_at)"
+        " VALUES ('q', ?, 'pending', ?, ?)",
+        (to_blob(vector), stamp, stamp),
+    ).lastrowid
 
 
 def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
@@ -47,12 +50,14 @@ def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
         # transaction, and the transaction's own requests announced with `opened()`.
         scoped = op not in ("resolve", "elsewhere") and choose.random() < 0.5
         try:
-            with store.write() as tx, (pending.writing(tx) if scoped else nullcontext()):
+            with store.write() as tx, pending.writing(tx) if scoped else nullcontext():
                 if op in ("resolve", "elsewhere"):
                     ids = [r[0] for r in tx.execute("SELECT id FROM help_requests WHERE status = 'pending'")]
                     if ids:
-                        tx.execute("UPDATE help_requests SET status = ? WHERE id = ?",
-                                   (choose.choice(["resolved", "unresolved"]), choose.choice(ids)))
+                        tx.execute(
+                            "UPDATE help_requests SET status = ? WHERE id = ?",
+                            (choose.choice(["resolved", "unresolved"]), choose.choice(ids)),
+                        )
                     if op == "elsewhere":  # another writer: one leaves the queue and one joins, unseen
                         insert(tx, unit(rng))
                 else:

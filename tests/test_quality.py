@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kb_service import calibration, evaluation
 from kb_service.cli import main
+from kb_service.matching import calibration, evaluation
 from tests.support import TOKEN
 
 CLINC150 = Path("/work/shared/eval/clinc150/data_full.json")
@@ -23,9 +23,24 @@ def _env(data_dir: Path) -> dict:
 
 def test_eval_on_a_clinc150_slice_reports_sane_numbers(tmp_path):
     plot = tmp_path / "curve.png"
-    result = CliRunner().invoke(main, ["eval", "--clinc150", str(CLINC150), "--k", "5", "--split", "val",
-                                       "--intents", "20", "--json", "--plot", str(plot)],
-                                env=_env(tmp_path / "data"))
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--clinc150",
+            str(CLINC150),
+            "--k",
+            "5",
+            "--split",
+            "val",
+            "--intents",
+            "20",
+            "--json",
+            "--plot",
+            str(plot),
+        ],
+        env=_env(tmp_path / "data"),
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["entries"] == 20 and report["queries"] == 20 * 20 + 100
@@ -42,21 +57,39 @@ def test_eval_on_a_clinc150_slice_reports_sane_numbers(tmp_path):
 def test_eval_reads_json_lines_and_prints_a_table(tmp_path):
     knowledge = tmp_path / "kb.jsonl"
     queries = tmp_path / "asked.jsonl"
-    knowledge.write_text("\n".join(json.dumps(e) for e in [
-        {"answer": "We open at 9am.", "questions": ["What time do you open?", "When do you open in the morning?"]},
-        {"answer": "Parking is free behind the building.", "questions": ["Where can I park?", "Is there parking?"]},
-    ]))
-    queries.write_text("\n".join(json.dumps(q) for q in [
-        {"question": "what time do you open in the morning", "expected_answer": "We open at 9am."},
-        {"question": "where do I park my car", "expected_answer": "Parking is free behind the building."},
-        {"question": "do you sell concert tickets", "expected_answer": None},
-    ]))
-    result = CliRunner().invoke(main, ["eval", "--knowledge", str(knowledge), "--queries", str(queries)],
-                                env=_env(tmp_path / "data"))
+    knowledge.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {
+                    "answer": "We open at 9am.",
+                    "questions": ["What time do you open?", "When do you open in the morning?"],
+                },
+                {
+                    "answer": "Parking is free behind the building.",
+                    "questions": ["Where can I park?", "Is there parking?"],
+                },
+            ]
+        )
+    )
+    queries.write_text(
+        "\n".join(
+            json.dumps(q)
+            for q in [
+                {"question": "what time do you open in the morning", "expected_answer": "We open at 9am."},
+                {"question": "where do I park my car", "expected_answer": "Parking is free behind the building."},
+                {"question": "do you sell concert tickets", "expected_answer": None},
+            ]
+        )
+    )
+    result = CliRunner().invoke(
+        main, ["eval", "--knowledge", str(knowledge), "--queries", str(queries)], env=_env(tmp_path / "data")
+    )
     assert result.exit_code == 0, result.output
     assert "precision" in result.stdout and "<- current settings" in result.stdout
-    bad = CliRunner().invoke(main, ["eval", "--knowledge", str(knowledge), "--queries", str(knowledge)],
-                             env=_env(tmp_path / "data"))
+    bad = CliRunner().invoke(
+        main, ["eval", "--knowledge", str(knowledge), "--queries", str(knowledge)], env=_env(tmp_path / "data")
+    )
     assert bad.exit_code != 0 and "expected an object with question" in bad.output
 
 
@@ -90,13 +123,14 @@ def test_calibrate_apply_is_used_by_the_service_and_shown_in_stats(make_client, 
 
 def test_a_learned_phrasing_raises_coverage_and_counts_as_a_missed_auto_answer(make_client, data_dir):
     client = make_client()
-    parking = next(e for e in client.get("/api/knowledge?limit=50").json()["items"]
-                   if "parking" in e["answer"])
+    parking = next(e for e in client.get("/api/knowledge?limit=50").json()["items"] if "parking" in e["answer"])
     question = "is there somewhere to leave my car while I'm at the salon"
     first = client.post("/api/ask", json={"question": question}).json()
     assert first["outcome"] == "escalated"
-    client.post(f"/api/help-requests/{first['help_request_id']}/resolve",
-                json={"answer": parking["answer"], "knowledge_id": parking["id"]}).raise_for_status()
+    client.post(
+        f"/api/help-requests/{first['help_request_id']}/resolve",
+        json={"answer": parking["answer"], "knowledge_id": parking["id"]},
+    ).raise_for_status()
     again = client.post("/api/ask", json={"question": question}).json()
     assert again["outcome"] == "answered" and again["knowledge_id"] == parking["id"]
     quality = CliRunner().invoke(main, ["stats", "--quality", "--json"], env=_env(data_dir))
@@ -115,9 +149,12 @@ def test_recalibrates_itself_after_every_n_learned_answers(make_client):
     assert client.get("/api/stats").json()["calibration"] is None
     asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
     assert asked["outcome"] == "escalated"
-    client.post(f"/api/help-requests/{asked['help_request_id']}/resolve",
-                json={"answer": "Yes, eyebrow waxing is $15."}).raise_for_status()
-    stats = wait_for(lambda: client.get("/api/stats").json()["calibration"] and client.get("/api/stats").json(),
-                     what="a re-calibration after one learned answer")
+    client.post(
+        f"/api/help-requests/{asked['help_request_id']}/resolve", json={"answer": "Yes, eyebrow waxing is $15."}
+    ).raise_for_status()
+    stats = wait_for(
+        lambda: client.get("/api/stats").json()["calibration"] and client.get("/api/stats").json(),
+        what="a re-calibration after one learned answer",
+    )
     assert stats["calibration"]["learned"] == 1
     assert stats["match_threshold"] == stats["calibration"]["threshold"]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings, wait_for
 
 TRIALS = 100
@@ -21,17 +21,26 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
     app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
     callers = [("Ana", "+1 555 010 0001", "s-ana"), ("Bo", "+1 555 010 0002", "s-bo"), ("Cy", None, "s-cy")]
     with LiveServer(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as http:
-        ids = {http.post("/api/ask", json={"question": "Do you do bridal makeup trials?", "session_id": session,
-                                           "caller": {"name": name, "phone": phone}}).json()["help_request_id"]
-               for name, phone, session in callers}
+        ids = {
+            http.post(
+                "/api/ask",
+                json={
+                    "question": "Do you do bridal makeup trials?",
+                    "session_id": session,
+                    "caller": {"name": name, "phone": phone},
+                },
+            ).json()["help_request_id"]
+            for name, phone, session in callers
+        }
         assert len(ids) == 1  # the same question: every caller waits on one request
         request_id = ids.pop()
         barrier = threading.Barrier(50)
 
         def resolve(n: int) -> httpx.Response:
             barrier.wait(timeout=30)
-            return http.post(f"/api/help-requests/{request_id}/resolve",
-                             json={"answer": f"Yes, trials are $60 (answer {n})."})
+            return http.post(
+                f"/api/help-requests/{request_id}/resolve", json={"answer": f"Yes, trials are $60 (answer {n})."}
+            )
 
         with ThreadPoolExecutor(50) as pool:
             responses = list(pool.map(resolve, range(50)))
@@ -46,22 +55,32 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
         assert db.execute("SELECT answer FROM knowledge_entries").fetchall() == [(winner["help_request"]["answer"],)]
         per_session = dict(db.execute("SELECT session_id, COUNT(*) FROM session_events GROUP BY session_id"))
         assert per_session == {"s-ana": 1, "s-bo": 1, "s-cy": 1}
-        texts = [r[0] for r in db.execute(
-            "SELECT payload FROM outbox WHERE event_type = 'help_request.resolved' AND channel = 'console'")]
+        texts = [
+            r[0]
+            for r in db.execute(
+                "SELECT payload FROM outbox WHERE event_type = 'help_request.resolved' AND channel = 'console'"
+            )
+        ]
         assert len(texts) == 2  # one SMS per caller with a phone
         assert sum("0001" in t for t in texts) == 1 and sum("0002" in t for t in texts) == 1
 
 
 def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_client):
     # The sweeper thread is parked (long interval) so the test runs the sweep itself, racing the HTTP resolve.
-    client = make_client(KB_DEMO=False, KB_REQUEST_TIMEOUT_SECONDS=0.01, KB_SWEEP_INTERVAL_SECONDS=3600,
-                         KB_ASK_RATE_LIMIT_PER_MINUTE=0)
+    client = make_client(
+        KB_DEMO=False, KB_REQUEST_TIMEOUT_SECONDS=0.01, KB_SWEEP_INTERVAL_SECONDS=3600, KB_ASK_RATE_LIMIT_PER_MINUTE=0
+    )
     desk = client.app.state.runtime.desk
     rng = random.Random(3)
     outcomes = {"resolved": 0, "unresolved": 0}
     for trial in range(TRIALS):
-        asked = client.post("/api/ask", json={"question": f"Trial {trial}: can I book the {rng.random():.6f} slot?",
-                                              "caller": {"phone": f"555-010-{trial:04d}"}})
+        asked = client.post(
+            "/api/ask",
+            json={
+                "question": f"Trial {trial}: can I book the {rng.random():.6f} slot?",
+                "caller": {"phone": f"555-010-{trial:04d}"},
+            },
+        )
         assert asked.status_code == 200, asked.text
         request_id = asked.json()["help_request_id"]
         deadline = datetime.fromisoformat(client.get(f"/api/help-requests/{request_id}").json()["deadline_at"])
@@ -71,8 +90,9 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
 
         def resolve() -> None:
             barrier.wait(timeout=10)
-            result["resolve"] = client.post(f"/api/help-requests/{request_id}/resolve",
-                                            json={"answer": "Yes.", "learn": False})
+            result["resolve"] = client.post(
+                f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes.", "learn": False}
+            )
 
         def sweep() -> None:
             barrier.wait(timeout=10)
@@ -99,16 +119,19 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
     assert sum(outcomes.values()) == TRIALS
     print(f"resolve vs sweeper over {TRIALS} trials: {outcomes}")
     with sqlite3.connect(client.app.state.runtime.settings.db_path) as db:
-        followups = dict(db.execute("SELECT event_type, COUNT(*) FROM outbox WHERE channel = 'console' "
-                                    "AND event_type != 'help_request.created' GROUP BY event_type"))
+        followups = dict(
+            db.execute(
+                "SELECT event_type, COUNT(*) FROM outbox WHERE channel = 'console' "
+                "AND event_type != 'help_request.created' GROUP BY event_type"
+            )
+        )
     assert followups == {f"help_request.{status}": n for status, n in outcomes.items() if n}
 
 
 @pytest.mark.parametrize("learn", [True, False])
 def test_resolving_after_timeout_is_refused_with_a_message(make_client, learn):
     client = make_client(KB_DEMO=False, KB_REQUEST_TIMEOUT_SECONDS=0.05)
-    request_id = client.post("/api/ask", json={"question": "Are you open on bank holidays?"}).json()[
-        "help_request_id"]
+    request_id = client.post("/api/ask", json={"question": "Are you open on bank holidays?"}).json()["help_request_id"]
     wait_for(lambda: client.get(f"/api/help-requests/{request_id}").json()["status"] == "unresolved", timeout=10)
     response = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes.", "learn": learn})
     assert response.status_code == 409

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from livekit.api import TokenVerifier
 from starlette.routing import Mount, WebSocketRoute
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings
 
 # (path, method) pairs anyone may call, each with the reason. Everything else needs the supervisor token.
@@ -31,21 +31,40 @@ PUBLIC = {
 }
 # The console's sign-in page and its static files: nothing behind them without signing in.
 CONSOLE_PUBLIC = {
-    "/supervisor/", "/supervisor/login", "/supervisor/login/", "/supervisor/logout",
+    "/supervisor/",
+    "/supervisor/login",
+    "/supervisor/login/",
+    "/supervisor/logout",
     "/supervisor/openapi.json",  # Gradio's own schema of the sign-in routes
-    "/supervisor/svelte/{path:path}", "/supervisor/static/{path:path}", "/supervisor/assets/{path:path}",
-    "/supervisor/favicon.ico", "/supervisor/theme.css", "/supervisor/robots.txt", "/supervisor/manifest.json",
-    "/supervisor/pwa_icon", "/supervisor/pwa_icon/{size}",
+    "/supervisor/svelte/{path:path}",
+    "/supervisor/static/{path:path}",
+    "/supervisor/assets/{path:path}",
+    "/supervisor/favicon.ico",
+    "/supervisor/theme.css",
+    "/supervisor/robots.txt",
+    "/supervisor/manifest.json",
+    "/supervisor/pwa_icon",
+    "/supervisor/pwa_icon/{size}",
     "/supervisor/gradio_api/theme.css",
     # Who am I (null before sign-in), and the app's random id: the sign-in page needs both.
-    "/supervisor/gradio_api/user", "/supervisor/gradio_api/user/", "/supervisor/gradio_api/token",
-    "/supervisor/gradio_api/token/", "/supervisor/gradio_api/app_id", "/supervisor/gradio_api/app_id/",
-    "/supervisor/gradio_api/login_check", "/supervisor/gradio_api/login_check/",  # answers 401 itself
+    "/supervisor/gradio_api/user",
+    "/supervisor/gradio_api/user/",
+    "/supervisor/gradio_api/token",
+    "/supervisor/gradio_api/token/",
+    "/supervisor/gradio_api/app_id",
+    "/supervisor/gradio_api/app_id/",
+    "/supervisor/gradio_api/login_check",
+    "/supervisor/gradio_api/login_check/",  # answers 401 itself
 }
 PUBLIC_MOUNTS = {"/": "the call page's static files"}
 SAMPLE = {"help_request_id": "1", "knowledge_id": "1", "session_id": "abc"}
-XSS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)//",
-       "{{7*7}} ${7*7} <svg onload=alert(1)>", "'; DROP TABLE help_requests; --"]
+XSS = [
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)//",
+    "{{7*7}} ${7*7} <svg onload=alert(1)>",
+    "'; DROP TABLE help_requests; --",
+]
 
 
 def routes(route_list, prefix: str = ""):
@@ -91,7 +110,7 @@ def test_every_route_outside_the_public_list_needs_the_token(anonymous):
             assert path.rstrip("/") + "/" in {p.rstrip("/") + "/" for p in PUBLIC_MOUNTS}, path
             continue
         if method == "WEBSOCKET":
-            with pytest.raises(Exception), anonymous.websocket_connect(concrete(path)):
+            with pytest.raises(Exception), anonymous.websocket_connect(concrete(path)):  # noqa: B017  (any refusal will do)
                 pass
             continue
         for headers in ({}, {"Authorization": "Bearer wrong-token"}):
@@ -113,10 +132,22 @@ def test_public_list_has_no_stale_entries(anonymous):
 def test_a_caller_sees_only_their_own_sessions_follow_ups(embedder, data_dir):
     app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as web:
-        a = web.post("/api/ask", json={"question": "Do you sell gift cards?", "session_id": "sess-a",
-                                       "caller": {"phone": "+1 555 010 1111"}}).json()
-        b = web.post("/api/ask", json={"question": "Can I bring my dog to the appointment?",
-                                       "session_id": "sess-b", "caller": {"phone": "+1 555 010 2222"}}).json()
+        a = web.post(
+            "/api/ask",
+            json={
+                "question": "Do you sell gift cards?",
+                "session_id": "sess-a",
+                "caller": {"phone": "+1 555 010 1111"},
+            },
+        ).json()
+        b = web.post(
+            "/api/ask",
+            json={
+                "question": "Can I bring my dog to the appointment?",
+                "session_id": "sess-b",
+                "caller": {"phone": "+1 555 010 2222"},
+            },
+        ).json()
         assert a["help_request_id"] != b["help_request_id"]
         # Anonymous callers cannot list or read requests (phone numbers are in there).
         assert web.get("/api/help-requests").status_code == 401
@@ -161,8 +192,9 @@ def test_pages_never_put_text_into_html():
 
 def test_oversized_body_is_refused_before_any_work(make_client):
     client = make_client(KB_DEMO=False)
-    response = client.post("/api/ask", content=b'{"question": "' + b"a" * 70_000 + b'"}',
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/ask", content=b'{"question": "' + b"a" * 70_000 + b'"}', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert client.get("/api/stats").json()["asks_total"] == 0
 
@@ -179,8 +211,7 @@ def test_ask_flood_gets_429_with_retry_after(make_client):
 
 def test_livekit_tokens_are_room_scoped_short_and_without_admin(embedder, data_dir):
     key, secret = "devkey", "a-test-secret-that-is-long-enough-for-hs256"
-    settings = make_settings(data_dir, LIVEKIT_URL="wss://livekit.test", LIVEKIT_API_KEY=key,
-                             LIVEKIT_API_SECRET=secret)
+    settings = make_settings(data_dir, LIVEKIT_URL="wss://livekit.test", LIVEKIT_API_KEY=key, LIVEKIT_API_SECRET=secret)
     with TestClient(create_app(settings, embedder)) as client:
         body = client.post("/api/livekit/token", json={"session_id": "call-1"}).json()
     claims = TokenVerifier(key, secret).verify(body["token"])
@@ -194,11 +225,17 @@ def test_livekit_tokens_are_room_scoped_short_and_without_admin(embedder, data_d
 def test_json_log_lines_mask_phone_numbers():
     import logging
 
-    from kb_service.logs import JsonFormatter
+    from kb_service.ops.logs import JsonFormatter
 
-    record = logging.LogRecord("frontdesk.console", logging.INFO, __file__, 1,
-                               'Hey, I need help answering: "call me on %s" (request %d)', ("+1 (555) 010-4567", 12),
-                               None)
+    record = logging.LogRecord(
+        "frontdesk.console",
+        logging.INFO,
+        __file__,
+        1,
+        'Hey, I need help answering: "call me on %s" (request %d)',
+        ("+1 (555) 010-4567", 12),
+        None,
+    )
     record.caller = "555.010.9876"
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "info" and line["logger"] == "frontdesk.console"

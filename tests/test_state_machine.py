@@ -21,7 +21,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from kb_service.app import create_app
+from kb_service.api.app import create_app
 from tests.support import AUTH, make_settings
 
 STRESS = bool(os.environ.get("FRONTDESK_STRESS"))
@@ -74,8 +74,7 @@ class FrontDesk(RuleBasedStateMachine):
         request_id = data.draw(st.sampled_from(sorted(self.pending)))
         self.counter += 1
         answer = f"Answer number {self.counter}."
-        response = self.client.post(f"/api/help-requests/{request_id}/resolve",
-                                    json={"answer": answer, "learn": learn})
+        response = self.client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": answer, "learn": learn})
         assert response.status_code == 200, response.text
         body = response.json()
         self.pending.discard(request_id)
@@ -89,8 +88,9 @@ class FrontDesk(RuleBasedStateMachine):
         request_id = data.draw(st.sampled_from(sorted(self.pending)))
         # Time passes for this request only: its deadline moves into the past, then the sweep runs.
         with sqlite3.connect(self.dir / "frontdesk.db") as db:
-            db.execute("UPDATE help_requests SET deadline_at = '2000-01-01T00:00:00.000000+00:00' WHERE id = ?",
-                       (request_id,))
+            db.execute(
+                "UPDATE help_requests SET deadline_at = '2000-01-01T00:00:00.000000+00:00' WHERE id = ?", (request_id,)
+            )
         db.close()
         assert request_id in self.client.app.state.runtime.desk.expire_overdue()
         self.pending.discard(request_id)
@@ -149,6 +149,13 @@ class FrontDesk(RuleBasedStateMachine):
 
 def test_front_desk_state_machine(embedder):
     FrontDesk.embedder = embedder
-    run_state_machine_as_test(FrontDesk, settings=settings(
-        max_examples=25 if STRESS else 8, stateful_step_count=25 if STRESS else 15, deadline=None,
-        suppress_health_check=list(HealthCheck), database=None))
+    run_state_machine_as_test(
+        FrontDesk,
+        settings=settings(
+            max_examples=25 if STRESS else 8,
+            stateful_step_count=25 if STRESS else 15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )

@@ -1,0 +1,93 @@
+"""`create_app(settings)`: the FastAPI service. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from kb_service.api.limits import AskRateLimit, BodyLimit, ConsoleApiGuard
+from kb_service.api.routes import (
+    ask,
+    call_config,
+    health,
+    help_requests,
+    knowledge,
+    livekit,
+    metrics,
+    sessions,
+    stats,
+)
+from kb_service.config import Settings
+from kb_service.embedding import Embedder
+from kb_service.errors import DomainError
+from kb_service.ops.metrics import Metrics
+from kb_service.runtime import Runtime
+from supervisor_gradio.mount import mount_console
+
+log = logging.getLogger("frontdesk")
+
+AGENT_WEB = Path(__file__).resolve().parents[2] / "agent_web"
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runtime = Runtime(settings, embedder)
+        runtime.start()
+        app.state.runtime = runtime
+        log.info("index %s; %d entries, %d phrasings", runtime.index_status, runtime.kb.count(), len(runtime.kb.index))
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title="FrontDesk KB",
+        version="0.2.0",
+        lifespan=lifespan,
+        description="An AI receptionist that answers from a learned knowledge base and asks a "
+        "supervisor when it is not sure.",
+    )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(OverflowError)
+    async def number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        # An id, offset or other integer beyond SQLite's 64-bit range: bad input, not a server fault.
+        message = "a number in the request is too large (the largest allowed is 9223372036854775807)"
+        detail = [{"loc": ["request"], "msg": message, "type": "too_large"}]
+        return JSONResponse({"detail": detail, "message": message}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}" for e in errors
+        )
+        detail = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+        return JSONResponse({"detail": detail, "message": message}, status_code=422)
+
+    # Starlette runs the last one added outermost: the ask rate limit, then the body cap, then the console
+    # guard, so a flooding client is turned away before its body is even read.
+    app.state.metrics = Metrics(app)
+    app.add_middleware(ConsoleApiGuard, path="/supervisor")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AskRateLimit, per_minute=settings.ask_rate_limit_per_minute, on_limited=app.state.metrics.rate_limited
+    )
+    for module in (ask, help_requests, knowledge, sessions, call_config, livekit, stats, metrics, health):
+        app.include_router(module.router)
+    mount_console(app)  # at /supervisor; must stay above the catch-all "/" mount
+    if (AGENT_WEB / "index.html").exists():
+        app.mount("/", StaticFiles(directory=AGENT_WEB, html=True), name="agent_web")
+    return app

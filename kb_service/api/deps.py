@@ -1,0 +1,46 @@
+"""Request dependencies: the runtime from the app's lifespan state, and the supervisor check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kb_service.api.auth import token_matches
+from kb_service.runtime import Runtime
+from kb_service.storage.idempotency import MAX_KEY_CHARS
+
+_bearer = HTTPBearer(auto_error=False, description="The supervisor token (KB_SUPERVISOR_TOKEN).")
+
+
+async def get_runtime(request: Request) -> Runtime:  # async: no threadpool hop for a lookup
+    return request.app.state.runtime
+
+
+def require_supervisor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    runtime: Runtime = request.app.state.runtime
+    if credentials is None or not token_matches(runtime.token, credentials.credentials):
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong supervisor token: send 'Authorization: Bearer <KB_SUPERVISOR_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return "supervisor"
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SupervisorDep = Annotated[str, Depends(require_supervisor)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_CHARS,
+        description="Any unique string per logical request, such as a UUID. A retry with the same key "
+        "and body replays the first response; the same key with another body gets 409.",
+    ),
+]

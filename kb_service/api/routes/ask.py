@@ -1,0 +1,41 @@
+"""POST /api/ask: a caller's question, answered from the knowledge base or escalated to the supervisor."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
+
+from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep
+from kb_service.ops.metrics import Metrics
+from kb_service.runtime import Runtime
+from kb_service.storage.idempotency import IdempotencyKey
+from models import AskRequest, AskResponse
+
+router = APIRouter(tags=["caller"])
+
+
+@router.post("/api/ask", response_model=AskResponse)
+async def ask(
+    body: AskRequest, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    """Answer from the knowledge base when confident; otherwise escalate to the supervisor.
+
+    A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
+    started = time.perf_counter()
+    # Awaited, not run here: the model, the search and the commit run on the pipeline's threads.
+    response = await runtime.asks.submit(body, IdempotencyKey.of("ask", idempotency_key, body))
+    return Response(
+        response.model_dump_json(),
+        media_type="application/json",
+        background=BackgroundTask(_after_reply, runtime, request.app.state.metrics, response, started),
+    )
+
+
+async def _after_reply(runtime: Runtime, metrics: Metrics, response: AskResponse, started: float) -> None:
+    """Once the caller has the reply: count the ask, and wake the outbox to tell the supervisor of a new
+    escalation (woken earlier, its thread would compete with sending the reply)."""
+    metrics.ask_done(response.outcome.value, time.perf_counter() - started)
+    if response.help_request_id is not None:
+        runtime.outbox_worker.wake()

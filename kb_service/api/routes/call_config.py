@@ -1,0 +1,23 @@
+"""What the call page needs at start: who it answers for and whether LiveKit is on. Public, so no secrets."""
+
+from fastapi import APIRouter
+
+from kb_service.api.deps import RuntimeDep
+from kb_service.api.routes.livekit import livekit_enabled
+from models.schemas import CallConfigPublic
+
+router = APIRouter(tags=["caller"])
+
+
+def greeting(business_name: str) -> str:
+    return f"Hi, thanks for calling {business_name}, how can I help?"
+
+
+@router.get("/api/call-config", response_model=CallConfigPublic)
+def call_config(runtime: RuntimeDep) -> CallConfigPublic:
+    settings = runtime.settings
+    return CallConfigPublic(
+        business_name=settings.business_name,
+        greeting=greeting(settings.business_name),
+        livekit_enabled=livekit_enabled(settings),
+    )

@@ -1,0 +1,48 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SupervisorDep
+from kb_service.storage.idempotency import IdempotencyKey
+from models import HelpRequestPage, HelpRequestPublic, HelpRequestStatus, ResolveRequest, ResolveResponse
+
+router = APIRouter(prefix="/api/help-requests", tags=["supervisor"])
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("", response_model=HelpRequestPage)
+def list_help_requests(
+    runtime: RuntimeDep,
+    supervisor: SupervisorDep,
+    status: HelpRequestStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
+) -> HelpRequestPage:
+    """Newest first by default; `order=oldest` suits a queue of pending requests."""
+    items, total = runtime.desk.list(status, limit, offset, oldest_first=order == "oldest")
+    return HelpRequestPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{help_request_id}", response_model=HelpRequestPublic)
+def get_help_request(help_request_id: int, runtime: RuntimeDep, supervisor: SupervisorDep) -> HelpRequestPublic:
+    return runtime.desk.get(help_request_id)
+
+
+@router.post("/{help_request_id}/resolve", response_model=ResolveResponse)
+def resolve_help_request(
+    help_request_id: int,
+    body: ResolveRequest,
+    runtime: RuntimeDep,
+    supervisor: SupervisorDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> ResolveResponse:
+    """Answer, learn (unless `learn` is false) and follow up with every waiting caller, all at once.
+
+    A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
+    key = IdempotencyKey.of("resolve", idempotency_key, help_request_id, body)
+    response = runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
+    runtime.outbox_worker.wake()
+    return response

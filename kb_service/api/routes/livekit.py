@@ -1,0 +1,75 @@
+"""A LiveKit room per call, so a supervisor can listen in. Off unless every LIVEKIT_* setting is set.
+
+The caller's token has least privilege: one room (`call-<session_id>`), an identity the server picks, a short
+life, and only join + publish the microphone + subscribe. No admin, create, list or data grants."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from fastapi import APIRouter
+from livekit.api import AccessToken, VideoGrants
+
+from kb_service.api.deps import RuntimeDep
+from kb_service.config import Settings
+from kb_service.errors import DomainError
+from models.schemas import LivekitTokenPublic, LivekitTokenRequest
+
+router = APIRouter(tags=["caller"])
+
+TOKEN_TTL = timedelta(minutes=10)
+
+
+class LivekitOff(DomainError):
+    status_code = 503
+
+
+def livekit_enabled(settings: Settings) -> bool:
+    values = (settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret)
+    return all(v and v.strip() for v in values)
+
+
+def room_for(session_id: str) -> str:
+    return f"call-{session_id}"
+
+
+def caller_token(settings: Settings, session_id: str) -> LivekitTokenPublic:
+    """Mint a join token for this call's room, for a new server-assigned caller identity."""
+    room = room_for(session_id)
+    identity = f"caller-{secrets.token_hex(6)}"
+    grants = VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=True,
+        can_subscribe=True,
+        can_publish_data=False,
+        can_publish_sources=["microphone"],
+    )
+    token = (
+        AccessToken(settings.livekit_api_key.strip(), settings.livekit_api_secret.strip())
+        .with_identity(identity)
+        .with_name("Caller")
+        .with_grants(grants)
+        .with_ttl(TOKEN_TTL)
+        .to_jwt()
+    )
+    return LivekitTokenPublic(
+        url=settings.livekit_url.strip(),
+        token=token,
+        room=room,
+        identity=identity,
+        expires_in=int(TOKEN_TTL.total_seconds()),
+    )
+
+
+@router.post(
+    "/api/livekit/token",
+    response_model=LivekitTokenPublic,
+    responses={503: {"description": "LiveKit is not configured on this service"}},
+)
+def livekit_token(body: LivekitTokenRequest, runtime: RuntimeDep) -> LivekitTokenPublic:
+    """A token for the caller page to join this call's room and publish its microphone."""
+    if not livekit_enabled(runtime.settings):
+        raise LivekitOff("LiveKit is off: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET to enable it")
+    return caller_token(runtime.settings, body.session_id)

@@ -1,0 +1,87 @@
+"""`frontdesk`: a thin command line over the same library the service uses."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from kb_service.config import Settings
+from kb_service.errors import DomainError
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's message names the bad variable
+        raise click.ClickException(f"bad settings: {exc}") from exc
+
+
+def knowledge_base(settings: Settings):
+    from kb_service.embedding.factory import make_embedder
+    from kb_service.knowledge.entries import KnowledgeBase
+    from kb_service.storage.store import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    kb = KnowledgeBase(
+        Store(settings.db_path),
+        make_embedder(settings),
+        settings.index_path,
+        settings.index_kind,
+        settings.index_exact_max,
+    )
+    return kb
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """FrontDesk KB: an AI receptionist that learns from its supervisor.
+
+    Settings come from KB_* environment variables or a .env file (see the README).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--access-log", is_flag=True, help="Log every HTTP request (off: the console's polling is noise).")
+def serve(host: str, port: int, access_log: bool) -> None:
+    """Start the service: API, call page and supervisor console.
+
+    Example:
+
+        frontdesk serve --port 8000
+    """
+    from kb_service.ops import logs
+
+    logs.configure(logging.INFO, access_log)  # first: one JSON line per event, phone numbers masked, no progress bars
+    import uvicorn
+
+    from kb_service.api.app import create_app
+    from kb_service.api.auth import load_or_create_token
+
+    settings = settings_or_exit()
+    token, generated = load_or_create_token(settings)
+    base = f"http://{host}:{port}"
+    click.echo(f"Call page:          {base}/")
+    click.echo(f"Supervisor console: {base}/supervisor  (user: supervisor)")
+    click.echo(f"API docs:           {base}/docs")
+    where = "generated now and kept in " + str(settings.token_path) if generated else "from settings or data dir"
+    click.echo(f"Supervisor token:   {token}  ({where})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
+
+
+from kb_service.cli import knowledge, quality  # noqa: E402, F401  (registers their commands on `main`)
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,286 @@
+"""The help-request lifecycle: escalate (pending) → resolve (resolved) or time out (unresolved).
+
+Transitions are guarded by `WHERE status = 'pending'` inside one `BEGIN IMMEDIATE` transaction, which also
+learns the answer and queues every follow-up, so a resolve and the sweeper can never both win."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from kb_service.desk import outbox
+from kb_service.desk.pending import PendingQuestions
+from kb_service.embedding import to_blob
+from kb_service.errors import Conflict, NotFound
+from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
+from kb_service.ops.logs import mask_phone
+from kb_service.storage.idempotency import IdempotencyKey
+from kb_service.storage.store import Store, iso, iso_in, now
+from models import (
+    Caller,
+    HelpRequestPublic,
+    HelpRequestStatus,
+    ResolveRequest,
+    ResolveResponse,
+    WaitingCaller,
+)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    help_request_id: int
+    joined_existing: bool
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where notifications go, beside the console."""
+
+    supervisor_webhook_url: str | None = None
+    caller_webhook_url: str | None = None
+
+
+class HelpDesk:
+    def __init__(
+        self,
+        store: Store,
+        kb: KnowledgeBase,
+        business_name: str,
+        timeout_seconds: float,
+        duplicate_threshold: float,
+        channels: Channels,
+    ):
+        self.store = store
+        self.kb = kb
+        self.business_name = business_name
+        self.timeout_seconds = timeout_seconds
+        self.duplicate_threshold = duplicate_threshold
+        self.channels = channels
+        self.pending = PendingQuestions(kb.embedder.dimension)
+
+    # ---- escalate
+
+    def escalate(
+        self,
+        tx: sqlite3.Connection,
+        question: str,
+        vector: np.ndarray,
+        caller: Caller,
+        session_id: str | None,
+        best_score: float | None,
+        at: datetime | None = None,
+    ) -> Escalation:
+        """Open a pending request, or join this caller to a pending one asking the same thing. `at`: the
+        transaction's time (now if not given)."""
+        existing = self._same_pending_question(tx, vector)
+        at = at or now()
+        stamp = iso(at)
+        if existing is not None:
+            help_request_id, joined = existing, True
+        else:
+            cur = tx.execute(
+                "INSERT INTO help_requests (question, embedding, status, caller_name, caller_phone, session_id,"
+                " best_score, created_at, deadline_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (
+                    question,
+                    to_blob(vector),
+                    caller.name,
+                    caller.phone,
+                    session_id,
+                    best_score,
+                    stamp,
+                    iso_in(self.timeout_seconds, at),
+                ),
+            )
+            help_request_id, joined = int(cur.lastrowid), False
+            self.pending.opened(help_request_id, vector)
+            self._notify_supervisor(tx, help_request_id, question, stamp)
+        tx.execute(
+            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (help_request_id, caller.name, caller.phone, session_id, stamp),
+        )
+        return Escalation(help_request_id, joined)
+
+    def _same_pending_question(self, tx: sqlite3.Connection, vector: np.ndarray) -> int | None:
+        nearest = self.pending.nearest(tx, vector)
+        return nearest[0] if nearest is not None and nearest[1] >= self.duplicate_threshold else None
+
+    def _notify_supervisor(self, tx: sqlite3.Connection, help_request_id: int, question: str, stamp: str) -> None:
+        payload = {
+            "help_request_id": help_request_id,
+            "question": question,
+            "text": f'Hey, I need help answering: "{question}" (request {help_request_id})',
+        }
+        outbox.queue(tx, "help_request.created", outbox.CONSOLE, payload, stamp=stamp)
+        if self.channels.supervisor_webhook_url:
+            outbox.queue(
+                tx, "help_request.created", outbox.WEBHOOK, payload, self.channels.supervisor_webhook_url, stamp
+            )
+
+    # ---- resolve
+
+    def resolve(
+        self,
+        help_request_id: int,
+        body: ResolveRequest,
+        answered_by: str = "supervisor",
+        idempotency: IdempotencyKey | None = None,
+    ) -> ResolveResponse:
+        row = self._row(help_request_id)
+        learned_question = body.question or row["question"]
+        learn = body.learn
+        vector = self.kb.embedder.embed([learned_question]) if learn else None
+        added: NewPhrasings | None = None
+        knowledge_id = body.knowledge_id
+        with self.store.write() as tx:
+            if idempotency and (earlier := idempotency.replay(tx)) is not None:
+                return ResolveResponse.model_validate(earlier)
+            cur = tx.execute(
+                "UPDATE help_requests SET status = 'resolved', resolved_at = ?, answer = ?, answered_by = ?,"
+                " knowledge_id = ? WHERE id = ? AND status = 'pending'",
+                (iso(now()), body.answer, body.answered_by or answered_by, knowledge_id, help_request_id),
+            )
+            if cur.rowcount == 0:
+                raise self._not_pending(tx, help_request_id)
+            if learn and knowledge_id is not None:
+                added = self.kb.insert_phrasings(tx, knowledge_id, [learned_question], vector)
+            elif learn:
+                knowledge_id, added = self.kb.insert_entry(tx, body.answer, [learned_question], vector)
+                tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
+            followups = self._follow_up(tx, help_request_id, row["question"], "resolved", body.answer)
+            # Read inside the transaction (same connection), so a replay returns exactly this response.
+            response = ResolveResponse(
+                help_request=self.get(help_request_id), knowledge_id=knowledge_id, followups_queued=followups
+            )
+            if idempotency:
+                idempotency.remember(tx, response)
+        if added is not None:
+            self.kb.apply(added, knowledge_id)
+        return response
+
+    def _not_pending(self, tx: sqlite3.Connection, help_request_id: int) -> Exception:
+        row = tx.execute("SELECT status FROM help_requests WHERE id = ?", (help_request_id,)).fetchone()
+        if row is None:
+            return NotFound(f"help request {help_request_id} does not exist")
+        return Conflict(f"help request {help_request_id} is already {row['status']}")
+
+    # ---- time out
+
+    def expire_overdue(self) -> list[int]:
+        """Mark pending requests past their deadline unresolved and apologise to their callers."""
+        due = [
+            r["id"]
+            for r in self.store.query(
+                "SELECT id FROM help_requests WHERE status = 'pending' AND deadline_at <= ?", (iso(now()),)
+            )
+        ]
+        expired = []
+        for help_request_id in due:
+            with self.store.write() as tx:
+                row = tx.execute("SELECT question FROM help_requests WHERE id = ?", (help_request_id,)).fetchone()
+                cur = tx.execute(
+                    "UPDATE help_requests SET status = 'unresolved', expired_at = ?"
+                    " WHERE id = ? AND status = 'pending'",
+                    (iso(now()), help_request_id),
+                )
+                if cur.rowcount:
+                    self._follow_up(tx, help_request_id, row["question"], "unresolved", None)
+                    expired.append(help_request_id)
+        return expired
+
+    # ---- follow-ups
+
+    def _follow_up(
+        self, tx: sqlite3.Connection, help_request_id: int, question: str, status: str, answer: str | None
+    ) -> int:
+        """Queue a text and a live event for every caller waiting on this request."""
+        callers = tx.execute(
+            "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
+        ).fetchall()
+        for caller in callers:
+            message = self.follow_up_message(caller["name"], question, answer)
+            payload = {
+                "help_request_id": help_request_id,
+                "status": status,
+                "question": question,
+                "answer": answer,
+                "message": message,
+                "caller_name": caller["name"],
+                "caller_phone": caller["phone"],
+                "session_id": caller["session_id"],
+            }
+            event_type = f"help_request.{status}"
+            if caller["phone"]:
+                text = f"SMS to {mask_phone(caller['phone'])}: {message}"
+                outbox.queue(tx, event_type, outbox.CONSOLE, {"text": text, "help_request_id": help_request_id})
+            if self.channels.caller_webhook_url:
+                outbox.queue(tx, event_type, outbox.WEBHOOK, payload, self.channels.caller_webhook_url)
+            if caller["session_id"]:
+                live = {k: payload[k] for k in ("help_request_id", "status", "question", "answer", "message")}
+                tx.execute(
+                    "INSERT INTO session_events (session_id, event_type, payload, created_at)"
+                    " VALUES (?, 'followup', ?, ?)",
+                    (caller["session_id"], json.dumps(live), iso(now())),
+                )
+        return len(callers)
+
+    def follow_up_message(self, name: str | None, question: str, answer: str | None) -> str:
+        greeting = f"Hi {name}, this" if name else "Hi, this"
+        if answer is None:
+            return (
+                f'{greeting} is {self.business_name}. Sorry, we could not get you an answer to "{question}" '
+                "in time. Someone will call you back as soon as possible."
+            )
+        return f'{greeting} is {self.business_name} following up on "{question}": {answer}'
+
+    # ---- reads
+
+    def _row(self, help_request_id: int) -> sqlite3.Row:
+        row = self.store.query_one("SELECT * FROM help_requests WHERE id = ?", (help_request_id,))
+        if row is None:
+            raise NotFound(f"help request {help_request_id} does not exist")
+        return row
+
+    def get(self, help_request_id: int) -> HelpRequestPublic:
+        return self._public(self._row(help_request_id))
+
+    def list(
+        self, status: HelpRequestStatus | None, limit: int, offset: int, oldest_first: bool = False
+    ) -> tuple[list[HelpRequestPublic], int]:
+        where, params = ("WHERE status = ?", (status.value,)) if status else ("", ())
+        order = "ASC" if oldest_first else "DESC"
+        rows = self.store.query(
+            f"SELECT * FROM help_requests {where} ORDER BY id {order} LIMIT ? OFFSET ?", (*params, limit, offset)
+        )
+        total = self.store.scalar(f"SELECT COUNT(*) FROM help_requests {where}", params)
+        return [self._public(r) for r in rows], total
+
+    def _public(self, row: sqlite3.Row) -> HelpRequestPublic:
+        callers = self.store.query(
+            "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (row["id"],)
+        )
+        return HelpRequestPublic(
+            id=row["id"],
+            question=row["question"],
+            status=row["status"],
+            caller_name=row["caller_name"],
+            caller_phone=row["caller_phone"],
+            session_id=row["session_id"],
+            callers=[
+                WaitingCaller(name=c["name"], phone=c["phone"], session_id=c["session_id"], joined_at=c["joined_at"])
+                for c in callers
+            ],
+            created_at=row["created_at"],
+            deadline_at=row["deadline_at"],
+            resolved_at=row["resolved_at"],
+            expired_at=row["expired_at"],
+            answer=row["answer"],
+            answered_by=row["answered_by"],
+            knowledge_id=row["knowledge_id"],
+            best_score=row["best_score"],
+        )

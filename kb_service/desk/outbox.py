@@ -1,0 +1,127 @@
+"""The outbox: notifications written in the same transaction as the change they announce, then delivered
+at least once by a worker, with retries, across restarts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sqlite3
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from kb_service.storage.store import Store, iso, iso_in, now
+
+log = logging.getLogger("frontdesk.outbox")
+console = logging.getLogger("frontdesk.console")
+
+CONSOLE = "console"
+WEBHOOK = "webhook"
+
+
+def queue(
+    tx: sqlite3.Connection,
+    event_type: str,
+    channel: str,
+    payload: dict,
+    target: str | None = None,
+    stamp: str | None = None,
+) -> str:
+    """Queue one notification, due at once; `stamp` is the transaction's time (`iso(now())` if not given)."""
+    event_id = f"msg_{uuid.uuid4().hex}"
+    stamp = stamp or iso(now())
+    tx.execute(
+        "INSERT INTO outbox (event_id, event_type, channel, target, payload, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (event_id, event_type, channel, target, json.dumps(payload), stamp, stamp),
+    )
+    return event_id
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        webhook_secret: str | None = None,
+        timeout: float = 5.0,
+        max_attempts: int = 8,
+        retry_base_seconds: float = 1.0,
+    ):
+        self.store = store
+        self._signer = Webhook(webhook_secret) if webhook_secret else None  # Standard Webhooks signatures
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self._http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def deliver_due(self, limit: int = 50) -> int:
+        """Try every message that is due once. Returns how many were delivered."""
+        rows = self.store.query(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (iso(now()), limit),
+        )
+        delivered, console_lines = 0, []
+        for row in rows:
+            try:
+                self._send(row)
+            except Exception as exc:  # any failure of the outside world means: try again later
+                self._failed(row, exc)
+                continue
+            if row["channel"] == CONSOLE:  # marked together below: one commit for the round, not one per line
+                console_lines.append(row["id"])
+            else:  # marked at once: a webhook repeated after a crash costs its receiver a dedupe
+                self._mark_delivered([row["id"]])
+            delivered += 1
+        self._mark_delivered(console_lines)
+        return delivered
+
+    def _mark_delivered(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self.store.write() as tx:
+            tx.executemany(
+                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(iso(now()), i) for i in ids],
+            )
+
+    def _send(self, row: sqlite3.Row) -> None:
+        payload = json.loads(row["payload"])
+        if row["channel"] == CONSOLE:
+            console.info(payload["text"])
+            return
+        body = json.dumps({"type": row["event_type"], "id": row["event_id"], "data": payload})
+        sent_at = datetime.fromtimestamp(int(time.time()), UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": row["event_id"],
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+        }
+        if self._signer:
+            headers["webhook-signature"] = self._signer.sign(row["event_id"], sent_at, body)
+        response = self._http.post(row["target"], content=body.encode(), headers=headers)
+        response.raise_for_status()
+
+    def _failed(self, row: sqlite3.Row, exc: Exception) -> None:
+        attempts = row["attempts"] + 1
+        dead = attempts >= self.max_attempts
+        delay = self.retry_base_seconds * 2 ** (attempts - 1) * (1 + random.random() / 2)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        with self.store.write() as tx:
+            tx.execute(
+                "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (attempts, "dead" if dead else "pending", iso_in(delay), error, row["id"]),
+            )
+        if dead:
+            log.error("gave up on %s %s after %d attempts: %s", row["event_type"], row["event_id"], attempts, error)
+        else:
+            log.warning(
+                "delivery of %s failed (attempt %d), retrying in %.1fs: %s", row["event_id"], attempts, delay, error
+            )

@@ -1,0 +1,205 @@
+"""Judge the matcher the way ../shared/eval/README.md describes, through the live matching code."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb_service.embedding import Embedder
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.matching.matcher import Candidate, Decision, Matcher, candidates
+from kb_service.storage.store import Store
+
+CHUNK = 256  # queries matched per progress step
+MIN_SUPPORT = 10  # a precision measured on fewer answers than this is noise, not a reason to stop
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    knowledge: list[tuple[str, list[str]]]  # (answer, phrasings)
+    queries: list[tuple[str, str | None]]  # (question, expected answer or None = must escalate)
+
+
+@dataclass(frozen=True)
+class Point:
+    threshold: float
+    precision: float
+    coverage: float
+    false_answer_rate: float
+    answered: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one query got: the answer chosen, how sure, and whether the guard stopped it."""
+
+    expected: str | None
+    got: str | None
+    confidence: float
+    guarded: bool
+
+
+def load_clinc150(path: Path, k: int, split: str) -> EvalSet:
+    """Knowledge = the first k `train` queries of each intent; queries = `split` plus `oos_split`."""
+    data = json.loads(Path(path).read_text())
+    by_intent: OrderedDict[str, list[str]] = OrderedDict()
+    for query, intent in data["train"]:
+        phrasings = by_intent.setdefault(intent, [])
+        if len(phrasings) < k:
+            phrasings.append(query)
+    queries = [(q, intent) for q, intent in data[split]] + [(q, None) for q, _ in data[f"oos_{split}"]]
+    return EvalSet(knowledge=[(intent, qs) for intent, qs in by_intent.items()], queries=queries)
+
+
+def restrict(data: EvalSet, answers: int) -> EvalSet:
+    """The first `answers` entries, their queries, and every out-of-scope query (a small, fast slice)."""
+    kept = {answer for answer, _ in data.knowledge[:answers]}
+    return EvalSet(data.knowledge[:answers], [(q, e) for q, e in data.queries if e is None or e in kept])
+
+
+def load_jsonl(knowledge_path: Path, queries_path: Path) -> EvalSet:
+    """Knowledge lines `{"answer", "questions"}`; query lines `{"question", "expected_answer" | null}`."""
+    knowledge, queries = [], []
+    for where, line in _lines(knowledge_path):
+        row = _object(where, line, ("answer", "questions"))
+        if not isinstance(row["questions"], list) or not all(isinstance(q, str) for q in row["questions"]):
+            raise ValueError(f"{where}: 'questions' must be a list of strings")
+        knowledge.append((str(row["answer"]), list(row["questions"])))
+    for where, line in _lines(queries_path):
+        row = _object(where, line, ("question",))
+        queries.append((str(row["question"]), row.get("expected_answer")))
+    return EvalSet(knowledge, queries)
+
+
+def _lines(path: Path):
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            yield f"{path}:{number}", line
+
+
+def _object(where: str, line: str, required: tuple[str, ...]) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not JSON ({exc.msg})") from exc
+    if not isinstance(row, dict) or any(key not in row for key in required):
+        raise ValueError(f"{where}: expected an object with {', '.join(required)}")
+    return row
+
+
+def ask_all(
+    embedder: Embedder, data: EvalSet, naive: bool = False, progress: Callable[[int], None] | None = None
+) -> list[Outcome]:
+    """Build a throwaway knowledge base and ask every query through `Matcher.match` (the `/api/ask` path).
+
+    `naive` is the baseline this policy replaced: the nearest phrasing's score alone, no guard."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "eval.db")
+        kb = KnowledgeBase(store, embedder)
+        ids = kb.import_entries(data.knowledge)
+        answer_of = {kid: answer for kid, (answer, _) in zip(ids, data.knowledge)}
+        questions = [q for q, _ in data.queries]
+        vectors = embedder.embed(questions)
+        matcher = Matcher(kb, threshold=1.0)
+        outcomes: list[Outcome] = []
+        for start in range(0, len(questions), CHUNK):
+            chunk = slice(start, start + CHUNK)
+            if naive:
+                decisions = [_naive(ranked) for ranked in candidates(kb, vectors[chunk])]
+            else:
+                decisions = matcher.match(vectors[chunk], questions[chunk])
+            for (_, expected), decision in zip(data.queries[chunk], decisions):
+                got = answer_of[decision.best.knowledge_id] if decision.best else None
+                outcomes.append(
+                    Outcome(
+                        expected, got, decision.confidence if not naive else decision.score, decision.guard is not None
+                    )
+                )
+            if progress:
+                progress(len(decisions))
+        store.close()
+    return outcomes
+
+
+def _naive(ranked: list[Candidate]) -> Decision:
+    return Decision(answer=False, best=ranked[0] if ranked else None, runner_up=None)
+
+
+def point(outcomes: list[Outcome], threshold: float) -> Point:
+    right = wrong = covered = false_answers = 0
+    for o in outcomes:
+        if o.guarded or o.got is None or o.confidence < threshold:
+            continue
+        right, wrong = (right + 1, wrong) if o.got == o.expected else (right, wrong + 1)
+        if o.expected is not None:
+            covered += 1
+        else:
+            false_answers += 1
+    in_scope = sum(o.expected is not None for o in outcomes)
+    out_scope = len(outcomes) - in_scope
+    answered = right + wrong
+    return Point(
+        threshold=round(threshold, 4),
+        precision=right / answered if answered else 1.0,
+        coverage=covered / in_scope if in_scope else 0.0,
+        false_answer_rate=false_answers / out_scope if out_scope else 0.0,
+        answered=answered,
+    )
+
+
+def sweep(outcomes: list[Outcome], thresholds: list[float]) -> list[Point]:
+    return [point(outcomes, t) for t in thresholds]
+
+
+def threshold_grid(low: float = 0.30, high: float = 1.6, step: float = 0.005) -> list[float]:
+    return [round(float(t), 4) for t in np.arange(low, high + 1e-9, step)]
+
+
+def lowest_threshold_for(points: list[Point], target_precision: float, min_support: int = MIN_SUPPORT) -> Point | None:
+    """The most permissive threshold whose precision (and that of every stricter one measured on at least
+    `min_support` answers) meets the target."""
+    chosen = None
+    for p in sorted(points, key=lambda p: -p.threshold):
+        if p.answered >= min_support and p.precision < target_precision:
+            break
+        chosen = p
+    return chosen
+
+
+def report(points: list[Point], current: Point, chosen: Point | None, meta: dict) -> dict:
+    return {
+        **meta,
+        "current": asdict(current),
+        "best_for_target": asdict(chosen) if chosen else None,
+        "points": [asdict(p) for p in points],
+    }
+
+
+def plot(points_by_label: dict[str, list[Point]], path: Path, target: float | None = None) -> None:
+    """The precision–coverage curve, one line per label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for label, points in points_by_label.items():
+        pts = sorted(points, key=lambda p: p.coverage)
+        ax.plot([p.coverage for p in pts], [p.precision for p in pts], label=label)
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", linewidth=0.8, label=f"precision {target}")
+    ax.set_xlabel("coverage (in-scope questions auto-answered)")
+    ax.set_ylabel("precision (auto-answers that were right)")
+    ax.set_ylim(0.5, 1.01)
+    ax.set_xlim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,357 @@
+"""The contradiction guard: near-identical wording with a different meaning must escalate, not be answered.
+
+Embeddings put "are you open on Sunday" right next to "are you closed on Sunday". The guard compares the
+caller's question with the knowledge-base phrasing it matched, word by word, and names what differs: a weekday,
+a number, time or price, a negation, an opposite verb, or a different named thing (a service the entry never
+mentions). Caller text is only ever tokenised with the fixed pattern below and looked up in fixed word sets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Share at least this fraction of their words to count as near-identical wording (Jaccard of token sets).
+NEAR_IDENTICAL = 0.5
+TOKEN = re.compile(r"\$?[a-z0-9]+(?:'[a-z]+)?")
+_has_digit = re.compile(r"[0-9]").search  # on tokens of TOKEN, which hold ASCII digits only
+
+WEEKDAYS = {
+    "monday": "monday",
+    "mon": "monday",
+    "tuesday": "tuesday",
+    "tue": "tuesday",
+    "tues": "tuesday",
+    "wednesday": "wednesday",
+    "wed": "wednesday",
+    "thursday": "thursday",
+    "thu": "thursday",
+    "thur": "thursday",
+    "thurs": "thursday",
+    "friday": "friday",
+    "fri": "friday",
+    "saturday": "saturday",
+    "sunday": "sunday",
+    "weekend": "weekend",
+    "weekday": "weekday",
+    "today": "today",
+    "tomorrow": "tomorrow",
+    "tonight": "tonight",
+    "yesterday": "yesterday",
+    "morning": "morning",
+    "afternoon": "afternoon",
+    "evening": "evening",
+    "night": "night",
+    "noon": "noon",
+    "midnight": "midnight",
+    "holiday": "holiday",
+}
+NUMBER_WORDS = {
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "thousand",
+    "million",
+    "half",
+    "quarter",
+    "single",
+    "double",
+    "twice",
+    "once",
+    "first",
+    "second",
+    "third",
+    "last",
+}
+NEGATIONS = {"not", "no", "never", "nothing", "nobody", "none", "without", "cannot", "neither", "nor"}
+# Each pair: words on one side contradict words on the other (compared after `_stem`).
+OPPOSITES = [
+    ({"open"}, {"close", "closed", "shut"}),
+    ({"book", "booking", "schedule", "reserve", "reservation", "make"}, {"cancel", "cancellation"}),
+    ({"start", "begin", "activate", "enable", "turn"}, {"stop", "end", "finish", "deactivate", "disable"}),
+    ({"buy", "purchase", "order", "sell"}, {"refund", "return", "exchange"}),
+    ({"add", "include"}, {"remove", "delete", "exclude"}),
+    ({"arrive", "arrival", "come"}, {"leave", "departure", "go"}),
+    ({"early", "earlier", "before"}, {"late", "later", "after"}),
+    ({"more", "most", "increase", "raise"}, {"less", "least", "fewer", "decrease", "lower", "reduce"}),
+    ({"minimum", "min"}, {"maximum", "max"}),
+    ({"accept", "take", "allow"}, {"refuse", "reject", "ban"}),
+    ({"in"}, {"out"}),
+    ({"on"}, {"off"}),
+    ({"up"}, {"down"}),
+]
+# Words that carry no meaning of their own for the "different named thing" check.
+STOPWORDS = {
+    "a",
+    "an",
+    "the",
+    "i",
+    "me",
+    "my",
+    "mine",
+    "you",
+    "your",
+    "yours",
+    "we",
+    "us",
+    "our",
+    "it",
+    "its",
+    "is",
+    "are",
+    "am",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "do",
+    "doe",
+    "does",
+    "did",
+    "have",
+    "has",
+    "had",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "what",
+    "what's",
+    "whats",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "how's",
+    "that",
+    "this",
+    "these",
+    "those",
+    "there",
+    "there's",
+    "here",
+    "to",
+    "of",
+    "for",
+    "at",
+    "by",
+    "with",
+    "from",
+    "about",
+    "into",
+    "onto",
+    "and",
+    "or",
+    "but",
+    "if",
+    "so",
+    "than",
+    "then",
+    "any",
+    "some",
+    "all",
+    "each",
+    "every",
+    "much",
+    "many",
+    "very",
+    "too",
+    "also",
+    "just",
+    "please",
+    "tell",
+    "know",
+    "want",
+    "need",
+    "like",
+    "get",
+    "got",
+    "let",
+    "let's",
+    "i'm",
+    "i'd",
+    "i'll",
+    "you're",
+    "we're",
+    "it's",
+    "s",
+    "ok",
+    "okay",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank",
+    "anything",
+    "something",
+    "someone",
+    "yes",
+    "yeah",
+    "im",
+    "id",
+    "up",
+    "whether",
+    "again",
+    "still",
+    "really",
+    "ever",
+    "one",
+    "kind",
+    "sort",
+    "way",
+    "thing",
+    "things",
+    "question",
+}
+
+
+@dataclass(frozen=True)
+class Words:
+    tokens: frozenset[str]
+    days: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+    content: frozenset[str]
+
+
+def _stem(token: str) -> str:
+    """A crude, fixed suffix strip so that "cancelling", "cancelled" and "cancel" compare equal."""
+    token = token.removesuffix("'s")
+    for suffix in ("ling", "led", "ing", "ed", "es", "s"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3 and not token.endswith("ss"):
+            return token[: -len(suffix)]
+    return token
+
+
+STEMMED_OPPOSITES = [({_stem(w) for w in a}, {_stem(w) for w in b}) for a, b in OPPOSITES]
+OPPOSITE_WORDS = set().union(*(a | b for a, b in STEMMED_OPPOSITES))
+
+
+def _raw_tokens(text: str) -> list[str]:
+    return [token.removesuffix("n't") for token in TOKEN.findall(text.lower().replace("\u2019", "'"))]
+
+
+@lru_cache(maxsize=16_384)  # the matched entry's phrasings come round again and again
+def stems(text: str) -> frozenset[str]:
+    """The text's stemmed words: all that deciding "near-identical wording" needs (`Words.tokens`)."""
+    return frozenset(_stem(token) for token in _raw_tokens(text))
+
+
+@lru_cache(maxsize=16_384)  # Words is immutable
+def words(text: str) -> Words:
+    days, numbers = set(), set()
+    negated = any(
+        token.endswith("n't") or token in NEGATIONS for token in TOKEN.findall(text.lower().replace("\u2019", "'"))
+    )
+    for token in _raw_tokens(text):
+        if _has_digit(token) or token in NUMBER_WORDS:
+            numbers.add(token.lstrip("$"))
+        day = WEEKDAYS.get(token) or WEEKDAYS.get(token.removesuffix("s"))
+        if day:
+            days.add(day)
+    tokens = stems(text)
+    content = {
+        t
+        for t in tokens
+        if t not in STOPWORDS
+        and t not in OPPOSITE_WORDS
+        and t not in NEGATIONS
+        and t not in WEEKDAYS.values()
+        and t not in numbers
+        and not _has_digit(t)
+    }
+    return Words(tokens, frozenset(days), frozenset(numbers), negated, frozenset(content))
+
+
+def contradiction(question: str, phrasing: str, entry_text: str = "") -> str | None:
+    """Why `question` means something other than `phrasing` (the KB phrasing it matched), or None.
+
+    `entry_text` is the entry's other phrasings and answer: a named thing the entry itself mentions is no
+    contradiction ("how much is balayage" may match "what's the price for highlights" of the colour-price entry).
+    """
+    q, p = words(question), words(phrasing)
+    known = words(entry_text) if entry_text else Words(frozenset(), frozenset(), frozenset(), False, frozenset())
+    if not _near_identical(q, p):
+        return None  # worded differently: a paraphrase, not a near-identical question with one thing changed
+    if q.numbers - p.numbers - known.numbers:
+        return "different number, time or price"  # a number the entry never mentions
+    if q.days - p.days - known.days:
+        return "different day or time of day"
+    if q.days and p.days and q.days != p.days:
+        return "different day or time of day"
+    if q.numbers and p.numbers and q.numbers != p.numbers:
+        return "different number, time or price"
+    if q.negated != p.negated:
+        return "negation"
+    for side_a, side_b in STEMMED_OPPOSITES:
+        qa, qb = bool(q.tokens & side_a), bool(q.tokens & side_b)
+        pa, pb = bool(p.tokens & side_a), bool(p.tokens & side_b)
+        if (qa and not qb and pb and not pa) or (qb and not qa and pa and not pb):
+            return "opposite verb"
+    only_question = q.content - p.content
+    only_phrasing = p.content - q.content
+    if len(only_question) == 1 and len(only_phrasing) == 1 and only_question - known.content:
+        return "different named thing"
+    return None
+
+
+def _near_identical(q: Words, p: Words) -> bool:
+    return bool(q.tokens) and _overlap(q, p) >= NEAR_IDENTICAL
+
+
+def _overlap(q: Words, p: Words) -> float:
+    return _jaccard(q.tokens, p.tokens)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def entry_contradiction(question: str, phrasings: list[str], answer: str = "") -> str | None:
+    """Check the question against the matched entry's phrasing worded most like it: escalate when the wording is
+    near-identical but one meaning changed (unless an equally close phrasing of the entry agrees with it)."""
+    q = stems(question)  # the rest of the question's analysis (`words`) only if some phrasing is this close
+    close = [(_jaccard(q, stems(p)), p) for p in phrasings]
+    close = [(o, p) for o, p in close if o >= NEAR_IDENTICAL]
+    if not close:
+        return None
+    entry_text = " ".join([*phrasings, answer])
+    top = max(o for o, _ in close)
+    reasons = [contradiction(question, p, entry_text) for o, p in close if o == top]
+    return None if None in reasons else reasons[0]

@@ -1,0 +1,163 @@
+"""The matching policy: when is the knowledge base sure enough to answer a caller by itself?
+
+Each entry scores the mean of two cosine similarities: to its nearest phrasing, and to the centroid of all its
+phrasings (so an entry taught many ways counts for more than one lucky phrasing). The agent answers when the
+best entry's score plus its lead over the runner-up (`confidence`; the lead counts only for an entry with two or
+more phrasings) reaches the threshold, and the contradiction guard finds nothing. Measured against the alternatives in docs/quality.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.matching import guard
+
+NEIGHBOURS = 20  # phrasings fetched per query before grouping them by entry
+CENTROID_WEIGHT = 0.5  # entry score = (1 - w) * nearest phrasing + w * centroid
+
+
+class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
+    knowledge_id: int
+    score: float  # mean of the nearest phrasing's and the centroid's cosine similarity
+    phrasing_id: int | None = None  # the entry's nearest phrasing
+    phrasing_score: float | None = None
+    phrasings: int = 1  # how many ways the entry was taught
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: bool
+    best: Candidate | None
+    runner_up: Candidate | None
+    guard: str | None = None  # why the contradiction guard escalated, if it did
+
+    @property
+    def score(self) -> float:
+        return self.best.score if self.best else 0.0
+
+    @property
+    def margin(self) -> float | None:
+        """The best entry's lead over the runner-up; 0 when there is no runner-up (no lead was measured)."""
+        if self.best is None:
+            return None
+        return self.best.score - self.runner_up.score if self.runner_up else 0.0
+
+    @property
+    def confidence(self) -> float:
+        """Score plus lead; the lead only counts for an entry taught two or more ways (one phrasing is one noisy
+        cosine: on CLINC150 with one phrasing per entry, adding its lead cost precision)."""
+        if self.best is None or self.best.phrasings < 2:
+            return self.score
+        return self.score + (self.margin or 0.0)
+
+    def clears(self, threshold: float) -> bool:
+        """The answering rule, for the live threshold and for `frontdesk eval`'s sweep alike."""
+        return self.best is not None and self.guard is None and self.confidence >= threshold
+
+
+@dataclass(frozen=True)
+class LeaveOut:
+    """For self-calibration: ask as if one phrasing, or one whole entry, were not in the knowledge base."""
+
+    phrasing_id: int | None = None
+    knowledge_id: int | None = None
+
+
+def centroid_similarity(
+    kb: KnowledgeBase, query: np.ndarray, knowledge_id: int, without: int | None = None
+) -> tuple[float, int]:
+    """Cosine between `query` and the entry's centroid, and the phrasing count, optionally leaving one out."""
+    centroid = kb.centroids.get(knowledge_id)
+    if centroid is None:
+        return 0.0, 0
+    total, count = centroid.total(), centroid.count
+    if without is not None and kb.owner_of(without) == knowledge_id:
+        left_out = kb.phrasing_vector(without)
+        if left_out is not None:
+            total, count = total - left_out, count - 1
+    norm = float(np.linalg.norm(total))
+    return (float(query @ total) / norm if norm > 1e-6 else 0.0), count
+
+
+def candidates(kb: KnowledgeBase, vectors: np.ndarray, k: int = NEIGHBOURS) -> list[list[Candidate]]:
+    """Per query, the nearest entries best first, each scored by its best phrasing (knowledge search)."""
+    scores, ids = kb.index.search(vectors, k)
+    result = []
+    for row_scores, row_ids in zip(scores, ids):
+        best: dict[int, float] = {}
+        for score, pid in zip(row_scores.tolist(), row_ids.tolist()):
+            owner = kb.owner_of(pid) if pid >= 0 else None
+            if owner is not None and score > best.get(owner, -2.0):
+                best[owner] = score
+        ranked = sorted(best.items(), key=lambda item: -item[1])
+        result.append([Candidate(kid, float(score)) for kid, score in ranked])
+    return result
+
+
+_KEEP_ALL = LeaveOut()
+
+
+class Matcher:
+    def __init__(self, kb: KnowledgeBase, threshold: float):
+        self.kb = kb
+        self.threshold = threshold
+
+    def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
+        """Per query, the nearest entries best first."""
+        scores, ids = self.kb.index.search(vectors, NEIGHBOURS + (1 if leave_out else 0))
+        result = []
+        for row, (row_scores, row_ids) in enumerate(zip(scores.tolist(), ids.tolist())):
+            skip = leave_out[row] if leave_out else _KEEP_ALL
+            nearest: dict[int, tuple[float, int]] = {}  # entry -> its nearest phrasing (score, id)
+            for score, pid in zip(row_scores, row_ids):
+                owner = self.kb.owner_of(pid) if pid >= 0 else None
+                if owner is None or pid == skip.phrasing_id or owner == skip.knowledge_id:
+                    continue
+                if owner not in nearest or score > nearest[owner][0]:
+                    nearest[owner] = (score, pid)
+            ranked = self._score_entries(vectors[row], nearest, skip.phrasing_id)
+            ranked.sort(key=lambda c: -c.score)
+            result.append(ranked)
+        return result
+
+    def _score_entries(
+        self, query: np.ndarray, nearest: dict[int, tuple[float, int]], without: int | None
+    ) -> list[Candidate]:
+        """Entry scores for every entry among the neighbours, their centroids compared in one product."""
+        if without is not None:  # self-calibration leaves a phrasing out: the per-entry path handles that
+            centroids = [centroid_similarity(self.kb, query, kid, without) for kid in nearest]
+        else:
+            entries = [self.kb.centroids.get(kid) for kid in nearest]
+            units = [c.direction for c in entries if c is not None]
+            cosines = iter((np.array(units) @ query).tolist() if units else ())
+            centroids = [(next(cosines), c.count) if c is not None else (0.0, 0) for c in entries]
+        return [
+            Candidate(kid, (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * centroid, pid, score, count)
+            for (kid, (score, pid)), (centroid, count) in zip(nearest.items(), centroids, strict=True)
+        ]
+
+    def decide(self, ranked: list[Candidate], question: str | None = None, guard_all: bool = True) -> Decision:
+        """`guard_all=False` runs the contradiction guard only where it could matter, when the entry would be
+        answered; evaluation keeps it on for every query, since its threshold sweep asks `clears` at others."""
+        best = ranked[0] if ranked else None
+        runner_up = ranked[1] if len(ranked) > 1 else None
+        decision = Decision(answer=False, best=best, runner_up=runner_up)
+        would_answer = decision.clears(self.threshold)
+        guarded = question is not None and best is not None and (guard_all or would_answer)
+        if guarded and (reason := self._guard(question, best)) is not None:
+            return Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
+        return Decision(answer=True, best=best, runner_up=runner_up) if would_answer else decision
+
+    def _guard(self, question: str, best: Candidate) -> str | None:
+        texts = self.kb.texts.get(best.knowledge_id)
+        return None if texts is None else guard.entry_contradiction(question, *texts)
+
+    def match(self, vectors: np.ndarray, questions: list[str] | None = None, guard_all: bool = True) -> list[Decision]:
+        """One decision per query vector. `/api/ask` and `frontdesk eval` both go through here.
+
+        Pass the question texts to run the contradiction guard (the service always does)."""
+        texts = questions if questions is not None else [None] * len(vectors)
+        return [self.decide(ranked, text, guard_all) for ranked, text in zip(self.rank(vectors), texts, strict=True)]
