@@ -28,6 +28,11 @@ test: $(STAMP)
 	scripts/install-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Lint: ruff's checks and its formatter (check only)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 clean:
 	rm -rf $(VENV) data
 
