@@ -11,6 +11,7 @@ from kb_service import demo
 from kb_service.api.auth import load_or_create_token
 from kb_service.config import Settings
 from kb_service.desk.ask_pipeline import AskPipeline
+from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.receptionist import Receptionist
@@ -18,14 +19,16 @@ from kb_service.embedding import Embedder
 from kb_service.embedding.factory import make_embedder
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.knowledge.index import limit_thread_pools
-from kb_service.matching import calibration
+from kb_service.matching import calibration, live
 from kb_service.matching.matcher import Matcher
 from kb_service.storage import idempotency
 from kb_service.storage.store import Store
+from models import LiveQualityPublic
 
 log = logging.getLogger("frontdesk")
 
 BIG_INDEX_SAVE_SECONDS = 300.0
+RECALIBRATE_MIN_SECONDS = 30.0  # a burst of learned answers or edits makes one calibration, not one each
 
 
 class Worker:
@@ -76,8 +79,6 @@ class Runtime:
             demo.load(self.kb)
             self.index_status += ", demo knowledge base loaded"
         self.matcher = Matcher(self.kb, settings.match_threshold)
-        if (calibrated := calibration.load(self.store)) is not None:  # `frontdesk calibrate --apply`
-            self.matcher.threshold = calibrated.threshold
         self.desk = HelpDesk(
             self.store,
             self.kb,
@@ -86,7 +87,9 @@ class Runtime:
             settings.duplicate_threshold,
             Channels(settings.supervisor_webhook_url, settings.caller_webhook_url),
         )
-        self.receptionist = Receptionist(self.kb, self.matcher, self.desk)
+        self.confirmations = Confirmations(self.store, self.desk)
+        self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
+        self.refresh_thresholds()
         self.asks: AskPipeline | None = None  # started with the workers
         self.outbox = Outbox(
             self.store,
@@ -100,13 +103,35 @@ class Runtime:
         self._saved_version = -1
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
+        self._calibrated_at = float("-inf")
         self.stopping = False
 
-    def _sweep(self) -> None:
-        calibration.maybe_recalibrate(
-            self.matcher, self.store, self.settings.recalibrate_every, self.settings.target_precision
+    def refresh_thresholds(self) -> None:
+        """Calibration, verdicts and traffic set the thresholds in force (`matching/live.py`)."""
+        self.matcher.threshold, self.matcher.confirm_threshold = live.thresholds(
+            self.store, self.settings.match_threshold, self.settings.target_precision
         )
-        if self.desk.expire_overdue():
+
+    def live_quality(self) -> LiveQualityPublic:
+        return live.estimate(
+            self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.settings.target_precision
+        )
+
+    def _sweep(self) -> None:
+        if time.monotonic() - self._calibrated_at >= RECALIBRATE_MIN_SECONDS:
+            settings = self.settings
+            if calibration.maybe_recalibrate(
+                self.matcher,
+                self.store,
+                settings.recalibrate_every,
+                settings.target_precision,
+                settings.match_threshold,
+            ):
+                self._calibrated_at = time.monotonic()
+        self.refresh_thresholds()  # a new calibration, new verdicts or new traffic
+        timed_out = self.desk.expire_overdue()
+        unconfirmed = self.confirmations.expire_overdue()
+        if timed_out or unconfirmed:
             self.outbox_worker.wake()
         self.kb.sync_if_changed_elsewhere()
         version = self.store.knowledge_version()

@@ -1,6 +1,12 @@
 """Shared pydantic schemas: the JSON contract between the service, the console and the call page."""
 
 from models.schemas import (
+    PrecisionBand,
+    LiveQualityPublic,
+    ConfirmationAnswer,
+    AuditVerdict,
+    AuditPublic,
+    AuditPage,
     AskOutcome,
     AskRequest,
     AskResponse,
@@ -21,6 +27,12 @@ from models.schemas import (
 )
 
 __all__ = [
+    "PrecisionBand",
+    "LiveQualityPublic",
+    "ConfirmationAnswer",
+    "AuditVerdict",
+    "AuditPublic",
+    "AuditPage",
     "AskOutcome",
     "AskRequest",
     "AskResponse",

@@ -28,6 +28,7 @@ class HelpRequestStatus(str, Enum):
 
 class AskOutcome(str, Enum):
     answered = "answered"
+    confirm = "confirm"  # the agent asks the caller whether it understood them (POST /api/confirmations/{id})
     escalated = "escalated"
 
 
@@ -62,10 +63,60 @@ class AskRequest(StrictInput):
 class AskResponse(BaseModel):
     outcome: AskOutcome
     answer: str | None
-    knowledge_id: int | None
+    knowledge_id: int | None  # with `confirm`: the entry the agent thinks the caller means
     score: float
     help_request_id: int | None
-    message: str
+    message: str  # what the agent says
+    confirmation_id: str | None = None  # with `confirm`: answer it at POST /api/confirmations/{confirmation_id}
+
+
+class ConfirmationAnswer(StrictInput):
+    confirmed: bool
+
+
+class AuditPublic(BaseModel):
+    """An auto-answer the supervisor is asked to check."""
+
+    id: int
+    question: str
+    answer: str
+    knowledge_id: int
+    confidence: float
+    asked_at: datetime
+    verdict: Literal["right", "wrong"] | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditPublic]
+    total: int
+
+
+class AuditVerdict(StrictInput):
+    correct: bool
+
+
+class PrecisionBand(BaseModel):
+    low: float
+    high: float | None
+    labels: int
+    right: int
+    precision: float | None
+    lower: float | None  # 95% Wilson interval
+    upper: float | None
+
+
+class LiveQualityPublic(BaseModel):
+    """Precision of auto-answers, estimated from the supervisor's and callers' own verdicts."""
+
+    threshold: float  # the answering threshold in force
+    confirm_threshold: float | None  # from here up to `threshold` the agent asks the caller first
+    target_precision: float
+    labels: int  # verdicts at or above the threshold
+    precision: float | None  # right / labels at or above the threshold
+    lower: float | None  # 95% Wilson interval of that precision
+    upper: float | None
+    bands: list[PrecisionBand]
+    audits_waiting: int
 
 
 class WaitingCaller(BaseModel):

@@ -14,7 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from kb_service.api.limits import AskRateLimit, BodyLimit, ConsoleApiGuard
 from kb_service.api.routes import (
     ask,
+    audits,
     call_config,
+    confirmations,
     health,
     help_requests,
     knowledge,
@@ -85,7 +87,20 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.add_middleware(
         AskRateLimit, per_minute=settings.ask_rate_limit_per_minute, on_limited=app.state.metrics.rate_limited
     )
-    for module in (ask, help_requests, knowledge, sessions, call_config, livekit, stats, metrics, health):
+    routes = (
+        ask,
+        confirmations,
+        help_requests,
+        knowledge,
+        audits,
+        sessions,
+        call_config,
+        livekit,
+        stats,
+        metrics,
+        health,
+    )
+    for module in routes:
         app.include_router(module.router)
     mount_console(app)  # at /supervisor; must stay above the catch-all "/" mount
     if (AGENT_WEB / "index.html").exists():

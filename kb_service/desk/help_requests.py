@@ -17,6 +17,7 @@ from kb_service.desk.pending import PendingQuestions
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
+from kb_service.matching import live
 from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
 from kb_service.storage.store import Store, iso, iso_in, now
@@ -27,6 +28,11 @@ from models import (
     ResolveRequest,
     ResolveResponse,
     WaitingCaller,
+)
+
+CHECKING_MESSAGE = (
+    "Good question. Let me check with my supervisor and get back to you. "
+    "I'll tell you here as soon as I know, and by text if you left your number."
 )
 
 
@@ -73,9 +79,11 @@ class HelpDesk:
         session_id: str | None,
         best_score: float | None,
         at: datetime | None = None,
+        best: tuple[int, float] | None = None,
     ) -> Escalation:
         """Open a pending request, or join this caller to a pending one asking the same thing. `at`: the
-        transaction's time (now if not given)."""
+        transaction's time (now if not given); `best`: the entry the matcher thought closest, and its confidence
+        (the supervisor's resolve labels that match right or wrong)."""
         existing = self._same_pending_question(tx, vector)
         at = at or now()
         stamp = iso(at)
@@ -84,7 +92,8 @@ class HelpDesk:
         else:
             cur = tx.execute(
                 "INSERT INTO help_requests (question, embedding, status, caller_name, caller_phone, session_id,"
-                " best_score, created_at, deadline_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                " best_score, best_knowledge_id, best_confidence, created_at, deadline_at)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     question,
                     to_blob(vector),
@@ -92,6 +101,7 @@ class HelpDesk:
                     caller.phone,
                     session_id,
                     best_score,
+                    *(best or (None, None)),
                     stamp,
                     iso_in(self.timeout_seconds, at),
                 ),
@@ -147,6 +157,14 @@ class HelpDesk:
             )
             if cur.rowcount == 0:
                 raise self._not_pending(tx, help_request_id)
+            if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
+                live.record(
+                    tx,
+                    row["best_knowledge_id"],
+                    row["best_confidence"],
+                    knowledge_id == row["best_knowledge_id"],
+                    "resolve",
+                )
             if learn and knowledge_id is not None:
                 added = self.kb.insert_phrasings(tx, knowledge_id, [learned_question], vector)
             elif learn:

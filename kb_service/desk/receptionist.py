@@ -1,4 +1,5 @@
-"""The agent's side of a call: answer from the knowledge base when sure, otherwise escalate."""
+"""The agent's side of a call: answer from the knowledge base when sure, ask the caller to confirm when nearly
+sure, otherwise escalate to the supervisor."""
 
 from __future__ import annotations
 
@@ -7,24 +8,22 @@ from datetime import datetime
 
 import numpy as np
 
-from kb_service.desk.help_requests import HelpDesk
+from kb_service.desk import audits
+from kb_service.desk.confirmations import Confirmations
+from kb_service.desk.help_requests import CHECKING_MESSAGE, HelpDesk
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching.matcher import Decision, Matcher
+from kb_service.matching.matcher import ANSWER, CONFIRM, Decision, Matcher
 from kb_service.storage.idempotency import IdempotencyKey
 from kb_service.storage.store import iso, now
 from models import AskOutcome, AskRequest, AskResponse
 
-CHECKING_MESSAGE = (
-    "Good question. Let me check with my supervisor and get back to you. "
-    "I'll tell you here as soon as I know, and by text if you left your number."
-)
-
 
 class Receptionist:
-    def __init__(self, kb: KnowledgeBase, matcher: Matcher, desk: HelpDesk):
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher, desk: HelpDesk, confirmations: Confirmations):
         self.kb = kb
         self.matcher = matcher
         self.desk = desk
+        self.confirmations = confirmations
 
     def respond(
         self, vectors: np.ndarray, asks: list[AskRequest], keys: list[IdempotencyKey | None]
@@ -65,23 +64,22 @@ class Receptionist:
             return AskResponse.model_validate(earlier)
         best_id = decision.best.knowledge_id if decision.best else None
         stamp = iso(at)
-        answer = None
-        if decision.answer:  # None if the entry was deleted since the search: then it escalates
-            row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (best_id,)).fetchone()
-            answer = row["answer"] if row else None
-        if answer is not None:
-            self.kb.record_hit(tx, best_id, stamp)
-            response = AskResponse(
-                outcome=AskOutcome.answered,
-                answer=answer,
-                knowledge_id=best_id,
-                score=decision.score,
-                help_request_id=None,
-                message=answer,
-            )
-        else:
+        response = None
+        if decision.outcome == ANSWER:  # None if the entry was deleted since the search: then it escalates
+            response = self._answer(tx, ask, decision, stamp)
+        elif decision.outcome == CONFIRM:
+            response = self.confirmations.open(tx, ask, vector, decision, at)
+        if response is None:
+            best = (best_id, decision.confidence) if decision.best else None
             escalation = self.desk.escalate(
-                tx, ask.question, vector, ask.caller, ask.session_id, decision.score if decision.best else None, at
+                tx,
+                ask.question,
+                vector,
+                ask.caller,
+                ask.session_id,
+                decision.score if decision.best else None,
+                at,
+                best=best,
             )
             response = AskResponse(
                 outcome=AskOutcome.escalated,
@@ -92,19 +90,37 @@ class Receptionist:
                 message=CHECKING_MESSAGE,
             )
         tx.execute(
-            "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, knowledge_id,"
-            " help_request_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
+            " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 stamp,
                 ask.question,
                 response.outcome.value,
                 decision.score,
                 decision.margin,
+                decision.confidence if decision.best else None,
                 best_id,
                 response.help_request_id,
                 ask.session_id,
+                response.confirmation_id,
             ),
         )
         if idempotency:
             idempotency.remember(tx, response)
         return response
+
+    def _answer(self, tx: sqlite3.Connection, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:
+        knowledge_id = decision.best.knowledge_id
+        row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (knowledge_id,)).fetchone()
+        if row is None:
+            return None
+        self.kb.record_hit(tx, knowledge_id, stamp)
+        audits.sample(tx, ask.question, row["answer"], knowledge_id, decision.confidence, stamp)
+        return AskResponse(
+            outcome=AskOutcome.answered,
+            answer=row["answer"],
+            knowledge_id=knowledge_id,
+            score=decision.score,
+            help_request_id=None,
+            message=row["answer"],
+        )

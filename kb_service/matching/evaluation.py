@@ -29,9 +29,10 @@ class EvalSet:
 @dataclass(frozen=True)
 class Point:
     threshold: float
-    precision: float
-    coverage: float
-    false_answer_rate: float
+    precision: float  # right auto-answers / all auto-answers
+    coverage: float  # right auto-answers / questions the knowledge base can answer
+    false_answer_rate: float  # answered questions it cannot answer / all such questions
+    wrong_rate: float  # wrong auto-answers / all questions
     answered: int
 
 
@@ -128,27 +129,28 @@ def ask_all(
 
 
 def _naive(ranked: list[Candidate]) -> Decision:
-    return Decision(answer=False, best=ranked[0] if ranked else None, runner_up=None)
+    return Decision("escalate", ranked[0] if ranked else None, None)
 
 
 def point(outcomes: list[Outcome], threshold: float) -> Point:
-    right = wrong = covered = false_answers = 0
+    right = wrong = false_answers = 0
     for o in outcomes:
         if o.guarded or o.got is None or o.confidence < threshold:
             continue
-        right, wrong = (right + 1, wrong) if o.got == o.expected else (right, wrong + 1)
-        if o.expected is not None:
-            covered += 1
+        if o.got == o.expected:
+            right += 1
         else:
-            false_answers += 1
+            wrong += 1
+            false_answers += o.expected is None
     in_scope = sum(o.expected is not None for o in outcomes)
     out_scope = len(outcomes) - in_scope
     answered = right + wrong
     return Point(
         threshold=round(threshold, 4),
         precision=right / answered if answered else 1.0,
-        coverage=covered / in_scope if in_scope else 0.0,
+        coverage=right / in_scope if in_scope else 0.0,
         false_answer_rate=false_answers / out_scope if out_scope else 0.0,
+        wrong_rate=wrong / len(outcomes) if outcomes else 0.0,
         answered=answered,
     )
 
@@ -162,13 +164,14 @@ def threshold_grid(low: float = 0.30, high: float = 1.6, step: float = 0.005) ->
 
 
 def lowest_threshold_for(points: list[Point], target_precision: float, min_support: int = MIN_SUPPORT) -> Point | None:
-    """The most permissive threshold whose precision (and that of every stricter one measured on at least
-    `min_support` answers) meets the target."""
+    """The most permissive threshold whose precision meets the target, as does that of every stricter one measured
+    on at least `min_support` answers (fewer answers than that are noise, not a reason to stop)."""
     chosen = None
     for p in sorted(points, key=lambda p: -p.threshold):
         if p.answered >= min_support and p.precision < target_precision:
             break
-        chosen = p
+        if p.precision >= target_precision:
+            chosen = p
     return chosen
 
 

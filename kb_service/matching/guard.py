@@ -267,6 +267,10 @@ def _raw_tokens(text: str) -> list[str]:
     return [token.removesuffix("n't") for token in TOKEN.findall(text.lower().replace("\u2019", "'"))]
 
 
+def word_count(text: str) -> int:
+    return len(_raw_tokens(text))
+
+
 @lru_cache(maxsize=16_384)  # the matched entry's phrasings come round again and again
 def stems(text: str) -> frozenset[str]:
     """The text's stemmed words: all that deciding "near-identical wording" needs (`Words.tokens`)."""

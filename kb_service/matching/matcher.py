@@ -1,9 +1,11 @@
 """The matching policy: when is the knowledge base sure enough to answer a caller by itself?
 
 Each entry scores the mean of two cosine similarities: to its nearest phrasing, and to the centroid of all its
-phrasings (so an entry taught many ways counts for more than one lucky phrasing). The agent answers when the
-best entry's score plus its lead over the runner-up (`confidence`; the lead counts only for an entry with two or
-more phrasings) reaches the threshold, and the contradiction guard finds nothing. Measured against the alternatives in docs/quality.md."""
+phrasings (so an entry taught many ways counts for more than one lucky phrasing). `confidence` is the best
+entry's score plus half its lead over the runner-up (the lead counts only for an entry taught two or more ways).
+The agent answers at or above the answering threshold, asks the caller to confirm in the band below it (the
+confirmation threshold), and escalates below that, or whenever the contradiction guard objects. A question of
+fewer than MIN_WORDS_TO_ANSWER words is at most confirmed. Measured against the alternatives in docs/quality.md."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from kb_service.matching import guard
 
 NEIGHBOURS = 20  # phrasings fetched per query before grouping them by entry
 CENTROID_WEIGHT = 0.5  # entry score = (1 - w) * nearest phrasing + w * centroid
+LEAD_WEIGHT = 0.5  # confidence = score + w * lead: in a small knowledge base a full lead lifts unknown questions
+MIN_WORDS_TO_ANSWER = 3  # "Order", "Opening hours?": too little to answer outright, so at most confirmed
 
 
 class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
@@ -27,12 +31,19 @@ class Candidate(NamedTuple):  # a tuple: one is made for every entry among every
     phrasings: int = 1  # how many ways the entry was taught
 
 
+ANSWER, CONFIRM, ESCALATE = "answer", "confirm", "escalate"
+
+
 @dataclass(frozen=True)
 class Decision:
-    answer: bool
+    outcome: str  # ANSWER, CONFIRM (ask the caller first) or ESCALATE
     best: Candidate | None
     runner_up: Candidate | None
     guard: str | None = None  # why the contradiction guard escalated, if it did
+
+    @property
+    def answer(self) -> bool:
+        return self.outcome == ANSWER
 
     @property
     def score(self) -> float:
@@ -47,11 +58,11 @@ class Decision:
 
     @property
     def confidence(self) -> float:
-        """Score plus lead; the lead only counts for an entry taught two or more ways (one phrasing is one noisy
-        cosine: on CLINC150 with one phrasing per entry, adding its lead cost precision)."""
+        """Score plus half the lead; the lead only counts for an entry taught two or more ways (one phrasing is
+        one noisy cosine)."""
         if self.best is None or self.best.phrasings < 2:
             return self.score
-        return self.score + (self.margin or 0.0)
+        return self.score + LEAD_WEIGHT * (self.margin or 0.0)
 
     def clears(self, threshold: float) -> bool:
         """The answering rule, for the live threshold and for `frontdesk eval`'s sweep alike."""
@@ -101,9 +112,10 @@ _KEEP_ALL = LeaveOut()
 
 
 class Matcher:
-    def __init__(self, kb: KnowledgeBase, threshold: float):
+    def __init__(self, kb: KnowledgeBase, threshold: float, confirm_threshold: float | None = None):
         self.kb = kb
-        self.threshold = threshold
+        self.threshold = threshold  # answer at or above
+        self.confirm_threshold = confirm_threshold  # ask the caller first at or above (None: never)
 
     def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
         """Per query, the nearest entries best first."""
@@ -141,15 +153,21 @@ class Matcher:
 
     def decide(self, ranked: list[Candidate], question: str | None = None, guard_all: bool = True) -> Decision:
         """`guard_all=False` runs the contradiction guard only where it could matter, when the entry would be
-        answered; evaluation keeps it on for every query, since its threshold sweep asks `clears` at others."""
+        answered or confirmed; evaluation keeps it on for every query, since its threshold sweep asks `clears`."""
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
-        decision = Decision(answer=False, best=best, runner_up=runner_up)
-        would_answer = decision.clears(self.threshold)
-        guarded = question is not None and best is not None and (guard_all or would_answer)
+        undecided = Decision(ESCALATE, best, runner_up)
+        lowest = self.threshold if self.confirm_threshold is None else min(self.threshold, self.confirm_threshold)
+        if undecided.clears(self.threshold) and (question is None or guard.word_count(question) >= MIN_WORDS_TO_ANSWER):
+            outcome = ANSWER
+        elif undecided.clears(lowest):
+            outcome = CONFIRM
+        else:
+            outcome = ESCALATE
+        guarded = question is not None and best is not None and (guard_all or outcome != ESCALATE)
         if guarded and (reason := self._guard(question, best)) is not None:
-            return Decision(answer=False, best=best, runner_up=runner_up, guard=reason)
-        return Decision(answer=True, best=best, runner_up=runner_up) if would_answer else decision
+            return Decision(ESCALATE, best, runner_up, guard=reason)
+        return Decision(outcome, best, runner_up)
 
     def _guard(self, question: str, best: Candidate) -> str | None:
         texts = self.kb.texts.get(best.knowledge_id)

@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from kb_service.ops.stats import help_request_counts
 
-ASK_OUTCOMES = ("answered", "escalated", "rate_limited")
+ASK_OUTCOMES = ("answered", "confirm", "escalated", "rate_limited")
 
 
 class _StateCollector(Collector):
@@ -42,6 +42,35 @@ class _StateCollector(Collector):
         in_db = GaugeMetricFamily("frontdesk_phrasings_in_db", "Phrasings in the database (equals index size).")
         in_db.add_metric([], runtime.kb.phrasing_count())
         yield in_db
+        quality = runtime.live_quality()
+        for name, help_text, value in (
+            (
+                "frontdesk_answer_threshold",
+                "Confidence at or above which the agent answers by itself.",
+                quality.threshold,
+            ),
+            (
+                "frontdesk_live_precision",
+                "Precision of auto-answers from callers' and supervisors' verdicts.",
+                quality.precision,
+            ),
+            ("frontdesk_live_precision_lower", "Lower end of its 95% interval.", quality.lower),
+            ("frontdesk_live_precision_upper", "Upper end of its 95% interval.", quality.upper),
+            (
+                "frontdesk_live_precision_labels",
+                "Verdicts at or above the threshold behind the estimate.",
+                quality.labels,
+            ),
+            (
+                "frontdesk_audits_waiting",
+                "Sampled auto-answers waiting for the supervisor's verdict.",
+                quality.audits_waiting,
+            ),
+        ):
+            if value is not None:
+                gauge = GaugeMetricFamily(name, help_text)
+                gauge.add_metric([], value)
+                yield gauge
         if runtime.asks is not None:  # asks / forward passes = the mean micro-batch size
             passes = CounterMetricFamily("frontdesk_ask_forward_passes", "Model forward passes made for asks.")
             passes.add_metric([], runtime.asks.batches)

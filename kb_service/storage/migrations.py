@@ -103,4 +103,54 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)""",
         ],
     ),
+    (
+        3,
+        [
+            # What the matcher was sure of, for live calibration.
+            """ALTER TABLE ask_log ADD COLUMN confidence REAL""",
+            """ALTER TABLE ask_log ADD COLUMN confirmation_id TEXT""",
+            """ALTER TABLE help_requests ADD COLUMN best_knowledge_id INTEGER""",
+            """ALTER TABLE help_requests ADD COLUMN best_confidence REAL""",
+            # "Just to check — are you asking …?": an ask the caller confirms or declines.
+            """CREATE TABLE confirmations (
+                id TEXT PRIMARY KEY,
+                question TEXT NOT NULL,
+                embedding BLOB NOT NULL,
+                knowledge_id INTEGER NOT NULL,
+                score REAL NOT NULL,
+                confidence REAL NOT NULL,
+                caller_name TEXT,
+                caller_phone TEXT,
+                session_id TEXT,
+                status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'confirmed', 'declined', 'expired')),
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                answered_at TEXT
+            )""",
+            # Verdicts on "would entry X be the right answer at this confidence": from callers' confirmations,
+            # supervisors' resolves and audits. The live precision estimate is computed from them.
+            """CREATE TABLE match_labels (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                knowledge_id INTEGER,
+                confidence REAL NOT NULL,
+                correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+                source TEXT NOT NULL CHECK (source IN ('confirmation', 'resolve', 'audit')),
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE INDEX match_labels_confidence ON match_labels(confidence)""",
+            # Auto-answers sampled for the supervisor to mark right or wrong.
+            """CREATE TABLE audits (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                question TEXT NOT NULL,
+                answer TEXT NOT NULL,
+                knowledge_id INTEGER NOT NULL,
+                confidence REAL NOT NULL,
+                asked_at TEXT NOT NULL,
+                verdict TEXT CHECK (verdict IN ('right', 'wrong')),
+                reviewed_at TEXT
+            )""",
+            """CREATE INDEX audits_open ON audits(verdict, id)""",
+            """CREATE INDEX audits_entry ON audits(knowledge_id)""",
+        ],
+    ),
 ]

@@ -45,4 +45,5 @@ def resolve_help_request(
     key = IdempotencyKey.of("resolve", idempotency_key, help_request_id, body)
     response = runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
     runtime.outbox_worker.wake()
+    runtime.refresh_thresholds()  # the resolve labelled the matcher's best candidate right or wrong
     return response

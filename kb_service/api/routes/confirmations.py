@@ -1,0 +1,30 @@
+"""`POST /api/confirmations/{confirmation_id}`: the caller's yes or no to "Just to check — are you asking …?"."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+
+from kb_service.api.deps import RuntimeDep
+from models import AskResponse, ConfirmationAnswer
+
+router = APIRouter(tags=["caller"])
+
+ConfirmationId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.post(
+    "/api/confirmations/{confirmation_id}",
+    response_model=AskResponse,
+    responses={404: {"description": "No such confirmation"}, 409: {"description": "Answered already, or expired"}},
+)
+async def answer_confirmation(
+    confirmation_id: ConfirmationId, body: ConfirmationAnswer, runtime: RuntimeDep, request: Request
+) -> AskResponse:
+    """Yes gives the entry's answer (`answered`); no asks the supervisor (`escalated`)."""
+    response = await run_in_threadpool(runtime.confirmations.settle, confirmation_id, body.confirmed)
+    request.app.state.metrics.ask_done(response.outcome.value, 0.0)
+    if response.help_request_id is not None:
+        runtime.outbox_worker.wake()
+    runtime.refresh_thresholds()  # the caller's verdict is a label
+    return response

@@ -1,0 +1,165 @@
+"""Confirmation with the caller: between "sure enough to answer" and "escalate", the agent asks instead of guessing.
+
+"Just to check — are you asking …?" is built from the entry's own wording. The caller's yes answers (and labels
+the match right); a no escalates the question to the supervisor (and labels it wrong). A confirmation is
+answered once, within CONFIRM_SECONDS; its id is random, so only the caller who asked holds it. One left
+unanswered is escalated when it expires, so the question is never lost."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from datetime import datetime
+
+import numpy as np
+
+from kb_service.desk.help_requests import CHECKING_MESSAGE, HelpDesk
+from kb_service.embedding import from_blob, to_blob
+from kb_service.errors import Conflict, NotFound
+from kb_service.matching import live
+from kb_service.matching.matcher import Decision
+from kb_service.storage.store import Store, iso, iso_in, now
+from models import AskOutcome, AskRequest, AskResponse, Caller
+
+CONFIRM_SECONDS = 300
+
+
+def confirm_message(phrasing: str) -> str:
+    return f'Just to check — are you asking: "{phrasing.strip()}"'
+
+
+class Confirmations:
+    def __init__(self, store: Store, desk: HelpDesk):
+        self.store = store
+        self.desk = desk
+
+    def open(
+        self, tx: sqlite3.Connection, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime
+    ) -> AskResponse | None:
+        """Ask the caller to confirm the best entry; None if that entry is gone (the caller escalates)."""
+        best = decision.best
+        row = tx.execute(
+            "SELECT question FROM phrasings WHERE knowledge_id = ? ORDER BY (id = ?) DESC, id LIMIT 1",
+            (best.knowledge_id, best.phrasing_id),
+        ).fetchone()
+        if row is None:
+            return None
+        confirmation_id = secrets.token_urlsafe(16)
+        tx.execute(
+            "INSERT INTO confirmations (id, question, embedding, knowledge_id, score, confidence, caller_name,"
+            " caller_phone, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                confirmation_id,
+                ask.question,
+                to_blob(vector),
+                best.knowledge_id,
+                decision.score,
+                decision.confidence,
+                ask.caller.name,
+                ask.caller.phone,
+                ask.session_id,
+                iso(at),
+                iso_in(CONFIRM_SECONDS, at),
+            ),
+        )
+        return AskResponse(
+            outcome=AskOutcome.confirm,
+            answer=None,
+            knowledge_id=best.knowledge_id,
+            score=decision.score,
+            help_request_id=None,
+            message=confirm_message(row["question"]),
+            confirmation_id=confirmation_id,
+        )
+
+    def settle(self, confirmation_id: str, confirmed: bool) -> AskResponse:
+        """The caller's yes (the entry's answer) or no (escalated to the supervisor). 409 if answered already
+        or expired."""
+        at = now()
+        with self.store.write() as tx:
+            row = tx.execute("SELECT * FROM confirmations WHERE id = ?", (confirmation_id,)).fetchone()
+            if row is None:
+                raise NotFound("no such confirmation")
+            if row["status"] != "open":
+                raise Conflict(f"this confirmation was already answered ({row['status']})")
+            if row["expires_at"] <= iso(at):
+                raise Conflict("this confirmation has expired: ask the question again")
+            answer = (
+                tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (row["knowledge_id"],)).fetchone()
+                if confirmed
+                else None
+            )
+            stamp = iso(at)
+            live.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
+            if answer is not None:
+                tx.execute(
+                    "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
+                    (stamp, row["knowledge_id"]),
+                )
+                response = AskResponse(
+                    outcome=AskOutcome.answered,
+                    answer=answer["answer"],
+                    knowledge_id=row["knowledge_id"],
+                    score=row["score"],
+                    help_request_id=None,
+                    message=answer["answer"],
+                )
+            else:  # a no, or the entry was deleted meanwhile
+                response = self._escalate(tx, row, at)
+            tx.execute(
+                "UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?",
+                ("confirmed" if confirmed else "declined", stamp, confirmation_id),
+            )
+            tx.execute(
+                "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
+                (response.outcome.value, response.help_request_id, confirmation_id),
+            )
+        return response
+
+    def expire_overdue(self) -> int:
+        """Escalate the confirmations nobody answered in time. Returns how many."""
+        at = now()
+        due = [
+            r["id"]
+            for r in self.store.query(
+                "SELECT id FROM confirmations WHERE status = 'open' AND expires_at <= ?", (iso(at),)
+            )
+        ]
+        for confirmation_id in due:
+            with self.store.write() as tx:
+                row = tx.execute(
+                    "SELECT * FROM confirmations WHERE id = ? AND status = 'open'", (confirmation_id,)
+                ).fetchone()
+                if row is None:  # answered meanwhile
+                    continue
+                response = self._escalate(tx, row, at)
+                tx.execute(
+                    "UPDATE confirmations SET status = 'expired', answered_at = ? WHERE id = ?",
+                    (iso(at), confirmation_id),
+                )
+                tx.execute(
+                    "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
+                    (response.outcome.value, response.help_request_id, confirmation_id),
+                )
+        return len(due)
+
+    def _escalate(self, tx: sqlite3.Connection, row: sqlite3.Row, at: datetime) -> AskResponse:
+        caller = Caller(name=row["caller_name"], phone=row["caller_phone"])
+        escalation = self.desk.escalate(
+            tx,
+            row["question"],
+            from_blob(row["embedding"]),
+            caller,
+            row["session_id"],
+            row["score"],
+            at,
+            best=(row["knowledge_id"], row["confidence"]),
+        )
+        return AskResponse(
+            outcome=AskOutcome.escalated,
+            answer=None,
+            knowledge_id=None,
+            score=row["score"],
+            help_request_id=escalation.help_request_id,
+            message=CHECKING_MESSAGE,
+        )

@@ -1,0 +1,167 @@
+"""Live calibration: precision measured from the verdicts the product already collects.
+
+Three sources label "entry X was (not) the right answer at confidence c":
+- a caller's yes or no to "Just to check — are you asking …?";
+- a supervisor's resolve: "Use this answer" on the entry the matcher proposed is a yes, a new answer written
+  for a question whose best candidate was X is a no;
+- the audit queue, where the supervisor marks sampled auto-answers right or wrong.
+
+From them the service keeps a precision estimate with a 95% Wilson interval, and moves the answering threshold
+only when the evidence supports it: up when the interval lies wholly below the target, down into the band the
+callers confirmed when the interval there lies wholly above it.
+
+The confirmation threshold needs no labels: it sits as low as keeps confirmations to about one question in six
+of recent traffic (a confirmation costs the caller a yes, never a wrong answer)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+
+from kb_service.storage.store import Store, iso, now
+from models import LiveQualityPublic, PrecisionBand
+
+Z = 1.96  # 95%
+BAND_WIDTH = 0.05
+MIN_TO_RAISE = 20  # verdicts at or above the threshold before a low precision moves it up
+MIN_TO_LOWER = 10  # verdicts in the band below the threshold before a high precision moves it down
+MAX_LOWERING = 0.10  # the furthest below its calibrated value that live evidence may take the threshold
+CONFIRM_START = 0.85  # the confirmation threshold until CONFIRM_MIN_ASKS questions have been asked
+CONFIRM_FLOOR = 0.60  # never confirm below this: the guess would rarely be right
+CONFIRM_SHARE = 0.18  # of recent questions that may land in the confirmation band
+CONFIRM_WINDOW = 500
+CONFIRM_MIN_ASKS = 50
+
+
+def wilson(right: int, total: int) -> tuple[float | None, float | None]:
+    """The 95% Wilson score interval of right / total (None, None with no data)."""
+    if total == 0:
+        return None, None
+    p = right / total
+    denominator = 1 + Z * Z / total
+    centre = (p + Z * Z / (2 * total)) / denominator
+    spread = Z * math.sqrt(p * (1 - p) / total + Z * Z / (4 * total * total)) / denominator
+    return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+def record(tx: sqlite3.Connection, knowledge_id: int | None, confidence: float, correct: bool, source: str) -> None:
+    tx.execute(
+        "INSERT INTO match_labels (knowledge_id, confidence, correct, source, created_at) VALUES (?, ?, ?, ?, ?)",
+        (knowledge_id, confidence, int(correct), source, iso(now())),
+    )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Every verdict as (confidence, correct), best confidence first."""
+
+    verdicts: list[tuple[float, bool]]
+
+    @classmethod
+    def load(cls, store: Store) -> Labels:
+        rows = store.query("SELECT confidence, correct FROM match_labels ORDER BY confidence DESC")
+        return cls([(r["confidence"], bool(r["correct"])) for r in rows])
+
+    def between(self, low: float, high: float | None = None) -> tuple[int, int]:
+        """(right, total) of the verdicts with low <= confidence < high."""
+        chosen = [ok for c, ok in self.verdicts if c >= low and (high is None or c < high)]
+        return sum(chosen), len(chosen)
+
+
+def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
+    """The answering threshold the evidence supports, starting from the calibrated one.
+
+    Raised, in steps of a band, while the verdicts at or above it say precision is below the target (the whole
+    interval under it). Lowered a band at a time, never more than MAX_LOWERING, while the band below has enough
+    verdicts and everything from there up keeps its interval wholly above the target."""
+    threshold = calibrated
+    while True:
+        right, total = labels.between(threshold)
+        upper = wilson(right, total)[1]
+        if total < MIN_TO_RAISE or upper is None or upper >= target:
+            break
+        threshold = round(threshold + BAND_WIDTH, 4)
+    if threshold > calibrated:
+        return threshold
+    lowest = calibrated - MAX_LOWERING
+    while threshold - BAND_WIDTH >= lowest - 1e-9:
+        candidate = round(threshold - BAND_WIDTH, 4)
+        band_right, band_total = labels.between(candidate, threshold)
+        lower = wilson(*labels.between(candidate))[0]
+        if band_total < MIN_TO_LOWER or lower is None or lower < target:
+            break
+        threshold = candidate
+    return threshold
+
+
+def recent_confidences(store: Store) -> list[float]:
+    rows = store.query(
+        "SELECT confidence FROM ask_log WHERE confidence IS NOT NULL ORDER BY id DESC LIMIT ?", (CONFIRM_WINDOW,)
+    )
+    return [r["confidence"] for r in rows]
+
+
+def confirm_threshold(recent: list[float], answer_threshold: float) -> float:
+    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most CONFIRM_SHARE of the recent
+    questions would fall between it and the answering threshold."""
+    if len(recent) < CONFIRM_MIN_ASKS:
+        return min(CONFIRM_START, answer_threshold)
+    below = sorted((c for c in recent if c < answer_threshold), reverse=True)
+    allowed = int(CONFIRM_SHARE * len(recent))
+    if allowed >= len(below):
+        return CONFIRM_FLOOR
+    return round(min(max(CONFIRM_FLOOR, below[allowed] + 1e-4), answer_threshold), 4)
+
+
+def thresholds(store: Store, configured: float, target: float) -> tuple[float, float]:
+    """(answering, confirmation) thresholds in force: the calibrated one, never below the configured one
+    (`matching/calibration.py`), moved by live verdicts; the confirmation band below it set by recent traffic."""
+    from kb_service.matching import calibration
+
+    calibrated = calibration.load(store)
+    base = max(calibrated.threshold, configured) if calibrated else configured
+    answer = live_threshold(Labels.load(store), base, target)
+    return answer, confirm_threshold(recent_confidences(store), answer)
+
+
+def estimate(store: Store, threshold: float, confirm_threshold: float | None, target: float) -> LiveQualityPublic:
+    labels = Labels.load(store)
+    right, total = labels.between(threshold)
+    lower, upper = wilson(right, total)
+    start = math.floor(min([c for c, _ in labels.verdicts] + [threshold]) / BAND_WIDTH) * BAND_WIDTH
+    bands = []
+    edge = round(start, 4)
+    while labels.verdicts and edge <= max(c for c, _ in labels.verdicts):
+        high = round(edge + BAND_WIDTH, 4)
+        band_right, band_total = labels.between(edge, high)
+        if band_total:
+            band_lower, band_upper = wilson(band_right, band_total)
+            bands.append(
+                PrecisionBand(
+                    low=edge,
+                    high=high,
+                    labels=band_total,
+                    right=band_right,
+                    precision=round(band_right / band_total, 4),
+                    lower=_round(band_lower),
+                    upper=_round(band_upper),
+                )
+            )
+        edge = high
+    waiting = store.scalar("SELECT COUNT(*) FROM audits WHERE verdict IS NULL")
+    return LiveQualityPublic(
+        threshold=threshold,
+        confirm_threshold=confirm_threshold,
+        target_precision=target,
+        labels=total,
+        precision=round(right / total, 4) if total else None,
+        lower=_round(lower),
+        upper=_round(upper),
+        bands=bands,
+        audits_waiting=waiting,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
