@@ -3,13 +3,16 @@
 Embeddings put "are you open on Sunday" right next to "are you closed on Sunday". The guard compares the
 caller's question with the knowledge-base phrasing it matched, word by word, and names what differs: a weekday,
 a number, time or price, a negation, an opposite verb, or a different named thing (a service the entry never
-mentions). Caller text is only ever tokenised with the fixed pattern below and looked up in fixed word sets."""
+mentions, unless its embedding makes it a synonym of the word it replaced). Caller text is only ever tokenised with the fixed pattern below and looked up in fixed word sets."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+
+WordSimilarity = Callable[[str, str], float]  # cosine between two words' embeddings
 
 # Share at least this fraction of their words to count as near-identical wording (Jaccard of token sets).
 NEAR_IDENTICAL = 0.5
@@ -303,7 +306,12 @@ def words(text: str) -> Words:
     return Words(tokens, frozenset(days), frozenset(numbers), negated, frozenset(content))
 
 
-def contradiction(question: str, phrasing: str, entry_text: str = "") -> str | None:
+SYNONYM_COSINE = 0.6  # two words at least this close ("fix", "repair": 0.63) name the same thing
+
+
+def contradiction(
+    question: str, phrasing: str, entry_text: str = "", similar: WordSimilarity | None = None
+) -> str | None:
     """Why `question` means something other than `phrasing` (the KB phrasing it matched), or None.
 
     `entry_text` is the entry's other phrasings and answer: a named thing the entry itself mentions is no
@@ -331,7 +339,9 @@ def contradiction(question: str, phrasing: str, entry_text: str = "") -> str | N
     only_question = q.content - p.content
     only_phrasing = p.content - q.content
     if len(only_question) == 1 and len(only_phrasing) == 1 and only_question - known.content:
-        return "different named thing"
+        # One word swapped for another: a synonym ("fix" for "repair") or another service ("shave" for "cut")?
+        if similar is None or similar(next(iter(only_question)), next(iter(only_phrasing))) < SYNONYM_COSINE:
+            return "different named thing"
     return None
 
 
@@ -347,7 +357,9 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
-def entry_contradiction(question: str, phrasings: list[str], answer: str = "") -> str | None:
+def entry_contradiction(
+    question: str, phrasings: list[str], answer: str = "", similar: WordSimilarity | None = None
+) -> str | None:
     """Check the question against the matched entry's phrasing worded most like it: escalate when the wording is
     near-identical but one meaning changed (unless an equally close phrasing of the entry agrees with it)."""
     q = stems(question)  # the rest of the question's analysis (`words`) only if some phrasing is this close
@@ -357,5 +369,5 @@ def entry_contradiction(question: str, phrasings: list[str], answer: str = "") -
         return None
     entry_text = " ".join([*phrasings, answer])
     top = max(o for o, _ in close)
-    reasons = [contradiction(question, p, entry_text) for o, p in close if o == top]
+    reasons = [contradiction(question, p, entry_text, similar) for o, p in close if o == top]
     return None if None in reasons else reasons[0]

@@ -9,6 +9,7 @@ fewer than MIN_WORDS_TO_ANSWER words is at most confirmed. Measured against the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -171,7 +172,12 @@ class Matcher:
 
     def _guard(self, question: str, best: Candidate) -> str | None:
         texts = self.kb.texts.get(best.knowledge_id)
-        return None if texts is None else guard.entry_contradiction(question, *texts)
+        return None if texts is None else guard.entry_contradiction(question, *texts, similar=self._word_similarity)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Matcher per service: the cache lives as long)
+    def _word_similarity(self, a: str, b: str) -> float:
+        first, second = self.kb.embedder.embed([a, b])
+        return float(first @ second)
 
     def match(self, vectors: np.ndarray, questions: list[str] | None = None, guard_all: bool = True) -> list[Decision]:
         """One decision per query vector. `/api/ask` and `frontdesk eval` both go through here.
