@@ -9,6 +9,7 @@
     form: $("ask-form"), question: $("question"), name: $("caller-name"), phone: $("caller-phone"),
     call: $("call"), talk: $("talk"), hush: $("hush"),
     voiceNote: $("voice-note"), livekitStatus: $("livekit-status"), waitingNote: $("waiting-note"),
+    confirm: $("confirm"), confirmYes: $("confirm-yes"), confirmNo: $("confirm-no"),
   };
 
   const sessionId = newSessionId();
@@ -29,6 +30,7 @@
   const seenEvents = new Set(); // SSE ids already shown: a reconnect never repeats a follow-up
   const waiting = new Set();    // help request ids this call is waiting on
   let room = null;              // LiveKit room, when joined
+  let confirming = null;        // the confirmation id the agent is waiting on ("Just to check — are you asking …?")
 
   function newSessionId() {
     if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -176,7 +178,8 @@
       for (let i = event.resultIndex; i < event.results.length; i++) {
         const result = event.results[i];
         const text = result[0].transcript.trim();
-        if (!text || isEcho(text)) continue;
+        const reply = confirming !== null && yesOrNo(text) !== null; // a short yes or no is never our echo
+        if (!text || (!reply && isEcho(text))) continue;
         if (speaking) stopSpeaking(); // the caller talks over the agent: let them
         if (result.isFinal) {
           ui.heard.textContent = "";
@@ -225,31 +228,70 @@
     return `the service answered ${status}`;
   }
 
+  // A spoken or typed reply to "Just to check — are you asking …?": true, false, or null (something else).
+  const YES = new Set(["yes", "yeah", "yep", "yup", "correct", "right", "exactly", "sure", "indeed", "absolutely"]);
+  const NO = new Set(["no", "nope", "nah", "wrong", "incorrect"]);
+  function yesOrNo(text) {
+    const heard = words(text);
+    if (heard.length === 0 || heard.length > 4) return null;
+    if (heard.some((w) => NO.has(w)) || heard.join(" ").startsWith("not ")) return false;
+    if (heard.some((w) => YES.has(w))) return true;
+    return null;
+  }
+
+  function showConfirm(id) {
+    confirming = id;
+    ui.confirm.hidden = id === null;
+  }
+
   async function ask(question) {
     question = question.trim();
     if (!question) return;
-    stopSpeaking();
+    if (confirming !== null && yesOrNo(question) !== null) {
+      say("caller", "You", question);
+      await confirm(yesOrNo(question));
+      return;
+    }
+    showConfirm(null); // a new question instead of a yes or no: the old one goes to the supervisor in time
     say("caller", "You", question);
+    await reply(fetch("api/ask", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ question, session_id: sessionId, caller: callerDetails() }),
+    }), "Sorry, I couldn't take that question");
+  }
+
+  async function confirm(confirmed) {
+    const id = confirming;
+    if (id === null) return;
+    showConfirm(null);
+    await reply(fetch(`api/confirmations/${encodeURIComponent(id)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ confirmed }),
+    }), "Sorry, that didn't go through");
+  }
+
+  // Shows and speaks the agent's reply to an ask or a confirmation.
+  async function reply(request, apology) {
+    stopSpeaking();
     thinking += 1;
     refreshStatus();
     try {
-      const response = await fetch("api/ask", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ question, session_id: sessionId, caller: callerDetails() }),
-      });
+      const response = await request;
       const body = await response.json().catch(() => null);
       if (!response.ok || !body || typeof body.message !== "string") {
-        say("error", "Problem", `Sorry, I couldn't take that question: ${problem(body, response.status)}`);
+        say("error", "Problem", `${apology}: ${problem(body, response.status)}`);
         return;
       }
-      if (body.outcome === "escalated") {
+      if (body.outcome === "escalated" || body.outcome === "confirm") {
         if (body.help_request_id != null) waiting.add(body.help_request_id);
         refreshWaiting();
-        subscribe();
+        subscribe(); // an unanswered confirmation reaches the supervisor, and its answer comes here
       }
       say("agent", "Agent", body.message);
       speak(body.message);
+      if (body.outcome === "confirm") showConfirm(body.confirmation_id);
     } catch (err) {
       say("error", "Problem", "Sorry, I couldn't reach the front desk. Please try again in a moment.");
     } finally {
@@ -396,6 +438,8 @@
   ui.call.addEventListener("click", toggleCall);
   ui.talk.addEventListener("click", toggleListening);
   ui.hush.addEventListener("click", stopSpeaking);
+  ui.confirmYes.addEventListener("click", () => { say("caller", "You", "Yes"); confirm(true); });
+  ui.confirmNo.addEventListener("click", () => { say("caller", "You", "No"); confirm(false); });
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") stopSpeaking(); });
   window.addEventListener("pagehide", () => { if (events) events.close(); leaveRoom(); });
 
