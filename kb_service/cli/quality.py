@@ -171,6 +171,7 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
             outcomes = evaluation.ask_all(embedder, data, naive=naive, progress=bar.update)
     points = evaluation.sweep(outcomes, evaluation.threshold_grid())
     current = evaluation.point(outcomes, threshold)
+    policy = None if naive else evaluation.run_policy(outcomes, threshold)
     chosen = evaluation.lowest_threshold_for(points, settings.target_precision)
     if plot:
         evaluation.plot({label + (" naive" if naive else ""): points}, plot, settings.target_precision)
@@ -182,7 +183,7 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
             "entries": len(data.knowledge),
             "target_precision": settings.target_precision,
         }
-        click.echo(json.dumps(evaluation.report(points, current, chosen, meta), indent=2))
+        click.echo(json.dumps(evaluation.report(points, current, chosen, meta, policy), indent=2))
         return
     click.echo(
         f"{label}: {len(data.knowledge)} entries, {len(data.queries)} queries"
@@ -191,6 +192,13 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
     click.echo(
         "coverage: right answers / questions the knowledge base can answer; wrong: wrong answers / all questions"
     )
+    if policy:
+        click.echo(
+            f"live policy (answers from {threshold}, asks the caller to confirm below it, an honest caller replies):"
+            f" precision {policy.precision:.3f}, coverage {policy.coverage:.3f}, wrong {policy.wrong_rate:.3f},"
+            f" confirmations {policy.confirm_rate:.1%} of questions"
+        )
+        click.echo("answering alone, by threshold:")
     click.echo(
         f"{'threshold':>9}  {'precision':>9}  {'coverage':>8}  {'wrong':>6}  {'false-answer':>12}  {'answered':>8}"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,7 +13,8 @@ import numpy as np
 
 from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching.matcher import Candidate, Decision, Matcher, candidates
+from kb_service.matching import guard, live
+from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, candidates
 from kb_service.storage.store import Store
 
 CHUNK = 256  # queries matched per progress step
@@ -44,6 +45,21 @@ class Outcome:
     got: str | None
     confidence: float
     guarded: bool
+    short: bool = False  # too few words to answer outright (at most confirmed)
+
+
+@dataclass(frozen=True)
+class PolicyRun:
+    """The live policy asked every query in order, a `confirm` answered the way an honest caller would."""
+
+    answer_threshold: float
+    answered_right: int  # directly or after the caller's yes
+    answered_wrong: int
+    confirmations: int
+    precision: float
+    coverage: float  # right answers / questions the knowledge base can answer
+    wrong_rate: float  # wrong answers / all questions
+    confirm_rate: float  # confirmations / all questions
 
 
 def load_clinc150(path: Path, k: int, split: str) -> EvalSet:
@@ -115,13 +131,11 @@ def ask_all(
                 decisions = [_naive(ranked) for ranked in candidates(kb, vectors[chunk])]
             else:
                 decisions = matcher.match(vectors[chunk], questions[chunk])
-            for (_, expected), decision in zip(data.queries[chunk], decisions):
+            for (question, expected), decision in zip(data.queries[chunk], decisions):
                 got = answer_of[decision.best.knowledge_id] if decision.best else None
-                outcomes.append(
-                    Outcome(
-                        expected, got, decision.confidence if not naive else decision.score, decision.guard is not None
-                    )
-                )
+                confidence = decision.confidence if not naive else decision.score
+                short = guard.word_count(question) < MIN_WORDS_TO_ANSWER
+                outcomes.append(Outcome(expected, got, confidence, decision.guard is not None, short))
             if progress:
                 progress(len(decisions))
         store.close()
@@ -175,9 +189,42 @@ def lowest_threshold_for(points: list[Point], target_precision: float, min_suppo
     return chosen
 
 
-def report(points: list[Point], current: Point, chosen: Point | None, meta: dict) -> dict:
+def run_policy(outcomes: list[Outcome], answer_threshold: float) -> PolicyRun:
+    """What the service would do with these questions asked in this order: answer at `answer_threshold`, confirm
+    in the band below it that recent traffic sets (`live.confirm_threshold`), escalate the rest."""
+    recent: deque[float] = deque(maxlen=live.CONFIRM_WINDOW)
+    right = wrong = confirmations = 0
+    for o in outcomes:
+        confirm_threshold = live.confirm_threshold(list(recent), answer_threshold)
+        if o.got is not None:
+            recent.appendleft(o.confidence)
+        if o.guarded or o.got is None or o.confidence < confirm_threshold:
+            continue
+        if o.confidence < answer_threshold or o.short:
+            confirmations += 1
+            right += o.got == o.expected  # an honest caller says yes to the right entry, no to any other
+            continue
+        right, wrong = (right + 1, wrong) if o.got == o.expected else (right, wrong + 1)
+    in_scope = sum(o.expected is not None for o in outcomes)
+    total = max(len(outcomes), 1)
+    return PolicyRun(
+        answer_threshold=answer_threshold,
+        answered_right=right,
+        answered_wrong=wrong,
+        confirmations=confirmations,
+        precision=round(right / (right + wrong), 4) if right + wrong else 1.0,
+        coverage=round(right / in_scope, 4) if in_scope else 0.0,
+        wrong_rate=round(wrong / total, 4),
+        confirm_rate=round(confirmations / total, 4),
+    )
+
+
+def report(
+    points: list[Point], current: Point, chosen: Point | None, meta: dict, policy: PolicyRun | None = None
+) -> dict:
     return {
         **meta,
+        "policy": asdict(policy) if policy else None,
         "current": asdict(current),
         "best_for_target": asdict(chosen) if chosen else None,
         "points": [asdict(p) for p in points],
