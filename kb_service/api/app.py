@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from kb_service.api.limits import AskRateLimit, BodyLimit, ConsoleApiGuard
@@ -102,7 +102,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     for module in routes:
         app.include_router(module.router)
-    mount_console(app)  # at /supervisor; must stay above the catch-all "/" mount
+
+    @app.get("/supervisor", include_in_schema=False)
+    def console_without_slash() -> RedirectResponse:  # the URL people type and `frontdesk serve` prints
+        return RedirectResponse("/supervisor/", status_code=307)
+
+    mount_console(app)  # at /supervisor/; must stay above the catch-all "/" mount
     if (AGENT_WEB / "index.html").exists():
         app.mount("/", StaticFiles(directory=AGENT_WEB, html=True), name="agent_web")
     return app

@@ -69,7 +69,10 @@ def serve(host: str, port: int, access_log: bool) -> None:
     click.echo(f"API docs:           {base}/docs")
     where = "generated now and kept in " + str(settings.token_path) if generated else "from settings or data dir"
     click.echo(f"Supervisor token:   {token}  ({where})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
+    # Open event streams (call pages, consoles) would hold a graceful shutdown forever: cut them after a second.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", log_config=None, timeout_graceful_shutdown=1
+    )
 
 
 from kb_service.cli import knowledge, quality  # noqa: E402, F401  (registers their commands on `main`)
