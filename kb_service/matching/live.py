@@ -29,7 +29,7 @@ MIN_TO_LOWER = 10  # verdicts in the band below the threshold before a high prec
 MAX_LOWERING = 0.10  # the furthest below its calibrated value that live evidence may take the threshold
 CONFIRM_START = 0.85  # the confirmation threshold until CONFIRM_MIN_ASKS questions have been asked
 CONFIRM_FLOOR = 0.60  # never confirm below this: the guess would rarely be right
-CONFIRM_SHARE = 0.18  # of recent questions that may land in the confirmation band
+CONFIRM_SHARE = 0.16  # of recent questions that may land in the confirmation band
 CONFIRM_WINDOW = 500
 CONFIRM_MIN_ASKS = 50
 
