@@ -14,8 +14,13 @@ from kb_service.config import Settings
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--quality", is_flag=True, help="Answer quality from the ask log, with missed auto-answers.")
-def stats(as_json: bool, quality: bool) -> None:
+@click.option("--quality", is_flag=True, help="Answer quality: outcomes, missed auto-answers, live precision.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --quality: draw live precision against threshold (PNG).",
+)
+def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     """Counts by status, the auto-answer rate, and the index size against the database.
 
     Example:
@@ -24,7 +29,7 @@ def stats(as_json: bool, quality: bool) -> None:
         frontdesk stats --quality
     """
     if quality:
-        _quality_stats(as_json)
+        _quality_stats(as_json, plot)
         return
     from kb_service.knowledge.entries import KnowledgeBase
     from kb_service.knowledge.index import VectorIndex
@@ -66,7 +71,7 @@ def stats(as_json: bool, quality: bool) -> None:
         click.echo(f"calibration ({calibrated.calibrated_at[:16]}): {calibrated.describe()}")
 
 
-def _quality_stats(as_json: bool) -> None:
+def _quality_stats(as_json: bool, plot: Path | None) -> None:
     from dataclasses import asdict
 
     from kb_service.matching import live
@@ -77,6 +82,9 @@ def _quality_stats(as_json: bool) -> None:
     store = Store(settings.db_path)
     threshold, confirm = live.thresholds(store, settings.match_threshold, settings.target_precision)
     result = quality.collect(store, live.estimate(store, threshold, confirm, settings.target_precision))
+    if plot:
+        drawn = quality.plot_live_precision(store, plot, threshold, settings.target_precision)
+        click.echo(f"wrote {plot}: live precision against threshold from {drawn} verdicts", err=as_json)
     if as_json:
         click.echo(json.dumps(asdict(result), indent=2))
         return

@@ -51,3 +51,39 @@ def collect(store: Store, live: LiveQualityPublic) -> Quality:
         missed_median_score=round(scores[len(scores) // 2], 4) if scores else None,
         live=live.model_dump(),
     )
+
+
+def plot_live_precision(store: Store, path, threshold: float, target: float) -> int:
+    """Precision of the verdicts at or above each threshold, with its 95% interval: the evidence the live
+    threshold moves on. Returns how many verdicts it drew on."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kb_service.matching.live import Labels, wilson
+
+    labels = Labels.load(store)
+    confidences = sorted({round(c, 2) for c, _ in labels.verdicts})
+    xs, ys, lows, highs, counts = [], [], [], [], []
+    for t in confidences:
+        right, total = labels.between(t)
+        if total < 5:
+            continue
+        low, high = wilson(right, total)
+        xs.append(t), ys.append(right / total), lows.append(low), highs.append(high), counts.append(total)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.fill_between(xs, lows, highs, alpha=0.25, label="95% interval")
+    ax.plot(xs, ys, label="precision of the verdicts at or above")
+    ax.axhline(target, color="grey", linestyle="--", linewidth=0.8, label=f"target {target}")
+    ax.axvline(threshold, color="black", linestyle=":", linewidth=0.8, label=f"answering threshold {threshold}")
+    ax.set_xlabel("confidence threshold")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0.5, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"Live precision from {len(labels.verdicts)} verdicts (callers' confirmations, resolves, audits)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return len(labels.verdicts)
