@@ -118,7 +118,21 @@ class ApiClient:
     def delete_knowledge(self, knowledge_id: int) -> None:
         self._call("DELETE", f"/api/knowledge/{knowledge_id}")
 
+    # ---- audits: sampled auto-answers for the supervisor's verdict
+
+    def audits(self, limit: int = 20, offset: int = 0) -> dict:
+        """Auto-answers waiting for a verdict, oldest first: `{"items", "total"}`."""
+        return self._call("GET", "/api/audits", params={"limit": limit, "offset": offset})
+
+    def review_audit(self, audit_id: int, correct: bool) -> dict:
+        """Mark an auto-answer right or wrong; ApiError 409 if someone marked it already."""
+        return self._call("POST", f"/api/audits/{audit_id}", json={"correct": correct})
+
     # ---- counts
+
+    def quality(self) -> dict:
+        """The live precision estimate of auto-answers, with its 95% interval and the audits waiting."""
+        return self._call("GET", "/api/quality")
 
     def stats(self) -> dict:
         return self._call("GET", "/api/stats")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import history_tab, knowledge_tab, pending_tab
+from supervisor_gradio import audit_tab, history_tab, knowledge_tab, pending_tab
 from supervisor_gradio.api import ClientFor
 
 USER = "supervisor"
@@ -17,6 +17,8 @@ CSS = """
 #console-header { font-size: 1.05rem; }
 .action-row { align-items: flex-end; }
 .action-row button { max-height: 3.2rem; }
+.verdict-row { flex-wrap: nowrap; }  /* Right and Wrong side by side, even on a phone */
+.verdict-row > button { flex: 1 1 0; min-width: 0; white-space: nowrap; }
 @media (max-width: 640px) {  /* a phone between clients: stack the box and its button */
   .action-row { flex-direction: column; align-items: stretch; }
   .action-row > * { width: 100%; max-width: none; }
@@ -33,6 +35,8 @@ def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blo
         with gr.Tabs():
             with gr.Tab("Pending", id="pending"):
                 pending_tab.build(client_for, header, timer, blocks)
+            with gr.Tab("Audit", id="audit") as audit:
+                audit_tab.build(client_for, header, timer, audit, blocks)
             with gr.Tab("History", id="history") as history:
                 history_tab.build(client_for, history)
             with gr.Tab("Knowledge base", id="knowledge") as knowledge:

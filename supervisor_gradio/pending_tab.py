@@ -7,10 +7,15 @@ from datetime import UTC, datetime
 import gradio as gr
 
 from supervisor_gradio import views
-from supervisor_gradio.api import ApiError, ClientFor
+from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 EMPTY_QUEUE = "**No callers are waiting.** New questions show up here by themselves within a few seconds."
 SUGGESTIONS = 3
+
+
+def header_text(client: ApiClient) -> str:
+    """The console header: today's counts and the live precision of auto-answers."""
+    return views.header_markdown(client.dashboard(), client.quality())
 
 
 def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
@@ -57,7 +62,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         client = client_for(request)
         try:
             items = client.pending()
-            counts = views.header_markdown(client.dashboard())
+            counts = header_text(client)
         except ApiError as exc:
             return exc.explain(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         at = datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from kb_service.ops.logs import mask_phone
@@ -113,15 +114,43 @@ def phrasing_lines(text: str) -> list[str]:
     return list(seen)
 
 
-def header_markdown(dashboard: dict) -> str:
+def header_markdown(dashboard: dict, quality: dict | None = None) -> str:
     """Numbers only: no caller text ever goes into Markdown."""
     rate = dashboard.get("auto_answer_rate_24h")
     rate_text = "n/a" if rate is None else f"{rate:.0%}"
-    return (
+    counts = (
         f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
         f"**{int(dashboard['unresolved_today'])}** unresolved today · "
         f"auto-answered (24 h): **{rate_text}** of {int(dashboard['asks_last_24h'])} calls"
     )
+    return counts if quality is None else f"{counts}\n\n{precision_markdown(quality)}"
+
+
+def precision_markdown(quality: dict) -> str:
+    """`Auto-answer precision 97% (95% CI 91–99%, 42 checks) · 3 to review`, from `GET /api/quality`.
+
+    The interval is rounded outwards, so it never reads narrower than the service measured."""
+    labels = int(quality["labels"])
+    waiting = f"**{int(quality['audits_waiting'])}** to review"
+    if not labels or quality.get("precision") is None:
+        return f"Auto-answer precision: not measured yet · {waiting}"
+    lower = math.floor(quality["lower"] * 100 + 1e-9)
+    upper = math.ceil(quality["upper"] * 100 - 1e-9)
+    return (
+        f"Auto-answer precision **{quality['precision']:.0%}** "
+        f"(95% CI {lower}–{upper}%, {labels} check{'s' if labels != 1 else ''}) · {waiting}"
+    )
+
+
+def audit_caption(item: dict, at: datetime) -> str:
+    """Ids and times only (the question and answer go into text boxes)."""
+    ago = duration((at - parse_time(item["asked_at"])).total_seconds())
+    when = f"{local_time(item['asked_at'])} ({ago} ago)"
+    return f"**Auto-answer #{int(item['id'])}** · {when} · entry #{int(item['knowledge_id'])}"
+
+
+def audits_left(total: int) -> str:
+    return f"**{total}** auto-answer{'s' if total != 1 else ''} to review, oldest first."
 
 
 def as_id(value) -> int | None:
