@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from starlette.requests import HTTPConnection
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb_service.api.auth import token_matches
@@ -172,7 +173,9 @@ class ConsoleApiGuard:
         scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
         if runtime is not None and scheme.lower() == "bearer" and token_matches(runtime.token, credentials):
             return True
-        console = next((r.app for r in getattr(outer, "routes", ()) if getattr(r, "path", None) == self.path), None)
+        console = next(
+            (r.app for r in getattr(outer, "routes", ()) if isinstance(r, Mount) and r.path == self.path), None
+        )
         tokens, cookie_id = getattr(console, "tokens", None), getattr(console, "cookie_id", None)
         if tokens is None or cookie_id is None:
             return False
