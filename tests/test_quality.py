@@ -10,11 +10,7 @@ from click.testing import CliRunner
 
 from kb_service.cli import main
 from kb_service.matching import calibration, evaluation
-from tests.support import TOKEN
-
-CLINC150 = Path("/work/shared/eval/clinc150/data_full.json")
-if not CLINC150.exists():  # the repo's sibling folder, wherever the checkout lives
-    CLINC150 = Path(__file__).resolve().parents[2] / "shared" / "eval" / "clinc150" / "data_full.json"
+from tests.support import CLINC150, TOKEN, wait_for
 
 
 def _env(data_dir: Path) -> dict:
@@ -143,8 +139,6 @@ def test_a_learned_phrasing_raises_coverage_and_counts_as_a_missed_auto_answer(m
 
 
 def test_recalibrates_itself_after_every_n_learned_answers(make_client):
-    from tests.support import wait_for
-
     client = make_client(KB_RECALIBRATE_EVERY=1)
     assert client.get("/api/stats").json()["calibration"] is None
     asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
