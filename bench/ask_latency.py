@@ -1,10 +1,10 @@
 """Single-ask latency: p50/p95 of POST /api/ask over loopback HTTP against raw encode + search.
 
-    .venv/bin/python -m bench.ask_latency [--phrasings 10000] [--asks 300]
+    .venv/bin/python -m bench.ask_latency --clinc150 PATH [--phrasings 10000] [--asks 300]
 
 The floor is one forward pass by the embedder the service runs (`embedder.embed([q])`: tokenise, run, pool)
 plus FAISS's own search (`common.raw_index`: IndexFlatIP at 10k), not our index. A last row compares the two
-searches alone, each right after a forward pass as in an ask: our index scores a lone query in two threads.
+searches alone, each right after a forward pass as in an ask.
 Service and floor are measured interleaved, one floor ask then one service ask, so that whatever else the
 (shared) machine is doing slows both alike; a 5 ms pause before each floor ask lets the service finish its
 after-reply work first. The HTTP client (`common.AskClient`) writes and reads HTTP/1.1 on one
@@ -35,11 +35,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phrasings", type=int, default=10_000)
     parser.add_argument("--asks", type=int, default=300)
+    common.add_clinc150_option(parser)
     args = parser.parse_args()
+    clinc150 = common.load_clinc150(args.clinc150)
     embedder = common.make_embedder()
-    texts = common.phrasing_texts(args.phrasings)
+    texts = common.phrasing_texts(clinc150, args.phrasings)
     vectors = common.embed_cached(embedder, texts, "phrasings")
-    queries = common.query_texts(args.asks + 20)
+    queries = common.query_texts(clinc150, args.asks + 20)
 
     index = common.raw_index(vectors)
 

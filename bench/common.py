@@ -1,7 +1,13 @@
-"""Shared pieces of the benchmarks: CLINC150 texts, cached real embeddings, a service subprocess, results."""
+"""Shared pieces of the benchmarks: CLINC150 texts, cached real embeddings, a service subprocess, results.
+
+The benchmarks need the whole of CLINC150 (tests/data/clinc150 holds only a 20-intent subset): pass its
+data_full.json with `--clinc150 PATH` or set `CLINC150=PATH`. It comes from https://github.com/clinc/oos-eval
+(CC BY 3.0)."""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import os
 import platform
@@ -19,19 +25,38 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / ".cache"
-CLINC = Path(os.environ.get("CLINC150", "/work/shared/eval/clinc150/data_full.json"))
 TOKEN = "bench-token"
 PREFIXES = ["", "hey, ", "hi, ", "quick question: ", "um, ", "excuse me, ", "sorry, ", "hello, "]
 SUFFIXES = ["", "?", " please", " thanks", " today", " right now", " for me", " if you can"]
 
 
-def clinc() -> dict:
-    return json.loads(CLINC.read_text())
+def add_clinc150_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clinc150",
+        type=Path,
+        default=os.environ.get("CLINC150") or None,
+        metavar="DATA_FULL_JSON",
+        help="CLINC150's data_full.json (default: $CLINC150)",
+    )
 
 
-def phrasing_texts(n: int, seed: int = 0) -> list[str]:
+def load_clinc150(path: Path | None) -> dict:
+    """The CLINC150 data set, or exit with what to do when it was not given or is not there."""
+    if path is None:
+        raise SystemExit(
+            "The benchmarks need CLINC150's data_full.json: pass --clinc150 PATH or set CLINC150=PATH "
+            "(from https://github.com/clinc/oos-eval)."
+        )
+    if not Path(path).is_file():
+        raise SystemExit(f"--clinc150 / CLINC150: no such file: {path}")
+    data = json.loads(Path(path).read_text())
+    if not all(split in data for split in ("train", "val", "test", "oos_train", "oos_val")):
+        raise SystemExit(f"{path} is not CLINC150's data_full.json (it lacks train/val/test/oos_* splits)")
+    return data
+
+
+def phrasing_texts(data: dict, n: int, seed: int = 0) -> list[str]:
     """n distinct phrasings: CLINC150 train/val texts, then light synthetic variations of them."""
-    data = clinc()
     base = list(dict.fromkeys(t for split in ("train", "val", "oos_train", "oos_val") for t, _ in data[split]))
     out = list(base[:n])
     rng = random.Random(seed)
@@ -44,15 +69,17 @@ def phrasing_texts(n: int, seed: int = 0) -> list[str]:
     return out
 
 
-def query_texts(n: int) -> list[str]:
+def query_texts(data: dict, n: int) -> list[str]:
     """Held-out CLINC150 test questions (none is a phrasing)."""
-    return [t for t, _ in clinc()["test"]][:n]
+    return [t for t, _ in data["test"]][:n]
 
 
 def embed_cached(embedder, texts: list[str], name: str) -> np.ndarray:
-    """Real embeddings of `texts`, computed once and kept under bench/.cache (gitignored)."""
+    """Real embeddings of `texts`, computed once and kept under bench/.cache (gitignored). Keyed by the texts
+    themselves, so another CLINC150 file never reuses these vectors."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"{name}-{len(texts)}.npy"
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    path = CACHE / f"{name}-{len(texts)}-{digest}.npy"
     if path.exists():
         return np.load(path)
     vectors = embedder.embed(texts, show_progress=True)
@@ -73,9 +100,7 @@ def make_embedder():
 
 def raw_index(vectors: np.ndarray):
     """The floor's search: FAISS itself, the kind the service picks at this size (flat up to the default
-    KB_INDEX_EXACT_MAX, HNSW with the service's parameters beyond), without our index's wrapper. Importing
-    kb_service.knowledge.index has set FAISS's SIMD threshold and its one OpenMP thread, FAISS's fastest settings here
-    (one query goes to its SIMD loop, not its generic sgemm: 0.4 ms against 3.3 over 10k)."""
+    KB_INDEX_EXACT_MAX, HNSW with the service's parameters beyond), without our index's wrapper."""
     import faiss
 
     from kb_service.config import Settings

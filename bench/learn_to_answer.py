@@ -1,6 +1,6 @@
 """Learn-to-answer: time from a resolve's 200 until a paraphrase of the question is auto-answered.
 
-.venv/bin/python -m bench.learn_to_answer [--phrasings 10000] [--rounds 10]
+.venv/bin/python -m bench.learn_to_answer --clinc150 PATH [--phrasings 10000] [--rounds 10]
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phrasings", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=len(PAIRS))
+    common.add_clinc150_option(parser)
     args = parser.parse_args()
+    clinc150 = common.load_clinc150(args.clinc150)
     embedder = common.make_embedder()
-    texts = common.phrasing_texts(args.phrasings)
+    texts = common.phrasing_texts(clinc150, args.phrasings)
     vectors = common.embed_cached(embedder, texts, "phrasings")
     timings, answered = [], 0
     with tempfile.TemporaryDirectory() as tmp:

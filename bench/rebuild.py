@@ -1,6 +1,6 @@
 """`frontdesk rebuild-index` over N phrasings against raw batched encode of the same texts, plus peak memory.
 
-.venv/bin/python -m bench.rebuild [--phrasings 100000]
+.venv/bin/python -m bench.rebuild --clinc150 PATH [--phrasings 100000]
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from bench import common
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phrasings", type=int, default=100_000)
+    common.add_clinc150_option(parser)
     args = parser.parse_args()
-    texts = common.phrasing_texts(args.phrasings)
+    clinc150 = common.load_clinc150(args.clinc150)
+    texts = common.phrasing_texts(clinc150, args.phrasings)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         # Stored vectors don't matter: rebuild re-embeds every phrasing.

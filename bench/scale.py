@@ -1,7 +1,7 @@
 """Scale: recall@1 of the approximate index against exact search on real embeddings, search latency and
 memory at N phrasings, and (with --http) ask latency of the service over a knowledge base of N phrasings.
 
-    .venv/bin/python -m bench.scale [--phrasings 1000000] [--real 100000] [--http]
+    .venv/bin/python -m bench.scale --clinc150 PATH [--phrasings 1000000] [--real 100000] [--http]
 
 Embedding a million texts takes ~20 min at 850/s on two idle cores, so the vectors are: real embeddings of
 `--real` distinct texts (CLINC150 texts and light synthetic variations of them, cached under bench/.cache),
@@ -49,11 +49,13 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--http", action="store_true", help="also measure /api/ask over a KB of this size")
+    common.add_clinc150_option(parser)
     args = parser.parse_args()
+    clinc150 = common.load_clinc150(args.clinc150)
     embedder = common.make_embedder()
-    real = common.embed_cached(embedder, common.phrasing_texts(min(args.real, args.phrasings)), "phrasings")
+    real = common.embed_cached(embedder, common.phrasing_texts(clinc150, min(args.real, args.phrasings)), "phrasings")
     vectors = vectors_for(args.phrasings, real)
-    queries = common.query_texts(args.queries)
+    queries = common.query_texts(clinc150, args.queries)
     query_vectors = embedder.embed(queries)
 
     exact = VectorIndex(384, "flat")

@@ -1,6 +1,6 @@
 """Sustained asks per second with 32 concurrent HTTP clients, against raw batched encode throughput.
 
-    .venv/bin/python -m bench.throughput [--phrasings 10000] [--clients 32] [--seconds 30] [--rounds 3]
+    .venv/bin/python -m bench.throughput --clinc150 PATH [--phrasings 10000] [--clients 32] [--seconds 30] [--rounds 3]
 
 The load comes from `wrk` (Debian's package; `make bench-throughput` installs it): 32 kept-alive connections,
 each sending its next ask as soon as the last is answered, from a C program that needs little of the two cores
@@ -64,15 +64,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30, help="total time under load, over all rounds")
     parser.add_argument("--rounds", type=int, default=3)
+    common.add_clinc150_option(parser)
     args = parser.parse_args()
+    clinc150 = common.load_clinc150(args.clinc150)
     if shutil.which("wrk") is None:
         raise SystemExit(
             "bench.throughput needs wrk: run `make bench-throughput` (it installs it) or `apt-get install wrk`"
         )
     embedder = common.make_embedder()
-    texts = common.phrasing_texts(args.phrasings)
+    texts = common.phrasing_texts(clinc150, args.phrasings)
     vectors = common.embed_cached(embedder, texts, "phrasings")
-    queries = common.query_texts(4500)
+    queries = common.query_texts(clinc150, 4500)
     window = args.seconds / args.rounds
 
     def floor(seconds: float) -> tuple[int, float]:
