@@ -34,12 +34,15 @@ def data_dir(tmp_path):
 
 @pytest.fixture
 def make_client(embedder, data_dir):
-    """Build a TestClient over a fresh app; call again with the same data dir to simulate a restart."""
+    """Build a TestClient over a fresh app; call again with the same data dir to simulate a restart.
+
+    `shared_model=False` lets the app build its own embedder from the settings, as the real service does."""
     opened = []
 
-    def _make(auth: bool = True, **overrides) -> TestClient:
+    def _make(auth: bool = True, shared_model: bool = True, **overrides) -> TestClient:
         settings = make_settings(overrides.pop("data_dir", data_dir), **overrides)
-        client = TestClient(create_app(settings, embedder), headers=AUTH if auth else None)
+        app = create_app(settings, embedder if shared_model else None)
+        client = TestClient(app, headers=AUTH if auth else None)
         client.__enter__()
         opened.append(client)
         return client

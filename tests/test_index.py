@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
 from kb_service.knowledge.index import VectorIndex
+from tests.support import CLINC150
 
 DIM = 384
-CLINC = Path("/work/shared/eval/clinc150/data_full.json")
 
 # auto with a tiny exact_max: starts flat, becomes HNSW during the test, so both halves are exercised.
 KINDS = [("flat", 50_000), ("hnsw", 50_000), ("auto", 150)]
@@ -124,21 +123,26 @@ def test_auto_turns_approximate_past_exact_max():
     assert index.approximate and len(index) == 101
 
 
-def test_compaction_keeps_live_ids(tmp_path):
+def test_saving_an_index_with_many_tombstones_compacts_it(tmp_path):
     index = VectorIndex(DIM, "hnsw")
     vectors = unit(400, 11)
     index.add(np.arange(400), vectors)
+    index.save(tmp_path / "full.faiss", 1)
     index.remove(range(200))  # half dead: save compacts
-    index.save(tmp_path / "i.faiss", 1)
-    loaded = VectorIndex.load(tmp_path / "i.faiss", DIM, "hnsw")
-    assert loaded.ids() == set(range(200, 400))
-    assert [r[0] for r in top_ids(loaded, vectors[200:])] == list(range(200, 400))
+    index.save(tmp_path / "i.faiss", 2)
+    # The dead half is gone from the file, not just hidden: it holds about half the vectors.
+    assert (tmp_path / "i.faiss").stat().st_size < 0.6 * (tmp_path / "full.faiss").stat().st_size
+    for compacted in (index, VectorIndex.load(tmp_path / "i.faiss", DIM, "hnsw")):
+        assert compacted.ids() == set(range(200, 400)) and len(compacted) == 200
+        assert [r[0] for r in top_ids(compacted, vectors[200:])] == list(range(200, 400))
+        assert not set(compacted.search(vectors[:200], 10)[1].ravel().tolist()) & set(range(200))
 
 
 def test_approximate_search_agrees_with_exact_on_real_embeddings(embedder):
-    data = json.loads(CLINC.read_text())
-    phrasings = list(dict.fromkeys(text for text, _ in data["train"]))[:4000]
-    queries = [text for text, _ in data["test"]][::9]  # 500 real caller-like questions, none in the index
+    data = json.loads(CLINC150.read_text())
+    splits = ("train", "val", "oos_train", "oos_val")
+    phrasings = list(dict.fromkeys(text for split in splits for text, _ in data[split]))  # 2,600
+    queries = [text for text, _ in data["test"]] + [text for text, _ in data["oos_test"]][::5]  # 800, none indexed
     vectors, query_vectors = embedder.embed(phrasings), embedder.embed(queries)
     exact, approximate = VectorIndex(DIM, "flat"), VectorIndex(DIM, "hnsw")
     for index in (exact, approximate):
@@ -210,84 +214,33 @@ def test_exact_search_agrees_with_faiss_flat_search_across_blocks_and_removals()
     assert found[0, 0] == ids[0] and np.all(scores[:, 3:] < -1e30)
 
 
-def test_a_lone_query_scored_in_two_threads_agrees_with_faiss_also_when_searches_overlap():
-    """One or two queries over enough vectors are scored partly by a helper thread. Searches from several
-    threads at once (the helper busy, so the rest score alone) must all still get FAISS's answer."""
-    from kb_service.knowledge import index as module
-
-    dim, n = 32, 3 * module.SPLIT_MIN_VECTORS + 1
-    cut = int(n * module.HELPER_CUT)  # the first vector the helper scores
+def test_searches_from_several_threads_at_once_all_get_faiss_answers():
+    """The service searches from its ask workers and the console at once: each gets what a search alone gets."""
+    dim, n = 32, 20_000
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ids = rng.permutation(5 * n)[:n].astype(np.int64)
-    indexes = [VectorIndex(dim, "flat"), VectorIndex(dim, "flat")]  # one search at a time each: two share the helper
-    for index in indexes:
-        index.add(ids, vectors)
-    reference = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    reference.add_with_ids(vectors, ids)
-    queries = [vectors[[i]] for i in (0, cut - 1, cut, n - 1)] + [vectors[[3, n - 3]]]
-    expected = [reference.search(q, 8)[1] for q in queries]
-    alone_before = module._HELPER.ran_alone
-
+    index = VectorIndex(dim, "flat")
+    index.add(ids, vectors)
+    queries = [vectors[[i]] for i in (0, n // 2, n - 1)] + [vectors[[3, n - 3]], vectors[:64]]
+    expected = [index.search(q, 8)[1] for q in queries]  # one at a time
+    for query, found in zip(queries, expected):
+        assert (found[:, 0] == ids[[int(np.argmax(vectors @ row)) for row in query]]).all()  # each finds itself
+    start = threading.Barrier(4)
     results: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
 
     def search(worker: int) -> None:
-        for round_ in range(60):
+        start.wait(timeout=30)
+        for round_ in range(30):
             which = (worker + round_) % len(queries)
-            results[(worker, round_)] = (which, indexes[worker % 2].search(queries[which], 8)[1])
+            results[(worker, round_)] = (which, index.search(queries[which], 8)[1])
 
     threads = [threading.Thread(target=search, args=(w,)) for w in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(results) == 240
+    assert len(results) == 4 * 30
     for which, found in results.values():
         assert (found == expected[which]).all()
-    assert module._HELPER.ran_alone > alone_before  # the searches did overlap: some scored without the helper
-    for i in (0, cut - 1, cut, n - 1):  # each vector finds itself, on either side of the cut
-        assert indexes[0].search(vectors[[i]], 1)[1][0, 0] == ids[i]
-
-
-def test_the_search_helper_hands_back_an_error_and_keeps_working():
-    from kb_service.knowledge.index import _Helper
-
-    helper = _Helper()
-    helper.beside(lambda: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        helper.wait()
-    done = []
-    helper.beside(lambda: done.append(threading.current_thread().name))
-    helper.wait()
-    assert done == ["index-helper"]  # ran on the helper thread, which survived the error
-
-
-def test_a_forked_child_searches_with_its_own_helper():
-    """The helper thread does not survive a fork; the child must not wait for it."""
-    import os
-    import signal
-    import time
-
-    from kb_service.knowledge import index as module
-
-    n = module.SPLIT_MIN_VECTORS + 10
-    vectors = unit(n, 9)
-    index = VectorIndex(DIM, "flat")
-    index.add(np.arange(n), vectors)
-    assert index.search(vectors[[7]], 1)[1][0, 0] == 7  # the parent's helper is running now
-    pid = os.fork()
-    if pid == 0:  # the child: exit 0 only if the split search works; never returns into pytest
-        ok = False
-        try:
-            ok = bool(index.search(vectors[[n - 5]], 1)[1][0, 0] == n - 5)
-        finally:
-            os._exit(0 if ok else 1)
-    deadline = time.monotonic() + 30
-    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if done[0] == 0:  # still waiting for a helper that is not there
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child's search hung")
-    assert os.waitstatus_to_exitcode(done[1]) == 0
