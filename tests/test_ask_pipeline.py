@@ -1,12 +1,16 @@
-"""Micro-batched asks (`AskPipeline` → `Receptionist.answer`) give every caller what a one-by-one ask would."""
+"""Micro-batched asks (`AskPipeline` → `Receptionist.respond`) give every caller what a one-by-one ask would."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
+from kb_service.desk.ask_pipeline import AskPipeline, ServiceStopping
 from kb_service.errors import Conflict
 from kb_service.storage.idempotency import IdempotencyKey
 from models import AskRequest
@@ -48,9 +52,50 @@ def test_concurrent_asks_get_the_same_answers_as_single_asks(make_client, tmp_pa
     assert [r["knowledge_id"] for r in together] == [r["knowledge_id"] for r in single]
     assert np.allclose([r["score"] for r in together], [r["score"] for r in single], atol=1e-4)
     assert any(r["outcome"] == "answered" for r in single) and any(r["outcome"] == "escalated" for r in single)
-    pipeline = other.app.state.runtime.asks
-    assert pipeline.asks == len(QUESTIONS)
-    assert pipeline.batches < len(QUESTIONS)  # some asks really shared a forward pass
+    metrics = other.get("/metrics").text
+    assert f"frontdesk_asks_batched_total {float(len(QUESTIONS))}" in metrics
+
+
+class GatedEmbedder:
+    """The real model, held at its first forward pass until the test lets it go; records each batch it gets."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.model_name, self.dimension = embedder.model_name, embedder.dimension
+        self.batches: list[list[str]] = []
+        self.busy = threading.Event()
+        self.go_on = threading.Event()
+
+    def embed(self, texts, batch_size: int = 64, show_progress: bool = False):
+        self.batches.append(list(texts))
+        self.busy.set()
+        assert self.go_on.wait(timeout=30), "the test never let the model go on"
+        return self.embedder.embed(texts)
+
+
+def test_asks_that_arrive_while_the_model_is_busy_share_the_next_forward_pass(client, embedder):
+    runtime = client.app.state.runtime
+    model = GatedEmbedder(embedder)
+    pipeline = AskPipeline(runtime.receptionist, model)
+    alone = [client.post("/api/ask", json={"question": q}).json() for q in QUESTIONS]
+
+    async def burst() -> list:
+        first = asyncio.ensure_future(pipeline.submit(AskRequest(question=QUESTIONS[0])))
+        while not model.busy.is_set():  # the first ask is at the model
+            await asyncio.sleep(0.01)
+        rest = [asyncio.ensure_future(pipeline.submit(AskRequest(question=q))) for q in QUESTIONS[1:]]
+        await asyncio.sleep(0)  # each of them queues its ask before it waits
+        model.go_on.set()
+        return await asyncio.gather(first, *rest)
+
+    try:
+        responses = asyncio.run(burst())
+    finally:
+        model.go_on.set()
+        pipeline.close()
+    assert model.batches == [QUESTIONS[:1], QUESTIONS[1:]]
+    assert (pipeline.batches, pipeline.asks) == (2, len(QUESTIONS))
+    assert [(r.outcome.value, r.knowledge_id) for r in responses] == [(r["outcome"], r["knowledge_id"]) for r in alone]
 
 
 def test_one_failing_ask_leaves_the_rest_of_its_batch_recorded(client, embedder):
@@ -62,13 +107,31 @@ def test_one_failing_ask_leaves_the_rest_of_its_batch_recorded(client, embedder)
         AskRequest(question="how much is a haircut"),
     ]
     keys = [IdempotencyKey.of("ask", key, bodies[0]), IdempotencyKey.of("ask", key, bodies[1]), None]
-    results = runtime.receptionist.answer(embedder.embed([b.question for b in bodies]), bodies, keys)
+    results = runtime.receptionist.respond(embedder.embed([b.question for b in bodies]), bodies, keys)
 
     assert isinstance(results[1], Conflict)  # the same key with another body, in the same batch
     assert results[0].outcome.value == "answered" and results[2].outcome.value == "answered"
-    logged = [r["question"] for r in runtime.store.query("SELECT question FROM ask_log ORDER BY id")]
+    with sqlite3.connect(runtime.settings.db_path) as db:  # committed: another connection sees it
+        logged = [r[0] for r in db.execute("SELECT question FROM ask_log ORDER BY id")]
+        keys = db.execute("SELECT key FROM idempotency_keys").fetchall()
     assert logged == ["when are you open?", "how much is a haircut"]
+    assert keys == [(key,)]  # the first ask's, kept; the failed one left nothing
     assert client.get("/api/help-requests").json()["total"] == 0  # the failed ask escalated nothing
+
+
+def test_a_failing_escalation_rolls_back_only_its_own_request(client, embedder):
+    """Two unknown questions in one batch, the second with a reused key: the first's request stays pending,
+    the second opens nothing, and a later ask of the second question opens its own request."""
+    runtime = client.app.state.runtime
+    bodies = [AskRequest(question="Do you do eyebrow threading?"), AskRequest(question="Can I bring my dog?")]
+    key = "same-key"
+    keys = [IdempotencyKey.of("ask", key, bodies[0]), IdempotencyKey.of("ask", key, bodies[1])]
+    first, second = runtime.receptionist.respond(embedder.embed([b.question for b in bodies]), bodies, keys)
+    assert first.outcome.value == "escalated" and isinstance(second, Conflict)
+    pending = client.get("/api/help-requests", params={"status": "pending"}).json()["items"]
+    assert [(r["id"], r["question"]) for r in pending] == [(first.help_request_id, "Do you do eyebrow threading?")]
+    again = client.post("/api/ask", json={"question": "Can I bring my dog?"}).json()
+    assert again["outcome"] == "escalated" and again["help_request_id"] != first.help_request_id
 
 
 def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, embedder):
@@ -77,7 +140,7 @@ def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, 
         AskRequest(question="Do you do eyebrow threading?", caller={"name": "Ann"}),
         AskRequest(question="do you do eyebrow threading", caller={"name": "Bob"}),
     ]
-    first, second = runtime.receptionist.answer(embedder.embed([b.question for b in bodies]), bodies, [None, None])
+    first, second = runtime.receptionist.respond(embedder.embed([b.question for b in bodies]), bodies, [None, None])
     assert first.outcome.value == second.outcome.value == "escalated"
     assert first.help_request_id == second.help_request_id
     request = client.get(f"/api/help-requests/{first.help_request_id}").json()
@@ -96,8 +159,15 @@ def test_a_resolved_request_is_no_longer_joined(client):
     assert third["help_request_id"] == again["help_request_id"]  # the new pending one is joined
 
 
+def ask_workers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("ask-worker")}
+
+
 def test_the_pipeline_answers_a_burst_and_stops_with_the_service(make_client):
+    before = ask_workers()
     client = make_client()
+    workers = ask_workers() - before
+    assert workers  # this service's
     start = threading.Barrier(len(QUESTIONS))
 
     def ask(question: str) -> int:
@@ -109,55 +179,31 @@ def test_the_pipeline_answers_a_burst_and_stops_with_the_service(make_client):
     runtime = client.app.state.runtime
     client.__exit__(None, None, None)  # lifespan shutdown closes the pipeline
     assert codes == [200] * len(QUESTIONS)
-    assert not any(t.is_alive() for t in runtime.asks._threads)  # both workers stopped
     assert runtime.asks.asks == len(QUESTIONS)
+    assert not any(t.is_alive() for t in workers)  # its workers stopped
+    with pytest.raises(ServiceStopping):  # and a late ask is told so (a 503), never left waiting
+        asyncio.run(runtime.asks.submit(AskRequest(question=QUESTIONS[0])))
 
 
-def test_an_answer_only_batch_whose_entry_vanished_escalates_durably(client, embedder):
-    """Such a batch commits without an fsync; if its entry is deleted after the search, the ask escalates, and
-    the batch starts over as a durable one, since a help request must survive a power cut."""
+def test_an_ask_whose_entry_was_deleted_after_the_search_escalates(client, embedder):
+    """The search found an entry that is gone by the time the batch commits: that ask escalates, and the
+    others in its batch are answered as usual."""
     runtime = client.app.state.runtime
-    question = "when are you open?"
-    vectors = embedder.embed([question])
-    entry = runtime.matcher.match(vectors, [question])[0].best.knowledge_id
+    gone, kept = "when are you open?", "how much is a haircut"
+    vectors = embedder.embed([gone, kept])
+    entry = runtime.matcher.match(vectors[:1], [gone])[0].best.knowledge_id
     with runtime.store.write() as tx:  # behind the index's back, as a delete racing with the ask would be
         tx.execute("DELETE FROM phrasings WHERE knowledge_id = ?", (entry,))
         tx.execute("DELETE FROM knowledge_entries WHERE id = ?", (entry,))
-    assert runtime.matcher.match(vectors, [question])[0].answer  # the index still answers from it
+    assert runtime.matcher.match(vectors[:1], [gone])[0].answer  # the index still answers from it
 
-    durable, bookkeeping = runtime.store.conn, runtime.store.bookkeeping_conn  # this thread's, as answer() uses
-    statements: list[tuple[str, str]] = []
-    durable.set_trace_callback(lambda sql: statements.append(("FULL", sql)))
-    bookkeeping.set_trace_callback(lambda sql: statements.append(("NORMAL", sql)))
-    [result] = runtime.receptionist.answer(vectors, [AskRequest(question=question)], [None])
-    durable.set_trace_callback(None)
-    bookkeeping.set_trace_callback(None)
-    assert result.outcome.value == "escalated"
-    # The request was inserted only in a transaction on the FULL-sync connection, after the NORMAL one, which
-    # began as an answer-only batch, had rolled back.
-    inserted = statements.index(next(s for s in statements if s[1].startswith("INSERT INTO help_requests")))
-    assert statements[inserted][0] == "FULL" and statements[-1] == ("FULL", "COMMIT")
-    assert [sql for conn, sql in statements[:inserted] if conn == "NORMAL"][-1] == "ROLLBACK"
-    assert not any(conn == "NORMAL" and sql == "COMMIT" for conn, sql in statements)
-    logged = runtime.store.query("SELECT outcome, help_request_id FROM ask_log")
-    assert [(r["outcome"], r["help_request_id"]) for r in logged] == [("escalated", result.help_request_id)]
-    assert durable.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert bookkeeping.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-
-
-def test_bookkeeping_commits_go_through_a_normal_sync_connection_and_durable_ones_stay_full(client):
-    store = client.app.state.runtime.store
-    try:
-        with store.write(durable=False) as tx:
-            assert tx.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: no fsync at this commit
-            tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 1)")
-            raise RuntimeError("the batch failed")
-    except RuntimeError:
-        pass
-    assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 0  # rolled back
-    with store.write() as tx:
-        assert tx.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, whatever the other one did
-    with store.write(durable=False) as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 1)")
-    assert store.scalar("SELECT COUNT(*) FROM meta WHERE key = 'probe'") == 1  # visible to the other connection
-    assert store.scalar("PRAGMA synchronous") == 2
+    escalated, answered = runtime.receptionist.respond(
+        vectors, [AskRequest(question=gone), AskRequest(question=kept)], [None, None]
+    )
+    assert escalated.outcome.value == "escalated" and escalated.knowledge_id is None and escalated.answer is None
+    assert answered.outcome.value == "answered" and answered.knowledge_id != entry
+    with sqlite3.connect(runtime.settings.db_path) as db:
+        logged = db.execute("SELECT question, outcome, help_request_id FROM ask_log ORDER BY id").fetchall()
+        request = db.execute("SELECT question, status FROM help_requests").fetchall()
+    assert logged == [(gone, "escalated", escalated.help_request_id), (kept, "answered", None)]
+    assert request == [(gone, "pending")]

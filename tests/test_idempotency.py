@@ -54,7 +54,7 @@ def test_same_key_with_another_body_is_a_conflict(make_client, data_dir):
     assert response.status_code == 409
     assert "Idempotency-Key" in response.json()["detail"]
     assert counts(data_dir) == before
-    # A lone ask's failure rolls back its whole transaction: the next ask on that connection works as usual.
+    # The failed ask's savepoint was rolled back and its batch committed: the next ask works as usual.
     assert client.post("/api/ask", json={"question": "Is there parking nearby?"}).status_code == 200
     assert counts(data_dir)["ask_log"] == before["ask_log"] + 1
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from contextlib import nullcontext
 
 import numpy as np
 
@@ -45,12 +44,11 @@ def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
     pending = PendingQuestions(DIM)
     rng, choose = np.random.default_rng(7), random.Random(7)
     for step in range(600):
-        op = choose.choice(["escalate", "escalate", "escalate", "resolve", "rollback", "batch", "elsewhere"])
-        # Escalations run inside `writing(tx)` half the time, as Receptionist.answer runs them: one count a
-        # transaction, and the transaction's own requests announced with `opened()`.
-        scoped = op not in ("resolve", "elsewhere") and choose.random() < 0.5
+        op = choose.choice(
+            ["escalate", "escalate", "escalate", "resolve", "rollback", "batch", "savepoint", "elsewhere"]
+        )
         try:
-            with store.write() as tx, pending.writing(tx) if scoped else nullcontext():
+            with store.write() as tx:
                 if op in ("resolve", "elsewhere"):
                     ids = [r[0] for r in tx.execute("SELECT id FROM help_requests WHERE status = 'pending'")]
                     if ids:
@@ -61,17 +59,25 @@ def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
                     if op == "elsewhere":  # another writer: one leaves the queue and one joins, unseen
                         insert(tx, unit(rng))
                 else:
-                    for _ in range(3 if op == "batch" else 1):  # several escalations in one transaction
+                    fail_at = choose.randrange(3) if op == "savepoint" else None
+                    for n in range(1 if op in ("escalate", "rollback") else 3):  # a batch: one transaction
+                        # A batch's asks each run in a savepoint; one that fails is rolled back alone.
+                        failing = n == fail_at
+                        tx.execute("SAVEPOINT ask")
                         query = unit(rng)
                         assert pending.nearest(tx, query) == brute_force(tx, query), f"step {step}"
                         vector = unit(rng)
                         opened = insert(tx, vector)
-                        if scoped or choose.random() < 0.5:  # as HelpDesk.escalate does; else the next check reads it
+                        if choose.random() < 0.5:  # as HelpDesk.escalate does; else the next check reads it
                             pending.opened(opened, vector)
+                        if failing:
+                            tx.execute("ROLLBACK TO ask")
+                            pending.forget()  # as Receptionist.respond does
+                        tx.execute("RELEASE ask")
                     if op == "rollback":
                         raise Rollback
         except Rollback:
-            pending.forget()  # as the transaction's owner does (Receptionist.answer)
+            pending.forget()  # as the transaction's owner does (Receptionist.respond)
         if choose.random() < 0.4:  # not after every step: a later step must find what this one left behind
             continue
         with store.write() as tx:
