@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
+from kb_service.ops.logs import mask_phone
 from supervisor_gradio import views
 from supervisor_gradio.api import ApiClient, ApiError
 from tests.support import AUTH, TOKEN, LiveServer, free_port, make_settings, wait_for
@@ -76,10 +77,13 @@ def test_pending_is_oldest_first_across_pages(server):
     assert [item["id"] for item in client.all_help_requests("pending", order="oldest", cap=2)] == sorted(ids)[:2]
 
 
-def test_masked_phone_keeps_only_the_last_four_digits():
-    assert views.mask_phone("+1 (555) 123-4567") == "•••4567"
-    assert views.mask_phone(None) == ""
+def test_masked_phone_keeps_only_the_last_four_digits_behind_a_fixed_width_mask():
+    assert mask_phone("+1 (555) 123-4567") == "•••4567"
+    assert mask_phone("+44 20 7946 0958 12") == "•••5812"  # a longer number: the same width
+    assert mask_phone("555-0101") == "•••0101"
+    assert mask_phone(None) == "" and mask_phone("") == ""
     assert views.who("Ana", "555 123 4567") == "Ana · •••4567"
+    assert views.who(None, "555 123 4567") == "•••4567"
     assert views.who(None, None) == "anonymous"
 
 

@@ -1,4 +1,4 @@
-"""The sweep keeps the index equal to the DB: own writes cost nothing to check, other processes' writes land."""
+"""The sweep keeps the index equal to the DB: own writes are in the index at once, other processes' writes land."""
 
 from __future__ import annotations
 
@@ -7,35 +7,50 @@ from kb_service.storage.store import Store
 from tests.support import wait_for
 
 
-def test_own_writes_are_recognised_and_other_writers_are_caught_up(make_client, data_dir, embedder):
-    client = make_client()
+def phrasing_ids(store: Store) -> set[int]:
+    return {r["id"] for r in store.query("SELECT id FROM phrasings")}
+
+
+def test_own_writes_need_no_catching_up_and_other_writers_are_caught_up(make_client, data_dir, embedder):
+    client = make_client(KB_SWEEP_INTERVAL_SECONDS=3600)  # the sweeper is parked: the test runs its check
     kb = client.app.state.runtime.kb
+
+    def other_process() -> KnowledgeBase:  # the CLI, say: its own connection and its own index
+        return KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
+
     created = client.post("/api/knowledge", json={"answer": "Yes, we do nails.", "questions": ["do you do nails?"]})
     assert created.status_code == 201
-    # The service's own write: recognised by version bookkeeping, no id comparison needed.
-    wait_for(lambda: kb._synced_version == kb.store.knowledge_version(), what="own write acknowledged")
-    assert kb._own_versions == set() or min(kb._own_versions) > kb._synced_version
+    assert kb.index.ids() == phrasing_ids(kb.store)  # the service's own write: in the index before the reply
+    assert kb.sync_if_changed_elsewhere() == 0
 
-    # Another process (the CLI) writes to the same database: the sweep adds its phrasings to the index.
-    other = KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
+    other = other_process()
     [knowledge_id] = other.import_entries([("We close at 6pm on Saturdays.", ["when do you close on saturday?"])])
     other.store.close()
-    wait_for(
-        lambda: kb.index.ids() == {r["id"] for r in kb.store.query("SELECT id FROM phrasings")},
-        what="index caught up with the other writer",
-    )
+    # An own write after the other one must not hide it from the check.
+    questions = ["do you do nails?", "can I get my nails done?"]
+    assert client.patch(f"/api/knowledge/{created.json()['id']}", json={"questions": questions}).status_code == 200
+    assert kb.index.ids() != phrasing_ids(kb.store)
+    assert kb.sync_if_changed_elsewhere() == 1  # the other writer's one phrasing
+    assert kb.index.ids() == phrasing_ids(kb.store)
     answer = client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()
     assert answer["outcome"] == "answered" and answer["knowledge_id"] == knowledge_id
 
     # And a delete by the other writer disappears from the index too.
-    other = KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
+    other = other_process()
     other.delete(knowledge_id)
     other.store.close()
-    wait_for(
-        lambda: kb.index.ids() == {r["id"] for r in kb.store.query("SELECT id FROM phrasings")},
-        what="index dropped the deleted phrasing",
-    )
-    assert (
-        client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()["knowledge_id"]
-        != knowledge_id
-    )
+    assert kb.sync_if_changed_elsewhere() == 1
+    assert kb.index.ids() == phrasing_ids(kb.store)
+    after = client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()
+    assert after["knowledge_id"] != knowledge_id
+
+
+def test_the_running_sweep_catches_up_with_another_writer(make_client, data_dir, embedder):
+    client = make_client()  # the sweeper runs every 0.1 s
+    kb = client.app.state.runtime.kb
+    other = KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
+    [knowledge_id] = other.import_entries([("We close at 6pm on Saturdays.", ["when do you close on saturday?"])])
+    other.store.close()
+    wait_for(lambda: kb.index.ids() == phrasing_ids(kb.store), what="index caught up with the other writer")
+    answer = client.post("/api/ask", json={"question": "when do you close on saturday?"}).json()
+    assert answer["outcome"] == "answered" and answer["knowledge_id"] == knowledge_id

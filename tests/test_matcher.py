@@ -89,7 +89,7 @@ def test_the_live_path_scores_and_answers_exactly_like_evaluation(kb):
 
 def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
     """The guard keeps each entry's phrasings and answer in memory; an edit here or in another process shows."""
-    client = make_client(KB_DEMO=False)
+    client = make_client(KB_DEMO=False, KB_SWEEP_INTERVAL_SECONDS=3600)  # the test runs the sweep's check itself
     runtime = client.app.state.runtime
     created = client.post(
         "/api/knowledge", json={"answer": "Yes, we sell shampoo.", "questions": ["do you sell shampoo"]}
@@ -103,7 +103,7 @@ def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
         return decision.guard
 
     assert guard() == "different named thing"  # a product the entry never mentions
-    assert runtime.kb.entry_texts(created["id"]) == (["do you sell shampoo"], "Yes, we sell shampoo.")
+    assert runtime.kb.texts.get(created["id"]) == (["do you sell shampoo"], "Yes, we sell shampoo.")
     client.patch(f"/api/knowledge/{created['id']}", json={"answer": "Yes, shampoo and conditioner."})
     assert guard() is None  # edited here: seen at once
 
@@ -114,4 +114,4 @@ def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
     runtime.kb.sync_if_changed_elsewhere()  # ...until the sweep's check for other processes' writes
     assert guard() == "different named thing"
     client.delete(f"/api/knowledge/{created['id']}")
-    assert runtime.kb.entry_texts(created["id"]) is None
+    assert runtime.kb.texts.get(created["id"]) is None

@@ -78,7 +78,7 @@ def test_console_lines_name_the_question_and_mask_the_phone(make_client, caplog)
     client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes."})
     wait_for(lambda: "SMS to" in caplog.text, what="SMS console line")
     sms = next(line for line in caplog.text.splitlines() if "SMS to" in line)
-    assert "4567" in sms and "555-123" not in sms and "Yes." in sms
+    assert "SMS to •••4567: " in sms and "555-123" not in sms and "Yes." in sms
 
 
 def read_events(url: str, headers: dict | None = None, want: int = 1, timeout: float = 15) -> list[dict]:
