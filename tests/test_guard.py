@@ -56,7 +56,15 @@ def test_guard_lets_paraphrases_through(question, phrasing, entry_text):
     assert contradiction(question, phrasing, entry_text) is None
 
 
-def test_caller_text_is_data_not_a_pattern():
-    for text in ["(.*[", "\\d+)??", "a" * 5000, "", "$$$ ((( ***", "é ü 東京"]:
-        reason = contradiction(text, "Are you open on Saturdays?")  # never compiled, so never an error
-        assert reason is None or isinstance(reason, str)
+@pytest.mark.parametrize("junk", ["(.*[", "\\d+)??", "$$$ ((( ***", "[a-z]*", "^$|", "(?i)"])
+def test_caller_text_is_data_not_a_pattern(junk):
+    """Regex syntax in what a caller says is never compiled: it neither raises nor changes the decision."""
+    phrasing = "Are you open on Saturdays?"
+    assert contradiction(f"Are you open on Saturdays? {junk}", phrasing) is None
+    assert contradiction(f"Are you open on Sundays? {junk}", phrasing) == "different day or time of day"
+    assert contradiction(f"{junk} Are you closed on Saturdays {junk}", phrasing) == "opposite verb"
+
+
+@pytest.mark.parametrize("text", ["", "a" * 5000, "é ü 東京", "(.*["])
+def test_text_unlike_the_phrasing_is_left_to_the_matcher(text):
+    assert contradiction(text, "Are you open on Saturdays?") is None
