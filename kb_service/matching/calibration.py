@@ -56,6 +56,12 @@ class Calibration:
     def describe(self) -> str:
         if self.status != CALIBRATED:
             return self.note
+        if self.estimated_precision is None:
+            return (
+                f"threshold {self.threshold} for target precision {self.target_precision}: at it the knowledge base"
+                f" answers none of its own {self.positives} known questions, so the self-test cannot estimate"
+                " precision; the live estimate (frontdesk stats --quality) will."
+            )
         return (
             f"threshold {self.threshold} for target precision {self.target_precision}: on its own phrasings the"
             f" knowledge base answers with precision at least {self.estimated_precision:.3f} (95% lower bound),"
