@@ -2,7 +2,7 @@
 `make_small_kb.py` of the eval data writes them) asked through the live matcher and policy (`evaluation.run_policy`:
 answer, confirm with an honest caller, or escalate), then mean and worst seed per group.
 
-    python -m bench.quality_small_kb CASES [--threshold 0.92] [--out results.jsonl]
+    python -m bench.quality_small_kb CASES [--threshold 0.92 [0.94 ...]] [--out results.jsonl]
 
 The threshold is the product's default unless given; nothing here is tuned on the questions it reports."""
 
@@ -31,21 +31,27 @@ def group_of(name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cases", type=Path)
-    parser.add_argument("--threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
+    parser.add_argument("--threshold", type=float, nargs="+", default=[DEFAULT_MATCH_THRESHOLD])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     embedder = OnnxEmbedder()
-    runs: dict[str, list[dict]] = defaultdict(list)
+    runs: dict[float, dict[str, list[dict]]] = {t: defaultdict(list) for t in args.threshold}
     for case in sorted(p for p in args.cases.iterdir() if CASE.match(p.name)):
         data = evaluation.load_jsonl(case / "knowledge.jsonl", case / "queries.jsonl")
         outcomes = evaluation.ask_all(embedder, data)
-        run = asdict(evaluation.run_policy(outcomes, args.threshold))
-        run.update(case=case.name, in_kb=sum(e is not None for _, e in data.queries), questions=len(data.queries))
-        runs[group_of(case.name)].append(run)
-        if args.out:
-            with args.out.open("a") as f:
-                f.write(json.dumps(run) + "\n")
-    print(f"answering threshold {args.threshold}; precision and wrong rate per set, coverage pooled per group")
+        for threshold in args.threshold:
+            run = asdict(evaluation.run_policy(outcomes, threshold))
+            run.update(case=case.name, in_kb=sum(e is not None for _, e in data.queries), questions=len(data.queries))
+            runs[threshold][group_of(case.name)].append(run)
+            if args.out:
+                with args.out.open("a") as f:
+                    f.write(json.dumps(run) + "\n")
+    for threshold, by_group in runs.items():
+        report(threshold, by_group)
+
+
+def report(threshold: float, runs: dict[str, list[dict]]) -> None:
+    print(f"answering threshold {threshold}; precision and wrong rate per set, coverage pooled per group")
     print(
         f"{'group':<14} {'sets':>4} {'prec mean':>9} {'worst':>6} {'coverage':>8} {'worst':>6} "
         f"{'wrong max':>9} {'confirm max':>11} {'passing':>7}"
