@@ -12,7 +12,11 @@
     confirm: $("confirm"), confirmYes: $("confirm-yes"), confirmNo: $("confirm-no"),
   };
 
-  const sessionId = newSessionId();
+  // The call survives a reload of this tab (sessionStorage: gone when the tab closes): its server-issued session
+  // (the token itself stays in an HttpOnly cookie), the transcript, the caller's details and what it waits for.
+  const SAVED = "frontdesk-call";
+  const saved = restore();
+  let session = saved.session || null; // {id, expiresAt}
   const synth = "speechSynthesis" in window && "SpeechSynthesisUtterance" in window ? window.speechSynthesis : null;
   const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition || null;
 
@@ -26,17 +30,37 @@
   let speakQueue = [];          // texts waiting to be spoken, in order
   let speaking = null;          // {text, utterance, watchdog}
   let events = null;            // the one EventSource of this page
-  let lastEventId = 0;
-  const seenEvents = new Set(); // SSE ids already shown: a reconnect never repeats a follow-up
-  const waiting = new Set();    // help request ids this call is waiting on
+  let lastEventId = saved.lastEventId || 0;
+  const seenEvents = new Set(saved.seenEvents || []); // SSE ids already shown: a reconnect never repeats one
+  const waiting = new Set(saved.waiting || []);         // help request references this call is waiting on
+  const lines = [];                                     // the transcript, as saved
   let room = null;              // LiveKit room, when joined
   let confirming = null;        // the confirmation id the agent is waiting on ("Just to check — are you asking …?")
 
-  function newSessionId() {
-    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  function restore() {
+    try { return JSON.parse(sessionStorage.getItem(SAVED)) || {}; } catch (err) { return {}; }
+  }
+
+  function save() {
+    const state = {
+      session, lastEventId, seenEvents: [...seenEvents], waiting: [...waiting], lines,
+      name: ui.name.value, phone: ui.phone.value, confirming,
+    };
+    try { sessionStorage.setItem(SAVED, JSON.stringify(state)); } catch (err) { /* private mode: no restore */ }
+  }
+
+  // A server-issued session for this call: asks name it, and its follow-ups stream to this page only.
+  async function ensureSession(renew) {
+    if (!renew && session && Date.parse(session.expiresAt) > Date.now() + 60000) return session.id;
+    const response = await fetch("api/sessions", { method: "POST" });
+    const body = await response.json().catch(() => null);
+    if (!response.ok || !body || typeof body.session_id !== "string") throw new Error(problem(body, response.status));
+    session = { id: body.session_id, expiresAt: body.expires_at };
+    lastEventId = 0;
+    seenEvents.clear();
+    if (events) { events.close(); events = null; }
+    save();
+    return session.id;
   }
 
   // ---- state and transcript
@@ -54,6 +78,12 @@
   }
 
   function say(kind, who, text) {
+    lines.push({ kind, who, text });
+    save();
+    return show(kind, who, text);
+  }
+
+  function show(kind, who, text) {
     const item = document.createElement("li");
     item.className = kind;
     const label = document.createElement("span");
@@ -69,6 +99,7 @@
   }
 
   function refreshWaiting() {
+    save();
     const n = waiting.size;
     ui.waitingNote.textContent = n === 0 ? "" :
       `Waiting for the supervisor on ${n} question${n === 1 ? "" : "s"}. Stay on this page to hear the answer.`;
@@ -242,6 +273,7 @@
   function showConfirm(id) {
     confirming = id;
     ui.confirm.hidden = id === null;
+    save();
   }
 
   async function ask(question) {
@@ -254,31 +286,35 @@
     }
     showConfirm(null); // a new question instead of a yes or no: the old one goes to the supervisor in time
     say("caller", "You", question);
-    await reply(fetch("api/ask", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ question, session_id: sessionId, caller: callerDetails() }),
-    }), "Sorry, I couldn't take that question");
+    await reply(async () => {
+      const send = async (renew) => fetch("api/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question, session_id: await ensureSession(renew), caller: callerDetails() }),
+      });
+      const response = await send(false);
+      return response.status === 403 ? send(true) : response; // the session expired, or another tab took over
+    }, "Sorry, I couldn't take that question");
   }
 
   async function confirm(confirmed) {
     const id = confirming;
     if (id === null) return;
     showConfirm(null);
-    await reply(fetch(`api/confirmations/${encodeURIComponent(id)}`, {
+    await reply(() => fetch(`api/confirmations/${encodeURIComponent(id)}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ confirmed }),
     }), "Sorry, that didn't go through");
   }
 
-  // Shows and speaks the agent's reply to an ask or a confirmation.
+  // Shows and speaks the agent's reply to an ask or a confirmation (`request` makes the fetch).
   async function reply(request, apology) {
     stopSpeaking();
     thinking += 1;
     refreshStatus();
     try {
-      const response = await request;
+      const response = await request();
       const body = await response.json().catch(() => null);
       if (!response.ok || !body || typeof body.message !== "string") {
         say("error", "Problem", `${apology}: ${problem(body, response.status)}`);
@@ -303,8 +339,8 @@
   // ---- follow-ups
 
   function subscribe() {
-    if (events) return;
-    const url = `api/sessions/${encodeURIComponent(sessionId)}/events` + (lastEventId ? `?after=${lastEventId}` : "");
+    if (events || !session) return;
+    const url = `api/sessions/${encodeURIComponent(session.id)}/events` + (lastEventId ? `?after=${lastEventId}` : "");
     events = new EventSource(url);
     events.addEventListener("followup", onFollowUp);
     events.onerror = () => {
@@ -321,6 +357,7 @@
       if (seenEvents.has(event.lastEventId)) return;
       seenEvents.add(event.lastEventId);
       lastEventId = Math.max(lastEventId, Number(event.lastEventId) || 0);
+      save();
     }
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
@@ -352,7 +389,7 @@
       const response = await fetch("api/livekit/token", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ session_id: sessionId }),
+        body: JSON.stringify({ session_id: await ensureSession(false) }),
       });
       const body = await response.json().catch(() => null);
       if (!response.ok || !body) throw new Error(problem(body, response.status));
@@ -419,7 +456,13 @@
     }
     refreshStatus();
     await loadConfig();
-    say("agent", "Agent", config.greeting);
+    ui.name.value = saved.name || "";
+    ui.phone.value = saved.phone || "";
+    for (const line of saved.lines || []) { lines.push(line); show(line.kind, line.who, line.text); }
+    if (lines.length === 0) say("agent", "Agent", config.greeting);
+    if (saved.confirming) showConfirm(saved.confirming);
+    refreshWaiting();
+    if (waiting.size > 0 || confirming !== null) subscribe(); // a reload must not lose an awaited follow-up
     // Browsers may refuse speech before a gesture; "Start call" greets aloud then.
     if (synth && navigator.userActivation && navigator.userActivation.hasBeenActive) {
       greeted = true;
@@ -435,6 +478,8 @@
     ui.question.focus();
   });
   ui.question.addEventListener("input", () => { if (speaking) stopSpeaking(); }); // typing interrupts
+  ui.name.addEventListener("change", save);
+  ui.phone.addEventListener("change", save);
   ui.call.addEventListener("click", toggleCall);
   ui.talk.addEventListener("click", toggleListening);
   ui.hush.addEventListener("click", stopSpeaking);

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # every N learned answers (0: only `frontdesk calibrate`).
     target_precision: float = Field(default=0.95, gt=0.0, le=1.0, alias="KB_TARGET_PRECISION")
     recalibrate_every: int = Field(default=1, ge=0, alias="KB_RECALIBRATE_EVERY")
+    # Caller sessions (POST /api/sessions) last this long.
+    session_ttl_seconds: float = Field(default=86_400, gt=0, alias="KB_SESSION_TTL_SECONDS")
     livekit_url: str | None = Field(default=None, alias="LIVEKIT_URL")
     livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")

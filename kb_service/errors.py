@@ -15,3 +15,7 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class Forbidden(DomainError):
+    status_code = 403

@@ -9,12 +9,14 @@ from collections.abc import Callable
 
 from kb_service import demo
 from kb_service.api.auth import load_or_create_token
+from kb_service.api.limits import TokenBuckets
 from kb_service.config import Settings
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.receptionist import Receptionist
+from kb_service.desk.sessions import CallerSessions
 from kb_service.embedding import Embedder
 from kb_service.embedding.factory import make_embedder
 from kb_service.knowledge.entries import KnowledgeBase
@@ -28,6 +30,7 @@ from models import LiveQualityPublic
 log = logging.getLogger("frontdesk")
 
 BIG_INDEX_SAVE_SECONDS = 300.0
+LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE = 4
 RECALIBRATE_MIN_SECONDS = 30.0  # a burst of learned answers or edits makes one calibration, not one each
 
 
@@ -88,6 +91,8 @@ class Runtime:
             Channels(settings.supervisor_webhook_url, settings.caller_webhook_url),
         )
         self.confirmations = Confirmations(self.store, self.desk)
+        self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
+        self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
         self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
         self.refresh_thresholds()
         self.asks: AskPipeline | None = None  # started with the workers
@@ -146,6 +151,7 @@ class Runtime:
             self._saved_at = time.monotonic()
         if time.monotonic() - self._keys_swept_at > 3600:
             idempotency.forget_expired(self.store)
+            self.sessions.forget_expired()
             self._keys_swept_at = time.monotonic()
 
     def start(self) -> None:

@@ -1,16 +1,14 @@
 """Shared pydantic schemas: the JSON contract between the service, the console and the call page."""
 
 from models.schemas import (
-    PrecisionBand,
-    LiveQualityPublic,
-    ConfirmationAnswer,
-    AuditVerdict,
-    AuditPublic,
-    AuditPage,
     AskOutcome,
     AskRequest,
     AskResponse,
+    AuditPage,
+    AuditPublic,
+    AuditVerdict,
     Caller,
+    ConfirmationAnswer,
     DashboardPublic,
     HelpRequestPage,
     HelpRequestPublic,
@@ -19,14 +17,18 @@ from models.schemas import (
     KnowledgePage,
     KnowledgePublic,
     KnowledgeUpdate,
+    LiveQualityPublic,
     PhrasingPublic,
+    PrecisionBand,
     ResolveRequest,
     ResolveResponse,
+    SessionPublic,
     StatsPublic,
     WaitingCaller,
 )
 
 __all__ = [
+    "SessionPublic",
     "PrecisionBand",
     "LiveQualityPublic",
     "ConfirmationAnswer",

@@ -65,9 +65,19 @@ class AskResponse(BaseModel):
     answer: str | None
     knowledge_id: int | None  # with `confirm`: the entry the agent thinks the caller means
     score: float
+    # With `escalated`: this caller's own reference to the request (its follow-up carries the same one). Two
+    # callers who asked alike share one request for the supervisor, but never a reference.
     help_request_id: int | None
     message: str  # what the agent says
     confirmation_id: str | None = None  # with `confirm`: answer it at POST /api/confirmations/{confirmation_id}
+
+
+class SessionPublic(BaseModel):
+    """A call session issued by the server. The token also comes as the HttpOnly cookie `fd_session`."""
+
+    session_id: str
+    session_token: str
+    expires_at: datetime
 
 
 class ConfirmationAnswer(StrictInput):

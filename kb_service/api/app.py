@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from kb_service.api.limits import AskRateLimit, BodyLimit, ConsoleApiGuard
+from kb_service.api.limits import BodyLimit, ConsoleApiGuard, RateLimit, Rule
 from kb_service.api.routes import (
     ask,
     audits,
@@ -35,6 +35,19 @@ from supervisor_gradio.mount import mount_console
 log = logging.getLogger("frontdesk")
 
 AGENT_WEB = Path(__file__).resolve().parents[2] / "agent_web"
+
+
+SESSIONS_PER_MINUTE = 20  # new call sessions a minute per client IP
+LIVEKIT_TOKENS_PER_MINUTE = 10
+
+
+def rate_rules(settings: Settings) -> list[Rule]:
+    return [
+        Rule("POST", "/api/ask", settings.ask_rate_limit_per_minute, "asks"),
+        Rule("POST", "/api/confirmations/{id}", settings.ask_rate_limit_per_minute, "answers"),
+        Rule("POST", "/api/sessions", SESSIONS_PER_MINUTE, "new sessions"),
+        Rule("POST", "/api/livekit/token", LIVEKIT_TOKENS_PER_MINUTE, "LiveKit tokens"),
+    ]
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -84,9 +97,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.state.metrics = Metrics(app)
     app.add_middleware(ConsoleApiGuard, path="/supervisor")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        AskRateLimit, per_minute=settings.ask_rate_limit_per_minute, on_limited=app.state.metrics.rate_limited
-    )
+    app.add_middleware(RateLimit, rules=rate_rules(settings), on_limited=app.state.metrics.rate_limited)
     routes = (
         ask,
         confirmations,

@@ -32,7 +32,21 @@ def require_supervisor(
     return "supervisor"
 
 
+SESSION_COOKIE = "fd_session"
+
+
+def session_token(
+    request: Request,
+    x_session_token: Annotated[
+        str | None, Header(max_length=128, description="The call session's token (or the `fd_session` cookie).")
+    ] = None,
+) -> str | None:
+    """The caller's session token: the `X-Session-Token` header, else the `fd_session` cookie."""
+    return x_session_token or request.cookies.get(SESSION_COOKIE)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SessionTokenDep = Annotated[str | None, Depends(session_token)]
 SupervisorDep = Annotated[str, Depends(require_supervisor)]
 IdempotencyKeyHeader = Annotated[
     str | None,

@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 from starlette.routing import Mount
@@ -104,37 +105,44 @@ class TokenBuckets:
                 del self._buckets[client]
 
 
-class AskRateLimit:
-    """429 with Retry-After once a client IP exceeds KB_ASK_RATE_LIMIT_PER_MINUTE asks (0 disables)."""
+@dataclass(frozen=True)
+class Rule:
+    """At most `per_minute` requests a minute from one client IP (bursts up to as many) to `method path`; a
+    `{...}` segment of the path matches any one segment. 0 turns the rule off."""
 
-    def __init__(
-        self, app: ASGIApp, per_minute: int, path: str = "/api/ask", on_limited: Callable[[], None] | None = None
-    ):
+    method: str
+    path: str
+    per_minute: int
+    what: str  # for the 429 message: "asks", "new sessions", …
+
+    def matches(self, method: str, path: str) -> bool:
+        if method != self.method:
+            return False
+        want, got = self.path.split("/"), path.split("/")
+        return len(want) == len(got) and all(w == g or w.startswith("{") for w, g in zip(want, got))
+
+
+class RateLimit:
+    """429 with Retry-After once a client IP exceeds a rule's rate; each rule keeps its own buckets."""
+
+    def __init__(self, app: ASGIApp, rules: list[Rule], on_limited: Callable[[Rule], None] | None = None):
         self.app = app
-        self.path = path
-        self.buckets = TokenBuckets(per_minute) if per_minute > 0 else None
+        self.rules = [(rule, TokenBuckets(rule.per_minute)) for rule in rules if rule.per_minute > 0]
         self.on_limited = on_limited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.buckets is not None
-            and scope["type"] == "http"
-            and scope.get("method") == "POST"
-            and scope.get("path") == self.path
-        ):
-            client = (scope.get("client") or ("unknown", 0))[0]
-            wait = self.buckets.take(client)
-            if wait > 0:
-                if self.on_limited:
-                    self.on_limited()
-                retry_after = max(1, math.ceil(wait))
-                await _send_json(
-                    send,
-                    429,
-                    f"too many asks from this client; retry in {retry_after} s",
-                    {"Retry-After": str(retry_after)},
-                )
-                return
+        if scope["type"] == "http":
+            for rule, buckets in self.rules:
+                if not rule.matches(scope.get("method", ""), scope.get("path", "")):
+                    continue
+                wait = buckets.take((scope.get("client") or ("unknown", 0))[0])
+                if wait > 0:
+                    if self.on_limited:
+                        self.on_limited(rule)
+                    retry_after = max(1, math.ceil(wait))
+                    message = f"too many {rule.what} from this client; retry in {retry_after} s"
+                    await _send_json(send, 429, message, {"Retry-After": str(retry_after)})
+                    return
         await self.app(scope, receive, send)
 
 

@@ -72,6 +72,10 @@ class Confirmations:
             confirmation_id=confirmation_id,
         )
 
+    def session_of(self, confirmation_id: str) -> str | None:
+        """The call session the confirmation was asked in (its token is needed to answer it), if any."""
+        return self.store.scalar("SELECT session_id FROM confirmations WHERE id = ?", (confirmation_id,))
+
     def settle(self, confirmation_id: str, confirmed: bool) -> AskResponse:
         """The caller's yes (the entry's answer) or no (escalated to the supervisor). 409 if answered already
         or expired."""
@@ -160,6 +164,6 @@ class Confirmations:
             answer=None,
             knowledge_id=None,
             score=row["score"],
-            help_request_id=escalation.help_request_id,
+            help_request_id=escalation.caller_reference,
             message=CHECKING_MESSAGE,
         )

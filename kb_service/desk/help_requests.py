@@ -38,8 +38,9 @@ CHECKING_MESSAGE = (
 
 @dataclass(frozen=True)
 class Escalation:
-    help_request_id: int
+    help_request_id: int  # the request, as the supervisor sees it
     joined_existing: bool
+    caller_reference: int  # this caller's own reference: tells them nothing about other callers
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,12 @@ class HelpDesk:
             help_request_id, joined = int(cur.lastrowid), False
             self.pending.opened(help_request_id, vector)
             self._notify_supervisor(tx, help_request_id, question, stamp)
-        tx.execute(
-            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (help_request_id, caller.name, caller.phone, session_id, stamp),
+        cur = tx.execute(
+            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (help_request_id, caller.name, caller.phone, session_id, stamp, question),
         )
-        return Escalation(help_request_id, joined)
+        return Escalation(help_request_id, joined, int(cur.lastrowid))
 
     def _same_pending_question(self, tx: sqlite3.Connection, vector: np.ndarray) -> int | None:
         nearest = self.pending.nearest(tx, vector)
@@ -216,16 +217,18 @@ class HelpDesk:
     def _follow_up(
         self, tx: sqlite3.Connection, help_request_id: int, question: str, status: str, answer: str | None
     ) -> int:
-        """Queue a text and a live event for every caller waiting on this request."""
+        """Queue a text and a live event for every caller waiting on this request. Each quotes that caller's own
+        question and carries that caller's own reference, never another caller's."""
         callers = tx.execute(
             "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
         ).fetchall()
         for caller in callers:
-            message = self.follow_up_message(caller["name"], question, answer)
+            own_question = caller["question"] or question
+            message = self.follow_up_message(caller["name"], own_question, answer)
             payload = {
-                "help_request_id": help_request_id,
+                "help_request_id": caller["id"],
                 "status": status,
-                "question": question,
+                "question": own_question,
                 "answer": answer,
                 "message": message,
                 "caller_name": caller["name"],

@@ -86,7 +86,7 @@ class Receptionist:
                 answer=None,
                 knowledge_id=None,
                 score=decision.score,
-                help_request_id=escalation.help_request_id,
+                help_request_id=escalation.caller_reference,
                 message=CHECKING_MESSAGE,
             )
         tx.execute(

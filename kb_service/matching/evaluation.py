@@ -46,6 +46,7 @@ class Outcome:
     confidence: float
     guarded: bool
     short: bool = False  # too few words to answer outright (at most confirmed)
+    near_copy: bool = False  # worded almost exactly like a phrasing of the entry it got
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,9 @@ def ask_all(
                 got = answer_of[decision.best.knowledge_id] if decision.best else None
                 confidence = decision.confidence if not naive else decision.score
                 short = guard.word_count(question) < MIN_WORDS_TO_ANSWER
-                outcomes.append(Outcome(expected, got, confidence, decision.guard is not None, short))
+                outcomes.append(
+                    Outcome(expected, got, confidence, decision.guard is not None, short, decision.near_copy)
+                )
             if progress:
                 progress(len(decisions))
         store.close()
@@ -200,7 +203,7 @@ def run_policy(outcomes: list[Outcome], answer_threshold: float) -> PolicyRun:
             recent.appendleft(o.confidence)
         if o.guarded or o.got is None or o.confidence < confirm_threshold:
             continue
-        if o.confidence < answer_threshold or o.short:
+        if (o.confidence < answer_threshold and not o.near_copy) or o.short:
             confirmations += 1
             right += o.got == o.expected  # an honest caller says yes to the right entry, no to any other
             continue

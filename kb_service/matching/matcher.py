@@ -22,6 +22,7 @@ NEIGHBOURS = 20  # phrasings fetched per query before grouping them by entry
 CENTROID_WEIGHT = 0.5  # entry score = (1 - w) * nearest phrasing + w * centroid
 LEAD_WEIGHT = 0.5  # confidence = score + w * lead: in a small knowledge base a full lead lifts unknown questions
 MIN_WORDS_TO_ANSWER = 3  # "Order", "Opening hours?": too little to answer outright, so at most confirmed
+NEAR_COPY = 0.95  # a question this close to one of the entry's own phrasings is answered whatever its confidence
 
 
 class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
@@ -64,6 +65,11 @@ class Decision:
         if self.best is None or self.best.phrasings < 2:
             return self.score
         return self.score + LEAD_WEIGHT * (self.margin or 0.0)
+
+    @property
+    def near_copy(self) -> bool:
+        """Worded almost exactly like one of the entry's phrasings (the guard still checks what differs)."""
+        return self.best is not None and (self.best.phrasing_score or 0.0) >= NEAR_COPY
 
     def clears(self, threshold: float) -> bool:
         """The answering rule, for the live threshold and for `frontdesk eval`'s sweep alike."""
@@ -159,7 +165,8 @@ class Matcher:
         runner_up = ranked[1] if len(ranked) > 1 else None
         undecided = Decision(ESCALATE, best, runner_up)
         lowest = self.threshold if self.confirm_threshold is None else min(self.threshold, self.confirm_threshold)
-        if undecided.clears(self.threshold) and (question is None or guard.word_count(question) >= MIN_WORDS_TO_ANSWER):
+        sure = undecided.clears(self.threshold) or (undecided.near_copy and undecided.clears(lowest))
+        if sure and (question is None or guard.word_count(question) >= MIN_WORDS_TO_ANSWER):
             outcome = ANSWER
         elif undecided.clears(lowest):
             outcome = CONFIRM

@@ -98,5 +98,6 @@ class Metrics:
         self._asks_by_outcome[outcome].inc()
         self.ask_latency.observe(seconds)
 
-    def rate_limited(self) -> None:
-        self._asks_by_outcome["rate_limited"].inc()
+    def rate_limited(self, rule) -> None:
+        if rule.path == "/api/ask":
+            self._asks_by_outcome["rate_limited"].inc()

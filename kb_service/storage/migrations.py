@@ -153,4 +153,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE INDEX audits_entry ON audits(knowledge_id)""",
         ],
     ),
+    (
+        4,
+        [
+            # Caller sessions issued by the server: the token is kept only as its SHA-256.
+            """CREATE TABLE caller_sessions (
+                id TEXT PRIMARY KEY,
+                token_hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )""",
+            """CREATE INDEX caller_sessions_expiry ON caller_sessions(expires_at)""",
+            # Each waiting caller's own words: a follow-up quotes them, never another caller's.
+            """ALTER TABLE help_request_callers ADD COLUMN question TEXT""",
+        ],
+    ),
 ]

@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, Request, Response
 from starlette.background import BackgroundTask
 
-from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep
+from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SessionTokenDep
 from kb_service.ops.metrics import Metrics
 from kb_service.runtime import Runtime
 from kb_service.storage.idempotency import IdempotencyKey
@@ -18,12 +18,20 @@ router = APIRouter(tags=["caller"])
 
 @router.post("/api/ask", response_model=AskResponse)
 async def ask(
-    body: AskRequest, runtime: RuntimeDep, request: Request, idempotency_key: IdempotencyKeyHeader = None
+    body: AskRequest,
+    runtime: RuntimeDep,
+    request: Request,
+    token: SessionTokenDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Answer from the knowledge base when confident; otherwise escalate to the supervisor.
+    """Answer from the knowledge base when confident, ask the caller to confirm when nearly so, otherwise
+    escalate to the supervisor. With a `session_id`, the session's token is needed (403 otherwise) and
+    follow-ups also arrive on its event stream.
 
     A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
     started = time.perf_counter()
+    if body.session_id is not None:
+        runtime.sessions.check(body.session_id, token)  # one primary-key read: no threadpool hop
     # Awaited, not run here: the model, the search and the commit run on the pipeline's threads.
     response = await runtime.asks.submit(body, IdempotencyKey.of("ask", idempotency_key, body))
     return Response(

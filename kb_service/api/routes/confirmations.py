@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
-from kb_service.api.deps import RuntimeDep
+from kb_service.api.deps import RuntimeDep, SessionTokenDep
 from models import AskResponse, ConfirmationAnswer
 
 router = APIRouter(tags=["caller"])
@@ -19,9 +19,16 @@ ConfirmationId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-
     responses={404: {"description": "No such confirmation"}, 409: {"description": "Answered already, or expired"}},
 )
 async def answer_confirmation(
-    confirmation_id: ConfirmationId, body: ConfirmationAnswer, runtime: RuntimeDep, request: Request
+    confirmation_id: ConfirmationId,
+    body: ConfirmationAnswer,
+    runtime: RuntimeDep,
+    request: Request,
+    token: SessionTokenDep,
 ) -> AskResponse:
-    """Yes gives the entry's answer (`answered`); no asks the supervisor (`escalated`)."""
+    """Yes gives the entry's answer (`answered`); no asks the supervisor (`escalated`). A confirmation asked in a
+    call session needs that session's token (403 otherwise)."""
+    if (session_id := runtime.confirmations.session_of(confirmation_id)) is not None:
+        runtime.sessions.check(session_id, token)
     response = await run_in_threadpool(runtime.confirmations.settle, confirmation_id, body.confirmed)
     request.app.state.metrics.ask_done(response.outcome.value, 0.0)
     if response.help_request_id is not None:

@@ -1,17 +1,20 @@
 """A LiveKit room per call, so a supervisor can listen in. Off unless every LIVEKIT_* setting is set.
 
 The caller's token has least privilege: one room (`call-<session_id>`), an identity the server picks, a short
-life, and only join + publish the microphone + subscribe. No admin, create, list or data grants."""
+life, and only join + publish the microphone. No subscribe (the agent speaks in the caller's own browser, so there
+is nothing in the room for the caller to hear, and a token that leaks cannot listen in), and no admin, create,
+list or data grants. Only the call session's own token gets one, at most a few a minute."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import timedelta
 
 from fastapi import APIRouter
 from livekit.api import AccessToken, VideoGrants
 
-from kb_service.api.deps import RuntimeDep
+from kb_service.api.deps import RuntimeDep, SessionTokenDep
 from kb_service.config import Settings
 from kb_service.errors import DomainError
 from models.schemas import LivekitTokenPublic, LivekitTokenRequest
@@ -23,6 +26,10 @@ TOKEN_TTL = timedelta(minutes=10)
 
 class LivekitOff(DomainError):
     status_code = 503
+
+
+class TooManyTokens(DomainError):
+    status_code = 429
 
 
 def livekit_enabled(settings: Settings) -> bool:
@@ -42,7 +49,7 @@ def caller_token(settings: Settings, session_id: str) -> LivekitTokenPublic:
         room_join=True,
         room=room,
         can_publish=True,
-        can_subscribe=True,
+        can_subscribe=False,  # the agent speaks in the caller's browser: nothing in the room is for the caller
         can_publish_data=False,
         can_publish_sources=["microphone"],
     )
@@ -68,8 +75,12 @@ def caller_token(settings: Settings, session_id: str) -> LivekitTokenPublic:
     response_model=LivekitTokenPublic,
     responses={503: {"description": "LiveKit is not configured on this service"}},
 )
-def livekit_token(body: LivekitTokenRequest, runtime: RuntimeDep) -> LivekitTokenPublic:
-    """A token for the caller page to join this call's room and publish its microphone."""
+def livekit_token(body: LivekitTokenRequest, runtime: RuntimeDep, token: SessionTokenDep) -> LivekitTokenPublic:
+    """A token for the caller page to join its own call's room and publish its microphone (the session's token is
+    needed: 403 otherwise; 429 past TOKENS_PER_SESSION_PER_MINUTE)."""
     if not livekit_enabled(runtime.settings):
         raise LivekitOff("LiveKit is off: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET to enable it")
+    runtime.sessions.check(body.session_id, token)
+    if (wait := runtime.livekit_tokens.take(body.session_id)) > 0:
+        raise TooManyTokens(f"too many LiveKit tokens for this call; retry in {math.ceil(wait)} s")
     return caller_token(runtime.settings, body.session_id)

@@ -1,4 +1,5 @@
-"""The caller's live channel: follow-ups for one call, as Server-Sent Events.
+"""Call sessions: `POST /api/sessions` issues one; its live channel streams the call's follow-ups as Server-Sent
+Events, to the holder of the session's token only.
 
 Each event carries its database id as the SSE `id`, so a reconnecting EventSource sends `Last-Event-ID`
 and gets exactly what it missed: nothing lost, nothing repeated."""
@@ -8,18 +9,37 @@ import json
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from kb_service.api.deps import RuntimeDep
+from kb_service.api.deps import SESSION_COOKIE, RuntimeDep, SessionTokenDep
+from models import SessionPublic
 
 router = APIRouter(tags=["caller"])
 
 POLL_SECONDS = 0.25
+MAX_CURSOR = 2**63 - 1  # SQLite's largest id
 KEEPALIVE_SECONDS = 15.0
 
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.post("/api/sessions", response_model=SessionPublic, status_code=201)
+async def create_session(request: Request, response: Response, runtime: RuntimeDep) -> SessionPublic:
+    """A new call session. Its token comes back in the body and as the HttpOnly cookie `fd_session`; send it
+    (cookie or `X-Session-Token`) with every request that names the session."""
+    issued = await run_in_threadpool(runtime.sessions.issue)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.session_token,
+        max_age=int(runtime.settings.session_ttl_seconds),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/api",
+    )
+    return SessionPublic(session_id=issued.session_id, session_token=issued.session_token, expires_at=issued.expires_at)
 
 
 @router.get(
@@ -31,10 +51,13 @@ async def session_events(
     request: Request,
     session_id: SessionId,
     runtime: RuntimeDep,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    token: SessionTokenDep,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_CURSOR)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
 ) -> StreamingResponse:
-    """Follow-ups for this call: `event: followup`, data = {help_request_id, status, question, answer, message}."""
+    """Follow-ups for this call: `event: followup`, data = {help_request_id, status, question, answer, message}.
+    403 without the session's token."""
+    runtime.sessions.check(session_id, token)
     cursor = last_event_id if last_event_id is not None else (after or 0)
 
     def fetch(since: int) -> list:

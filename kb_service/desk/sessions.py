@@ -1,0 +1,58 @@
+"""Caller sessions, issued by the server: a random id and a random token, the token kept only as its hash.
+
+Every caller route that names a session (asking with a `session_id`, its event stream, its LiveKit token, its
+confirmations) needs the session's token, so a stranger who learns or guesses an id can neither read that
+caller's follow-ups nor push text onto their page. A wrong or missing token and an unknown or expired session
+get the same answer, so nothing tells whether a session exists."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from kb_service.errors import Forbidden
+from kb_service.storage.store import Store, iso, iso_in, now
+
+NOT_YOURS = "this call session needs its own session token (POST /api/sessions gives one)"
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    session_id: str
+    session_token: str
+    expires_at: datetime
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CallerSessions:
+    def __init__(self, store: Store, ttl_seconds: float):
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self) -> IssuedSession:
+        session_id, token = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+        start = now()
+        expires = iso_in(self.ttl_seconds, start)
+        with self.store.write() as tx:
+            tx.execute(
+                "INSERT INTO caller_sessions (id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (session_id, _hash(token), iso(start), expires),
+            )
+        return IssuedSession(session_id, token, datetime.fromisoformat(expires))
+
+    def check(self, session_id: str, token: str | None) -> None:
+        """Raises Forbidden unless `token` is this live session's."""
+        row = self.store.query_one("SELECT token_hash, expires_at FROM caller_sessions WHERE id = ?", (session_id,))
+        expected = row["token_hash"] if row is not None and row["expires_at"] > iso(now()) else "-"
+        if not hmac.compare_digest(expected, _hash(token or "")):
+            raise Forbidden(NOT_YOURS)
+
+    def forget_expired(self) -> int:
+        with self.store.write() as tx:
+            return tx.execute("DELETE FROM caller_sessions WHERE expires_at <= ?", (iso(now()),)).rowcount
