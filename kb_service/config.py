@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     recalibrate_every: int = Field(default=1, ge=0, alias="KB_RECALIBRATE_EVERY")
     # Caller sessions (POST /api/sessions) last this long.
     session_ttl_seconds: float = Field(default=86_400, gt=0, alias="KB_SESSION_TTL_SECONDS")
+    # Proxy headers (X-Forwarded-For, X-Forwarded-Proto) are believed only from these addresses (comma-separated
+    # IPs or networks); none by default, so every client is its own socket's address.
+    trusted_proxies: str = Field(default="", alias="KB_TRUSTED_PROXIES")
+    # Open event streams (call pages) allowed per client IP and in all; more get 429 / 503.
+    max_streams_per_ip: int = Field(default=8, ge=1, alias="KB_MAX_STREAMS_PER_IP")
+    max_streams: int = Field(default=1000, ge=1, alias="KB_MAX_STREAMS")
+    # Callers' names, phone numbers, questions in the ask log and session events older than this are removed or
+    # anonymised (0: kept for ever).
+    retention_days: int = Field(default=90, ge=0, alias="KB_RETENTION_DAYS")
     livekit_url: str | None = Field(default=None, alias="LIVEKIT_URL")
     livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")
