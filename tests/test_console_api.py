@@ -21,6 +21,20 @@ def server(embedder, data_dir):
         yield server
 
 
+@pytest.fixture
+def api_client():
+    """`ApiClient(base_url, token)`, each closed after the test."""
+    made: list[ApiClient] = []
+
+    def make(base_url: str, token: str = TOKEN) -> ApiClient:
+        made.append(ApiClient(base_url, token))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
 def test_dashboard_counts_today_and_the_last_24_hours(client):
     assert client.get("/api/dashboard", headers={"Authorization": "Bearer wrong"}).status_code == 401
     empty = client.get("/api/dashboard").json()
@@ -48,8 +62,8 @@ def test_dashboard_counts_timed_out_requests_as_unresolved_today(make_client):
     assert (counts["pending"], counts["resolved_today"]) == (0, 0)
 
 
-def test_api_client_reports_the_services_own_message(server):
-    client = ApiClient(server.url, TOKEN)
+def test_api_client_reports_the_services_own_message(server, api_client):
+    client = api_client(server.url)
     with pytest.raises(ApiError) as missing:
         client.help_request(999)
     assert missing.value.status_code == 404
@@ -59,16 +73,16 @@ def test_api_client_reports_the_services_own_message(server):
     assert invalid.value.status_code == 422
     assert "answer" in invalid.value.message
     with pytest.raises(ApiError) as refused:
-        ApiClient(server.url, "wrong").pending()
+        api_client(server.url, "wrong").pending()
     assert refused.value.status_code == 401
     with pytest.raises(ApiError) as unreachable:
-        ApiClient(f"http://127.0.0.1:{free_port()}", TOKEN).pending()
+        api_client(f"http://127.0.0.1:{free_port()}").pending()
     assert unreachable.value.status_code == 0
     assert "cannot reach" in unreachable.value.explain()
 
 
-def test_pending_is_oldest_first_across_pages(server):
-    client = ApiClient(server.url, TOKEN)
+def test_pending_is_oldest_first_across_pages(server, api_client):
+    client = api_client(server.url)
     ids = [
         httpx.post(f"{server.url}/api/ask", json={"question": q}).json()["help_request_id"]
         for q in ("do you do eyebrow waxing?", "Can I bring my dog to my appointment?", "Is there wifi?")
@@ -106,11 +120,11 @@ def test_durations_read_well():
     ]
 
 
-def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server):
+def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server, api_client):
     from supervisor_gradio.console import build_console
 
     escalated = httpx.post(f"{server.url}/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
-    client = ApiClient(server.url, TOKEN)
+    client = api_client(server.url)
     port = free_port()
     blocks = build_console(lambda request: client)
     blocks.launch(

@@ -101,8 +101,10 @@ def read_events(url: str, headers: dict | None = None, want: int = 1, timeout: f
 
 
 def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        http = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+    with (
+        LiveServer(create_app(make_settings(data_dir), embedder)) as server,
+        httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http,
+    ):
         first = http.post("/api/ask", json={"question": QUESTION, "session_id": "call-1"}).json()
         second = http.post("/api/ask", json={"question": "Can I bring my own shampoo?", "session_id": "call-1"}).json()
         http.post("/api/ask", json={"question": "Is there a student discount?", "session_id": "someone-else"})
@@ -119,4 +121,3 @@ def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(embedder, 
         # Reconnecting with Last-Event-ID gets only what came after it.
         resumed = read_events(url, headers={"Last-Event-ID": events[0]["id"]}, want=1)
         assert json.loads(resumed[0]["data"])["answer"] == "No."
-        http.close()
