@@ -56,6 +56,7 @@ def operations(schema) -> list:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+@pytest.mark.slow
 def test_api_never_errors_and_matches_its_schema(service, api_schema):
     """Every operation, authenticated, with valid and invalid generated input."""
     covered = []

@@ -13,10 +13,12 @@ import time
 from collections import Counter
 
 import httpx
+import pytest
 
 from kb_service.api.app import create_app
 from tests.support import AUTH, LiveServer, make_settings
 
+pytestmark = pytest.mark.slow
 SECONDS = float(os.environ.get("FRONTDESK_LOAD_SECONDS", "60"))
 CLIENTS = 50
 KNOWN = ["when are you open?", "how much is a haircut?", "where are you located?"]

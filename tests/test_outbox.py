@@ -81,6 +81,7 @@ def test_after_the_retry_limit_an_event_is_dead_and_counted(make_client):
     assert "frontdesk_outbox_dead 1.0" in client.get("/metrics").text
 
 
+@pytest.mark.slow
 def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path):
     """The first attempt fails and the process dies before the retry: the restart delivers the same event."""
     data_dir = tmp_path / "data"

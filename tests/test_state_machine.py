@@ -10,6 +10,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from hypothesis.stateful import (
 from kb_service.api.app import create_app
 from tests.support import AUTH, make_settings
 
+pytestmark = pytest.mark.slow
 STRESS = bool(os.environ.get("FRONTDESK_STRESS"))
 QUESTIONS = [
     "Do you offer gift cards?",
