@@ -14,7 +14,7 @@ import uvicorn
 
 from kb_service.config import Settings
 
-TOKEN = "test-supervisor-token"
+TOKEN = "test-supervisor-token-0123456789"
 # 20 intents of CLINC150 and its out-of-scope queries, shipped with the tests (CC BY 3.0: see its README).
 CLINC150 = Path(__file__).resolve().parent / "data" / "clinc150" / "subset.json"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
