@@ -226,6 +226,11 @@ class VectorIndex:
         """Write atomically: a crash leaves either the old file or the new one, never half of one."""
         path = Path(path)
         tmp = path.with_suffix(".tmp")
+        meta = path.with_suffix(".json")
+        meta_tmp = meta.with_suffix(".json.tmp")
+        for private in (tmp, meta_tmp):  # 0600 like the database beside them, whatever the umask
+            os.close(os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            os.chmod(private, 0o600)
         with self._lock:
             if self.approximate and self._dead_count > COMPACT_FRACTION * max(self._index.ntotal, 1):
                 self._rebuild_as("hnsw")
@@ -235,8 +240,6 @@ class VectorIndex:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        meta = path.with_suffix(".json")
-        meta_tmp = meta.with_suffix(".json.tmp")
         meta_tmp.write_text(json.dumps({"knowledge_version": knowledge_version, "size": size}))
         os.replace(meta_tmp, meta)
 

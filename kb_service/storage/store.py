@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,12 +28,25 @@ def iso_in(seconds: float, start: datetime | None = None) -> str:
     return iso((start or now()) + timedelta(seconds=seconds))
 
 
+def keep_private(db_path: Path) -> None:
+    """The database holds callers' names and phone numbers: its directory 0700, the file and its -wal and -shm
+    0600, whatever the umask. SQLite gives the -wal and -shm it creates the database file's mode."""
+    directory = db_path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_uid == os.getuid():  # a directory made by someone else (such as /tmp) stays as it is
+        os.chmod(directory, 0o700)
+    os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        if path.exists():
+            os.chmod(path, 0o600)
+
+
 class Store:
     """Hands each thread its own connection; writers serialise on SQLite's write lock."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keep_private(self.path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
