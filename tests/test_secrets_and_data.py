@@ -7,14 +7,16 @@ import signal
 import stat
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from kb_service.api.auth import MIN_TOKEN_CHARS, WeakToken, load_or_create_token
-from kb_service.storage.store import Store
-from tests.support import free_port, make_settings, wait_for
+from kb_service.desk import outbox, retention
+from kb_service.storage.store import Store, iso, iso_in
+from tests.support import AUTH, free_port, make_settings, wait_for
 
 
 def new_user_env(data_dir: Path, **env: str) -> dict[str, str]:
@@ -138,5 +140,197 @@ def test_an_existing_open_data_dir_is_made_private(tmp_path):
             "frontdesk.db-wal": "0o600",
             "frontdesk.db-shm": "0o600",
         }
+    finally:
+        store.close()
+
+
+# ---- retention (KB_RETENTION_DAYS)
+
+OLD_DAYS = 100  # the first round of calls is moved this far back, past the 90 days kept
+
+
+def snapshot(store: Store) -> dict[str, dict[int, dict]]:
+    """Every row of every table, by rowid."""
+    tables = [r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {
+        table: {row["_rowid"]: dict(row) for row in store.query(f"SELECT rowid AS _rowid, * FROM {table}")}
+        for table in tables
+        if not table.startswith("sqlite_")
+    }
+
+
+def a_round_of_calls(client, questions: dict[str, str], callers: list[dict]) -> None:
+    """What callers and the supervisor leave in the database: a session, an escalation two callers share and the
+    supervisor answers, one still pending, two auto-answers (two audits: one reviewed), two confirmations."""
+    session = client.post("/api/sessions").json()
+    mine = {"X-Session-Token": session["session_token"]}
+    first = client.post(
+        "/api/ask",
+        json={"question": questions["escalate"], "caller": callers[0], "session_id": session["session_id"]},
+        headers={**mine, "Idempotency-Key": f"ask-{session['session_id']}"},
+    ).json()
+    assert first["outcome"] == "escalated", first
+    joined = client.post("/api/ask", json={"question": questions["escalate"], "caller": callers[1]}).json()
+    assert joined["outcome"] == "escalated", joined
+    pending = client.post("/api/ask", json={"question": questions["pending"], "caller": callers[2]}).json()
+    assert pending["outcome"] == "escalated", pending
+    for _ in range(2):
+        assert client.post("/api/ask", json={"question": questions["known"]}).json()["outcome"] == "answered"
+    resolved = client.post(
+        f"/api/help-requests/{first['help_request_id']}/resolve",
+        json={"answer": questions["answer"]},
+        headers={"Idempotency-Key": f"resolve-{session['session_id']}"},
+    )
+    assert resolved.status_code == 200, resolved.text
+    audit = client.get("/api/audits").json()["items"][-1]
+    assert client.post(f"/api/audits/{audit['id']}", json={"correct": True}).status_code == 200
+    runtime = client.app.state.runtime
+    with runtime.store.write() as tx:
+        for status in ("declined", "open"):
+            tx.execute(
+                "INSERT INTO confirmations (id, question, embedding, knowledge_id, score, confidence, caller_name,"
+                " caller_phone, status, created_at, expires_at) VALUES (?, ?, x'00000000', 1, 0.9, 0.9, ?, ?, ?, ?, ?)",
+                (
+                    f"{status}-{session['session_id']}",
+                    questions["known"],
+                    callers[0]["name"],
+                    callers[0]["phone"],
+                    status,
+                    iso_in(0),
+                    iso_in(300),
+                ),
+            )
+    wait_for(
+        lambda: runtime.store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0,
+        what="the console notifications to be delivered",
+    )
+
+
+def move_back(store: Store, rows: dict[str, set[int]], days: int) -> None:
+    """Every timestamp of these rows `days` earlier, written through the store as the service writes them."""
+    with store.write() as tx:
+        for table, rowids in rows.items():
+            columns = [c["name"] for c in tx.execute(f"PRAGMA table_info({table})") if c["name"].endswith("_at")]
+            for rowid in rowids:
+                row = tx.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE rowid = ?", (rowid,)).fetchone()
+                moved = {c: iso(datetime.fromisoformat(row[c]) - timedelta(days=days)) for c in columns if row[c]}
+                if moved:
+                    sets = ", ".join(f"{c} = :{c}" for c in moved)
+                    tx.execute(f"UPDATE {table} SET {sets} WHERE rowid = :rowid", {**moved, "rowid": rowid})
+
+
+def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder, data_dir):
+    from fastapi.testclient import TestClient
+
+    from kb_service.api.app import create_app
+
+    # KB_RETENTION_DAYS=0 while the service runs: its own sweeps must not act before the test does.
+    app = create_app(make_settings(data_dir, KB_RETENTION_DAYS=0, KB_ASK_RATE_LIMIT_PER_MINUTE=0), embedder)
+    with TestClient(app, headers=AUTH) as client:
+        a_round_of_calls(
+            client,
+            {
+                "escalate": "can my parrot sit with me during the haircut?",
+                "pending": "do you repair bicycles?",
+                "known": "What are your opening hours?",
+                "answer": "Yes, birds are welcome if they stay in a cage.",
+            },
+            [
+                {"name": "Olga Old", "phone": "+1 555 000 1111"},
+                {"name": "Otto Old", "phone": "+1 555 000 2222"},
+                {"name": "Oona Old", "phone": "+1 555 000 3333"},
+            ],
+        )
+        old = {table: set(rows) for table, rows in snapshot(client.app.state.runtime.store).items()}
+        a_round_of_calls(
+            client,
+            {
+                "escalate": "is there a piano I could play while I wait?",
+                "pending": "do you sell fishing bait?",
+                "known": "Where are you located?",
+                "answer": "No piano, sorry, but we have magazines.",
+            },
+            [
+                {"name": "Nina New", "phone": "+1 555 000 4444"},
+                {"name": "Ned New", "phone": "+1 555 000 5555"},
+                {"name": "Nora New", "phone": "+1 555 000 6666"},
+            ],
+        )
+    store = Store(data_dir / "frontdesk.db")
+    try:
+        with store.write() as tx:  # a webhook still being retried is delivered whatever its age
+            outbox.queue(tx, "help_request.created", outbox.WEBHOOK, {"question": "?"}, "http://127.0.0.1:9/hook")
+            still_due = tx.execute("SELECT MAX(rowid) FROM outbox").fetchone()[0]
+        old["outbox"].add(still_due)
+        move_back(store, {t: ids for t, ids in old.items() if t not in ("meta", "schema_migrations")}, OLD_DAYS)
+        before = snapshot(store)
+        assert len(before["knowledge_entries"]) > len(old["knowledge_entries"]) > 0  # the demo and two learned
+        changed = retention.forget_old(store, 90)
+        after = snapshot(store)
+    finally:
+        store.close()
+
+    def old_rows(table: str, **where) -> set[int]:
+        return {i for i in old[table] if all(before[table][i][k] == v for k, v in where.items())}
+
+    resolved = old_rows("help_requests", status="resolved")
+    assert len(resolved) == 1 and len(old_rows("help_requests", status="pending")) == 1
+    resolved_callers = {
+        i
+        for i in old["help_request_callers"]
+        if before["help_request_callers"][i]["help_request_id"] in {before["help_requests"][r]["id"] for r in resolved}
+    }
+    assert len(resolved_callers) == 2
+    reviewed = {i for i in old["audits"] if before["audits"][i]["verdict"] is not None}
+    assert len(reviewed) == 1 and len(old["audits"]) == 2
+    expected_changes = {
+        "help_requests": {i: {"caller_name": None, "caller_phone": None} for i in resolved},
+        "help_request_callers": {i: {"name": None, "phone": None, "question": None} for i in resolved_callers},
+        "ask_log": {i: {"question": ""} for i in old["ask_log"]},
+        "confirmations": {
+            i: {"question": "", "embedding": b"", "caller_name": None, "caller_phone": None}
+            for i in old_rows("confirmations", status="declined")
+        },
+        "audits": {i: {"question": ""} for i in reviewed},
+    }
+    expected_deletions = {
+        "session_events": old["session_events"],
+        "outbox": old["outbox"] - {still_due},
+        "idempotency_keys": old["idempotency_keys"],
+        "caller_sessions": old["caller_sessions"],
+        "audits": old["audits"] - reviewed,
+    }
+    assert all(expected_deletions.values()) and all(expected_changes.values())  # each kind of row was there
+
+    for table, rows in before.items():
+        deleted = expected_deletions.get(table, set())
+        assert set(after[table]) == set(rows) - deleted, table
+        for rowid, row in after[table].items():
+            assert row == {**rows[rowid], **expected_changes.get(table, {}).get(rowid, {})}, (table, rowid)
+    assert changed == {
+        table: len(expected_changes.get(table, {})) + len(expected_deletions.get(table, set())) for table in changed
+    }
+    assert set(changed) >= set(expected_changes) | set(expected_deletions)
+    new_names = {"Nina New", "Ned New", "Nora New"}
+    assert new_names <= {r["caller_name"] for r in after["help_requests"].values()} | {
+        r["name"] for r in after["help_request_callers"].values()
+    }
+
+    store = Store(data_dir / "frontdesk.db")
+    try:
+        assert set(retention.forget_old(store, 90).values()) == {0}  # nothing more to do
+        assert retention.forget_old(store, 0) == dict.fromkeys(changed, 0)  # 0: kept for ever
+        today = datetime.now().astimezone().date()
+        oldest_pending = datetime.fromisoformat(
+            min(before["help_requests"][i]["created_at"] for i in old_rows("help_requests", status="pending"))
+        ).date()
+        # The old pending request keeps its caller until it is answered or times out.
+        assert retention.retention_summary(store, 90) == (
+            f"retention: callers' details kept 90 days (KB_RETENTION_DAYS); oldest kept {oldest_pending.isoformat()}"
+        )
+        assert oldest_pending <= today - timedelta(days=OLD_DAYS - 1)
+        assert retention.retention_summary(store, 0).startswith(
+            "retention: callers' details kept for ever (KB_RETENTION_DAYS)"
+        )
     finally:
         store.close()
