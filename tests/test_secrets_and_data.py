@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import signal
 import stat
@@ -12,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from kb_service.api.auth import MIN_TOKEN_CHARS, WeakToken, load_or_create_token
+from kb_service.cli import main
 from kb_service.desk import outbox, retention
 from kb_service.storage.store import Store, iso, iso_in
 from tests.support import AUTH, free_port, make_settings, wait_for
@@ -334,3 +338,49 @@ def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder,
         )
     finally:
         store.close()
+
+
+# ---- CSV export: no formulas
+
+
+FORMULA_LIKE = [
+    {
+        "answer": '=HYPERLINK("http://evil.example","Click for your booking")',
+        "questions": ["=1+1 is two, right?", "+33 6 12 34 56 78 is that your number?", "-10% for students?"],
+    },
+    {
+        "answer": "@reception will call you back.",
+        "questions": ["'=already quoted in my spreadsheet?", "''+two quotes?", "'plain apostrophe", "An ordinary one"],
+    },
+    {"answer": "-", "questions": ["@", "'-", "a =formula in the middle is fine"]},
+]
+
+
+def test_csv_export_neutralises_formulas_and_import_restores_them_exactly(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(entry) + "\n" for entry in FORMULA_LIKE))
+
+    def frontdesk(data_dir: Path, *args: str) -> None:
+        result = CliRunner(env=new_user_env(data_dir)).invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+
+    frontdesk(tmp_path / "data", "import", str(source))
+    frontdesk(tmp_path / "data", "export", str(tmp_path / "out.csv"))
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["answer", "question"]
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert rows[1] == ["'" + FORMULA_LIKE[0]["answer"], "'=1+1 is two, right?"]
+    assert [row[1] for row in rows[4:8]] == [
+        "''=already quoted in my spreadsheet?",
+        "'''+two quotes?",
+        "'plain apostrophe",
+        "An ordinary one",
+    ]
+    assert rows[8:] == [["'-", "'@"], ["'-", "''-"], ["'-", "a =formula in the middle is fine"]]
+
+    frontdesk(tmp_path / "fresh", "import", str(tmp_path / "out.csv"))
+    frontdesk(tmp_path / "fresh", "export", str(tmp_path / "again.jsonl"))
+    again = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert again == FORMULA_LIKE

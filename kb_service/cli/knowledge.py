@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import click
 
 from kb_service.cli import knowledge_base, main, settings_or_exit
+
+# A spreadsheet runs a cell that starts with one of these as a formula. Such a cell is written with a `'` in
+# front (which spreadsheets show as text and hide), and so is a text that already starts with `'`s followed by one
+# of them; import takes exactly one `'` off any cell of that shape, so every text comes back as it was.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+
+
+def neutralise_formula(text: str) -> str:
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
+def restore_formula(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _FORMULA_START.match(cell, 1) else cell
 
 
 @main.command("rebuild-index")
@@ -40,15 +54,19 @@ def _read_entries(path: Path) -> list[tuple[str, list[str]]]:
 
 
 def _read_csv(path: Path) -> list[tuple[str, list[str]]]:
-    """CSV: columns `answer` and `question`, one row per phrasing; rows with the same answer are one entry."""
+    """CSV: columns `answer` and `question`, one row per phrasing; rows with the same answer are one entry.
+
+    A cell starting with `'` and then `=`, `+`, `-`, `@`, tab or carriage return (after any further `'`s) loses
+    that first `'`: it is how `export` keeps spreadsheets from running a text as a formula."""
     grouped: dict[str, list[str]] = {}
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or not {"answer", "question"} <= set(reader.fieldnames):
             raise click.ClickException(f"{path}: a CSV needs the columns 'answer' and 'question'")
         for number, row in enumerate(reader, start=2):
-            _entry({"answer": row["answer"], "questions": [row["question"]]}, f"{path}:{number}")
-            grouped.setdefault(row["answer"].strip(), []).append(row["question"].strip())
+            answer, question = restore_formula(row["answer"] or ""), restore_formula(row["question"] or "")
+            _entry({"answer": answer, "questions": [question]}, f"{path}:{number}")
+            grouped.setdefault(answer.strip(), []).append(question.strip())
     return list(grouped.items())
 
 
@@ -88,6 +106,9 @@ def import_(file: Path) -> None:
 def export(file: Path) -> None:
     """Write every entry to JSON Lines, or to CSV when FILE ends in .csv.
 
+    In a CSV, a text that a spreadsheet would run as a formula (it starts with =, +, -, @, tab or carriage
+    return) is written with a `'` in front; `import` takes it off again.
+
     Example:
 
         frontdesk export backup.jsonl
@@ -108,7 +129,7 @@ def export(file: Path) -> None:
             writer.writerow(["answer", "question"])
             for entry in entries.values():
                 for question in entry["questions"]:
-                    writer.writerow([entry["answer"], question])
+                    writer.writerow([neutralise_formula(entry["answer"]), neutralise_formula(question)])
     else:
         with file.open("w", encoding="utf-8") as f:
             for entry in entries.values():
