@@ -31,7 +31,7 @@ log = logging.getLogger("frontdesk")
 
 BIG_INDEX_SAVE_SECONDS = 300.0
 LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE = 4
-RECALIBRATE_MIN_SECONDS = 30.0  # a burst of learned answers or edits makes one calibration, not one each
+CALIBRATION_SHARE = 0.1  # of the sweeper's time at most: a burst of learned answers makes one calibration
 
 
 class Worker:
@@ -108,7 +108,7 @@ class Runtime:
         self._saved_version = -1
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
-        self._calibrated_at = float("-inf")
+        self._next_calibration = float("-inf")
         self.stopping = False
 
     def refresh_thresholds(self) -> None:
@@ -123,8 +123,8 @@ class Runtime:
         )
 
     def _sweep(self) -> None:
-        if time.monotonic() - self._calibrated_at >= RECALIBRATE_MIN_SECONDS:
-            settings = self.settings
+        if time.monotonic() >= self._next_calibration:
+            settings, started = self.settings, time.monotonic()
             if calibration.maybe_recalibrate(
                 self.matcher,
                 self.store,
@@ -132,7 +132,8 @@ class Runtime:
                 settings.target_precision,
                 settings.match_threshold,
             ):
-                self._calibrated_at = time.monotonic()
+                took = time.monotonic() - started
+                self._next_calibration = time.monotonic() + took / CALIBRATION_SHARE
         self.refresh_thresholds()  # a new calibration, new verdicts or new traffic
         timed_out = self.desk.expire_overdue()
         unconfirmed = self.confirmations.expire_overdue()

@@ -112,3 +112,11 @@ class Receiver:
                 for r in self.requests
                 if r["status"] == 200 and (event_type is None or r["json"]["type"] == event_type)
             ]
+
+
+def open_session(client) -> tuple[str, dict[str, str]]:
+    """A server-issued call session: its id, and the header that proves it is ours."""
+    response = client.post("/api/sessions")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return body["session_id"], {"X-Session-Token": body["session_token"]}

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings, wait_for
+from tests.support import AUTH, LiveServer, make_settings, open_session, wait_for
 
 UNKNOWN = "Do you offer eyelash extensions?"
 PARAPHRASE = "Can I get eyelash extensions done at your place?"
 ANSWER = "Yes, eyelash extensions take about 90 minutes and cost $120."
 
 
-def ask(client, question, **extra):
-    response = client.post("/api/ask", json={"question": question, **extra})
+def ask(client, question, headers=None, **extra):
+    response = client.post("/api/ask", json={"question": question, **extra}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def ask_and_confirm(client, question):
+    """Ask as a caller who says yes when the agent checks what they mean (the entry is then in the response)."""
+    body = ask(client, question)
+    if body["outcome"] == "confirm":
+        assert body["message"].startswith("Just to check") and body["confirmation_id"]
+        confirmed = client.post(f"/api/confirmations/{body['confirmation_id']}", json={"confirmed": True})
+        assert confirmed.status_code == 200, confirmed.text
+        return confirmed.json()
+    return body
 
 
 def test_demo_question_is_answered_at_once(client):
@@ -43,7 +55,11 @@ def test_escalate_resolve_then_paraphrase_is_answered(client):
     assert resolved.json()["help_request"]["status"] == "resolved"
     assert resolved.json()["followups_queued"] == 1
 
-    again = ask(client, PARAPHRASE)
+    # Taught one way, the entry is not yet sure of other wordings: the agent checks, and the caller's yes answers.
+    checked = ask(client, PARAPHRASE)
+    assert checked["outcome"] == "confirm" and checked["knowledge_id"] == resolved.json()["knowledge_id"]
+    assert UNKNOWN in checked["message"]
+    again = client.post(f"/api/confirmations/{checked['confirmation_id']}", json={"confirmed": True}).json()
     assert again["outcome"] == "answered"
     assert again["answer"] == ANSWER
     assert again["knowledge_id"] == resolved.json()["knowledge_id"]
@@ -59,7 +75,8 @@ def test_learning_survives_a_restart(make_client, data_dir):
     first.__exit__(None, None, None)
 
     second = make_client()
-    assert ask(second, PARAPHRASE)["answer"] == ANSWER
+    assert ask(second, UNKNOWN)["answer"] == ANSWER  # its own wording: answered at once
+    assert ask_and_confirm(second, PARAPHRASE)["answer"] == ANSWER
     assert second.get(f"/api/help-requests/{pending_id}").json()["status"] == "pending"
     assert second.get(f"/api/help-requests/{request_id}").json()["answer"] == ANSWER
 
@@ -72,7 +89,7 @@ def test_corrected_question_is_what_gets_learned(client):
     ).json()
     entry = client.get(f"/api/knowledge/{resolved['knowledge_id']}").json()
     assert [p["question"] for p in entry["phrasings"]] == ["Do you do manicures?"]
-    assert ask(client, "Do you guys do manicures?")["answer"] == "Yes, manicures are $30."
+    assert ask_and_confirm(client, "Do you guys do manicures?")["answer"] == "Yes, manicures are $30."
 
 
 def test_one_off_answer_is_not_learned(client):
@@ -126,7 +143,7 @@ def test_editing_phrasings_reindexes_them(client):
     assert patched.status_code == 200
     assert [p["question"] for p in patched.json()["phrasings"]] == ["Can I bring my dog?"]
     assert ask(client, "Can I bring my children with me?")["knowledge_id"] != entry["id"]
-    dog = ask(client, "Can I bring my dog with me?")
+    dog = ask_and_confirm(client, "Can I bring my dog with me?")
     assert dog["knowledge_id"] == entry["id"] and dog["answer"] == "Dogs are welcome."
     stats = client.get("/api/stats").json()
     assert stats["phrasings_in_index"] == stats["phrasings_in_db"]
@@ -139,19 +156,31 @@ def test_search_knowledge_by_meaning(client):
     assert scores == sorted(scores, reverse=True)
 
 
-def test_a_caller_asking_the_same_thing_joins_the_pending_request(client):
-    first = ask(client, "Do you do eyebrow threading?", caller={"name": "Ann"}, session_id="call-a")
-    second = ask(client, "do you do eyebrow threading", caller={"name": "Bob"}, session_id="call-b")
+def test_a_caller_asking_the_same_thing_joins_the_pending_request_and_learns_nothing_of_the_first(client):
+    ann, ann_token = open_session(client)
+    bob, bob_token = open_session(client)
+    first = ask(
+        client,
+        "Hi, do you do eyebrow threading?",
+        ann_token,
+        caller={"name": "Ann"},
+        session_id=ann,
+    )
+    second = ask(client, "do you do eyebrow threading", bob_token, caller={"name": "Bob"}, session_id=bob)
     assert second["outcome"] == "escalated"
-    assert second["help_request_id"] == first["help_request_id"]
-    assert client.get("/api/help-requests", params={"status": "pending"}).json()["total"] == 1
-    request = client.get(f"/api/help-requests/{first['help_request_id']}").json()
-    assert [c["name"] for c in request["callers"]] == ["Ann", "Bob"]
+    assert second["help_request_id"] != first["help_request_id"]  # each caller's own reference
+    pending = client.get("/api/help-requests", params={"status": "pending"}).json()
+    assert pending["total"] == 1
+    request = pending["items"][0]
+    assert [c["name"] for c in request["callers"]] == ["Ann", "Bob"]  # the supervisor sees one request
 
-    resolved = client.post(
-        f"/api/help-requests/{first['help_request_id']}/resolve", json={"answer": "Yes, threading is $12."}
-    ).json()
-    assert resolved["followups_queued"] == 2
+    resolved = client.post(f"/api/help-requests/{request['id']}/resolve", json={"answer": "Yes, threading is $12."})
+    assert resolved.json()["followups_queued"] == 2
+    with client.stream("GET", f"/api/sessions/{bob}/events", headers=bob_token) as stream:
+        data = next(line for line in stream.iter_lines() if line.startswith("data:"))  # the stream never ends
+    followup = json.loads(data.removeprefix("data:"))
+    assert followup["help_request_id"] == second["help_request_id"]
+    assert "Hi," not in followup["message"] and followup["question"] == "do you do eyebrow threading"
 
 
 def test_unrelated_unknown_questions_open_separate_requests(client):
@@ -162,7 +191,8 @@ def test_unrelated_unknown_questions_open_separate_requests(client):
 
 def test_timeout_marks_request_unresolved_and_apologises(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=0.5)
-    request_id = ask(client, "Do you do tattoo removal?", session_id="late-call")["help_request_id"]
+    session_id, token = open_session(client)
+    request_id = ask(client, "Do you do tattoo removal?", token, session_id=session_id)["help_request_id"]
     expired = wait_for(
         lambda: (r := client.get(f"/api/help-requests/{request_id}").json())["status"] != "pending" and r,
         timeout=15,

@@ -16,18 +16,32 @@ def kb(tmp_path, embedder):
     store.close()
 
 
-def test_the_lead_counts_only_once_an_entry_has_two_phrasings_and_learning_shows_at_once(kb):
+def test_half_the_lead_counts_once_an_entry_has_two_phrasings_and_learning_shows_at_once(kb):
     hours = kb.create("We open at 9am.", ["What time do you open?"])
     kb.create("Parking is behind the building.", ["Where can I park?"])
-    matcher = Matcher(kb, threshold=0.84)
+    matcher = Matcher(kb, threshold=0.96, confirm_threshold=0.85)
     vector = kb.embedder.embed(["when do you open in the morning"])
     before = matcher.match(vector, ["when do you open in the morning"])[0]
     assert before.best.knowledge_id == hours.id and before.margin > 0
     assert before.confidence == before.score  # one phrasing: one noisy cosine, no lead
     kb.add_phrasing(hours.id, "When do you open in the morning?")
     after = matcher.match(vector, ["when do you open in the morning"])[0]
-    assert after.best.phrasings == 2 and after.confidence == pytest.approx(after.score + after.margin)
+    assert after.best.phrasings == 2 and after.confidence == pytest.approx(after.score + 0.5 * after.margin)
     assert after.score > before.score and after.answer and not before.answer
+
+
+def test_answer_confirm_or_escalate_by_confidence_and_length(kb):
+    kb.create("We open at 9am.", ["What time do you open?", "When do you open?"])
+    kb.create("Parking is behind the building.", ["Where can I park?", "Is there parking?"])
+    questions = ["What time do you open?", "Opening time?", "what hour do you start in the morning", "do you sell cars"]
+    decisions = Matcher(kb, threshold=0.96, confirm_threshold=0.75).match(kb.embedder.embed(questions), questions)
+    exact, short, paraphrase, unknown = decisions
+    assert exact.outcome == "answer" and exact.near_copy  # its own wording
+    assert short.outcome == "confirm"  # two words: at most confirmed, however sure
+    assert paraphrase.outcome in ("confirm", "answer") and paraphrase.best.knowledge_id == exact.best.knowledge_id
+    assert unknown.outcome == "escalate"
+    never = Matcher(kb, threshold=0.96, confirm_threshold=None).match(kb.embedder.embed(questions[2:3]), questions[2:3])
+    assert never[0].outcome in ("answer", "escalate")  # no band: nothing is ever confirmed
 
 
 def test_leaving_out_a_phrasing_or_an_entry(kb):

@@ -89,32 +89,49 @@ def test_eval_reads_json_lines_and_prints_a_table(tmp_path):
     assert bad.exit_code != 0 and "expected an object with question" in bad.output
 
 
-def test_self_calibration_on_a_clinc150_slice_lands_near_the_val_threshold(embedder):
+def test_self_calibration_never_goes_below_the_configured_threshold_and_reports_a_lower_bound(embedder):
     data = evaluation.restrict(evaluation.load_clinc150(CLINC150, 5, "val"), 20)
-    result = calibration.calibrate_entries(embedder, data.knowledge, 0.95)
-    assert result.positives == 100 and result.unknowns == 100
-    assert result.estimated_precision >= 0.95 and 0.2 <= result.estimated_coverage <= 1.0
+    result = calibration.calibrate_entries(embedder, data.knowledge, 0.95, floor=0.96)
+    assert result.status == "calibrated" and result.positives == 100 and result.unknowns == 100
+    assert result.threshold >= 0.96
     outcomes = evaluation.ask_all(embedder, data)
-    chosen_on_val = evaluation.lowest_threshold_for(evaluation.sweep(outcomes, evaluation.threshold_grid()), 0.95)
-    # Never much looser than the labelled choice (on this small slice, with few out-of-scope questions per entry,
-    # the val choice is loose itself: self-calibration lands stricter).
-    assert chosen_on_val.threshold - 0.05 <= result.threshold <= chosen_on_val.threshold + 0.5
     on_val = evaluation.point(outcomes, result.threshold)  # the labelled questions it never saw
-    assert on_val.precision >= 0.95 and on_val.false_answer_rate <= 0.05 and on_val.coverage >= 0.3
+    assert on_val.precision >= 0.95 and on_val.false_answer_rate <= 0.05
+    # Its estimate is the lower end of an interval on its own phrasings: never above the point it bounds.
+    self_test = calibration.calibrate_entries(embedder, data.knowledge, 0.95, floor=result.threshold)
+    assert self_test.estimated_precision is None or self_test.estimated_precision <= 1.0
+    assert "95% lower bound" in result.describe() or "cannot estimate" in result.describe()
 
 
-def test_calibrate_apply_is_used_by_the_service_and_shown_in_stats(make_client, data_dir):
+def test_a_knowledge_base_too_small_to_calibrate_keeps_the_configured_threshold_and_says_so(embedder):
+    entries = [
+        ("We open at 9am.", ["What time do you open?", "When do you open?"]),
+        ("Parking is behind the building.", ["Where can I park?", "Is there parking?"]),
+    ]
+    result = calibration.calibrate_entries(embedder, entries, 0.95, floor=0.9)
+    assert result.status == "too_small" and result.threshold == 0.9
+    assert "too small to calibrate" in result.describe() and "kept the configured threshold 0.9" in result.describe()
+    copies = [
+        (f"Answer {n}.", [f"Question number {n}?", f"Question number {n}?!", f"question number {n}"]) for n in range(20)
+    ]
+    duplicated = calibration.calibrate_entries(embedder, copies, 0.95, floor=0.9)
+    assert duplicated.status == "too_duplicated" and duplicated.threshold == 0.9
+    assert "too duplicated to calibrate" in duplicated.describe()
+
+
+def test_the_service_calibrates_itself_at_start_and_calibrate_apply_is_shown_in_stats(make_client, data_dir):
     client = make_client()  # the demo salon
-    default = client.get("/api/stats").json()
-    assert default["calibration"] is None
+    started = wait_for(lambda: client.get("/api/stats").json()["calibration"], what="a calibration at start")
+    assert started["threshold"] >= client.get("/api/stats").json()["match_threshold"] - 0.1
     client.__exit__(None, None, None)
     result = CliRunner().invoke(main, ["calibrate", "--apply", "--json"], env=_env(data_dir))
     assert result.exit_code == 0, result.output
     stored = json.loads(result.stdout)
     stats = make_client().get("/api/stats").json()
-    assert stats["calibration"]["threshold"] == stored["threshold"] == stats["match_threshold"]
+    assert stats["calibration"]["calibrated_at"] == stored["calibrated_at"]
+    assert stats["match_threshold"] >= stored["threshold"]  # verdicts may only move it from there
     shown = CliRunner().invoke(main, ["stats"], env=_env(data_dir))
-    assert f"match threshold: {stored['threshold']} (calibrated" in shown.stdout
+    assert "calibration (" in shown.stdout and f"match threshold: {stats['match_threshold']}" in shown.stdout
 
 
 def test_a_learned_phrasing_raises_coverage_and_counts_as_a_missed_auto_answer(make_client, data_dir):
@@ -138,17 +155,25 @@ def test_a_learned_phrasing_raises_coverage_and_counts_as_a_missed_auto_answer(m
     assert "missed auto-answers: 1 of 1" in text.stdout
 
 
-def test_recalibrates_itself_after_every_n_learned_answers(make_client):
+def test_recalibrates_itself_after_a_learned_answer(make_client):
     client = make_client(KB_RECALIBRATE_EVERY=1)
-    assert client.get("/api/stats").json()["calibration"] is None
+    first = wait_for(lambda: client.get("/api/stats").json()["calibration"], what="a calibration at start")
+    assert first["learned"] == 0
     asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
     assert asked["outcome"] == "escalated"
     client.post(
         f"/api/help-requests/{asked['help_request_id']}/resolve", json={"answer": "Yes, eyebrow waxing is $15."}
     ).raise_for_status()
     stats = wait_for(
-        lambda: client.get("/api/stats").json()["calibration"] and client.get("/api/stats").json(),
+        lambda: (s := client.get("/api/stats").json())["calibration"]["learned"] == 1 and s,
         what="a re-calibration after one learned answer",
     )
-    assert stats["calibration"]["learned"] == 1
-    assert stats["match_threshold"] == stats["calibration"]["threshold"]
+    assert stats["match_threshold"] >= stats["calibration"]["threshold"] - 0.1
+
+
+def test_no_automatic_calibration_when_switched_off(make_client):
+    client = make_client(KB_RECALIBRATE_EVERY=0, KB_REQUEST_TIMEOUT_SECONDS=0.2)
+    asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
+    # The sweeper timing the request out is the witness that it has run its rounds meanwhile.
+    wait_for(lambda: client.get(f"/api/help-requests/{asked['help_request_id']}").json()["status"] == "unresolved")
+    assert client.get("/api/stats").json()["calibration"] is None
