@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb_service.api.limits import BodyLimit, ConsoleApiGuard, RateLimit, Rule
 from kb_service.api.routes import (
@@ -75,6 +77,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's "error parsing the body", said plainly
+            message = "the JSON body is nested too deeply"
+            return JSONResponse({"detail": message, "message": message}, status_code=400)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(OverflowError)
     async def number_too_large(request: Request, exc: OverflowError) -> JSONResponse:

@@ -1,11 +1,13 @@
-"""The perimeter, as pure ASGI middleware: a cap on request bodies (413), a per-client rate on asks (429),
-and a sign-in check on the console's Gradio API routes that Gradio itself leaves open.
+"""The perimeter, as pure ASGI middleware: a cap on request bodies (413) and on how long they may stall (408),
+a per-client rate on asks (429), and a sign-in check on the console's Gradio API routes that Gradio itself
+leaves open. Below ASGI, `HeaderTimeoutProtocol` closes connections whose headers never finish.
 
 Each answers before the app sees the request, so a flood of big or frequent asks costs almost nothing and
 the supervisor's routes stay responsive."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
@@ -16,8 +18,14 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kb_service.api.auth import token_matches
+
+# Generous for a phone on a bad network sending a few hundred bytes, short enough that a client trickling bytes
+# holds a connection for seconds rather than minutes.
+HEADER_TIMEOUT_SECONDS = 10.0  # from connection, or from the end of the previous response, to the end of headers
+BODY_TIMEOUT_SECONDS = 10.0  # without a byte of body arriving
 
 
 async def _send_json(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
@@ -28,20 +36,62 @@ async def _send_json(send: Send, status: int, detail: str, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers take over `header_timeout` s."""
+
+    # uvicorn 0.54 has no header timeout: a client sending half a request line holds the connection for ever.
+    header_timeout = HEADER_TIMEOUT_SECONDS
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.pipeline and not self.transport.is_closing():
+            self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
 class BodyLimit:
-    """413 for a body over `max_bytes`, whether announced by Content-Length or streamed in chunks.
+    """413 for a body over `max_bytes` (0: no cap), whether announced by Content-Length or streamed in chunks;
+    408 and a closed connection when the body stalls for `read_timeout` seconds.
 
     The body is read (up to the cap) before the app runs, so the app never starts on a request it
     would have to abandon halfway."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float = BODY_TIMEOUT_SECONDS):
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        capped = self.max_bytes > 0
         too_large = f"request body is larger than {self.max_bytes} bytes (KB_MAX_BODY_BYTES)"
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -50,18 +100,23 @@ class BodyLimit:
                 except ValueError:
                     await _send_json(send, 400, "Content-Length is not a number")
                     return
-                if announced > self.max_bytes:
+                if capped and announced > self.max_bytes:
                     await _send_json(send, 413, too_large)
                     return
         buffered: list[Message] = []
         size = 0
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout)
+            except TimeoutError:
+                stalled = f"the request body stalled for {self.read_timeout:g} s"
+                await _send_json(send, 408, stalled, {"Connection": "close"})
+                return
             buffered.append(message)
             if message["type"] != "http.request":
                 break  # the client went away; let the app see that
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
+            if capped and size > self.max_bytes:
                 await _send_json(send, 413, too_large)
                 return
             if not message.get("more_body", False):

@@ -67,12 +67,31 @@ def serve(host: str, port: int, access_log: bool) -> None:
     click.echo(f"Call page:          {base}/")
     click.echo(f"Supervisor console: {base}/supervisor  (user: supervisor)")
     click.echo(f"API docs:           {base}/docs")
-    where = "generated now and kept in " + str(settings.token_path) if generated else "from settings or data dir"
-    click.echo(f"Supervisor token:   {token}  ({where})")
-    # Open event streams (call pages, consoles) would hold a graceful shutdown forever: cut them after a second.
+    if generated:
+        click.echo(f"Supervisor token:   {token}  (generated now and kept in {settings.token_path})")
+    elif settings.supervisor_token:
+        click.echo("Supervisor token:   from KB_SUPERVISOR_TOKEN (not shown)")
+    else:
+        click.echo(f"Supervisor token:   in {settings.token_path} (not shown)")
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", log_config=None, timeout_graceful_shutdown=1
+        create_app(settings), host=host, port=port, log_level="info", log_config=None, **server_options(settings)
     )
+
+
+def server_options(settings: Settings) -> dict:
+    """uvicorn options for `serve`: whom to believe about client addresses, and the slow-client timeouts."""
+    from kb_service.api.limits import HeaderTimeoutProtocol
+
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {
+        # X-Forwarded-For only from KB_TRUSTED_PROXIES: uvicorn believes any loopback client by default, so a
+        # local process could pick its own address and dodge the per-client limits.
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+        "http": HeaderTimeoutProtocol,
+        # Open event streams (call pages, consoles) would hold a graceful shutdown forever: cut them after a second.
+        "timeout_graceful_shutdown": 1,
+    }
 
 
 from kb_service.cli import knowledge, quality  # noqa: E402, F401  (registers their commands on `main`)
