@@ -27,6 +27,7 @@ from kb_service.api.routes import (
     sessions,
     stats,
 )
+from kb_service.api.streams import StreamHub
 from kb_service.config import Settings
 from kb_service.embedding import Embedder
 from kb_service.errors import DomainError
@@ -41,6 +42,7 @@ AGENT_WEB = Path(__file__).resolve().parents[2] / "agent_web"
 
 SESSIONS_PER_MINUTE = 20  # new call sessions a minute per client IP
 LIVEKIT_TOKENS_PER_MINUTE = 10
+STREAM_OPENS_PER_MINUTE = 60  # an EventSource reconnects about once a second while the network is down
 
 
 def rate_rules(settings: Settings) -> list[Rule]:
@@ -49,6 +51,7 @@ def rate_rules(settings: Settings) -> list[Rule]:
         Rule("POST", "/api/confirmations/{id}", settings.ask_rate_limit_per_minute, "answers"),
         Rule("POST", "/api/sessions", SESSIONS_PER_MINUTE, "new sessions"),
         Rule("POST", "/api/livekit/token", LIVEKIT_TOKENS_PER_MINUTE, "LiveKit tokens"),
+        Rule("GET", "/api/sessions/{session_id}/events", STREAM_OPENS_PER_MINUTE, "event stream opens"),
     ]
 
 
@@ -60,10 +63,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         runtime = Runtime(settings, embedder)
         runtime.start()
         app.state.runtime = runtime
+        app.state.streams = StreamHub(runtime.store, settings.max_streams_per_ip, settings.max_streams)
         log.info("index %s; %d entries, %d phrasings", runtime.index_status, runtime.kb.count(), len(runtime.kb.index))
         try:
+            await app.state.streams.start()
             yield
         finally:
+            await app.state.streams.stop()
             runtime.stop()
 
     app = FastAPI(
@@ -76,7 +82,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

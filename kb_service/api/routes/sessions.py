@@ -6,19 +6,20 @@ and gets exactly what it missed: nothing lost, nothing repeated."""
 
 import asyncio
 import json
-import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from kb_service.api.deps import SESSION_COOKIE, RuntimeDep, SessionTokenDep
+from kb_service.api.streams import StreamHub
 from models import SessionPublic
 
 router = APIRouter(tags=["caller"])
 
-POLL_SECONDS = 0.25
 MAX_CURSOR = 2**63 - 1  # SQLite's largest id
 KEEPALIVE_SECONDS = 15.0
 
@@ -45,7 +46,11 @@ async def create_session(request: Request, response: Response, runtime: RuntimeD
 @router.get(
     "/api/sessions/{session_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"description": "KB_MAX_STREAMS_PER_IP streams already open from this client (Retry-After)"},
+        503: {"description": "KB_MAX_STREAMS streams already open in all (Retry-After)"},
+    },
 )
 async def session_events(
     request: Request,
@@ -56,8 +61,10 @@ async def session_events(
     after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
 ) -> StreamingResponse:
     """Follow-ups for this call: `event: followup`, data = {help_request_id, status, question, answer, message}.
-    403 without the session's token."""
-    runtime.sessions.check(session_id, token)
+    403 without the session's token; 429 / 503 with Retry-After when too many streams are open."""
+    await run_in_threadpool(runtime.sessions.check, session_id, token)
+    hub: StreamHub = request.app.state.streams
+    subscription = hub.subscribe(session_id, request.client.host if request.client else "unknown")
     cursor = last_event_id if last_event_id is not None else (after or 0)
 
     def fetch(since: int) -> list:
@@ -69,18 +76,31 @@ async def session_events(
     async def stream():
         nonlocal cursor
         yield "retry: 1000\n\n"
-        quiet_since = time.monotonic()
-        while not runtime.stopping and not await request.is_disconnected():
+        while not (runtime.stopping or hub.stopping or subscription.closed):
+            subscription.wake.clear()  # before reading: a row committed after the read wakes us again
             for row in await run_in_threadpool(fetch, cursor):
                 cursor = row["id"]
                 data = json.dumps(json.loads(row["payload"]))
                 yield f"id: {row['id']}\nevent: {row['event_type']}\ndata: {data}\n\n"
-                quiet_since = time.monotonic()
-            if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
+            try:
+                await asyncio.wait_for(subscription.wake.wait(), KEEPALIVE_SECONDS)
+            except TimeoutError:
                 yield ": keepalive\n\n"
-                quiet_since = time.monotonic()
-            await asyncio.sleep(POLL_SECONDS)
 
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
+    return EventStream(stream(), release=lambda: hub.unsubscribe(subscription))
+
+
+class EventStream(StreamingResponse):
+    """Releases its stream slot however the response ends: done, client gone, or cancelled at shutdown."""
+
+    def __init__(self, content, release: Callable[[], None]):
+        super().__init__(
+            content, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
