@@ -9,7 +9,7 @@
     form: $("ask-form"), question: $("question"), name: $("caller-name"), phone: $("caller-phone"),
     call: $("call"), talk: $("talk"), hush: $("hush"),
     voiceNote: $("voice-note"), livekitStatus: $("livekit-status"), waitingNote: $("waiting-note"),
-    confirm: $("confirm"), confirmYes: $("confirm-yes"), confirmNo: $("confirm-no"),
+    confirm: $("confirm"), confirmYes: $("confirm-yes"), confirmNo: $("confirm-no"), phoneError: $("phone-error"),
   };
 
   // The call survives a reload of this tab (sessionStorage: gone when the tab closes): its server-issued session
@@ -50,8 +50,14 @@
   }
 
   // A server-issued session for this call: asks name it, and its follow-ups stream to this page only.
-  async function ensureSession(renew) {
-    if (!renew && session && Date.parse(session.expiresAt) > Date.now() + 60000) return session.id;
+  let issuing = null; // the session request in flight: two callers of ensureSession share it
+  function ensureSession(renew) {
+    if (!renew && session && Date.parse(session.expiresAt) > Date.now() + 60000) return Promise.resolve(session.id);
+    if (!issuing) issuing = issueSession().finally(() => { issuing = null; });
+    return issuing;
+  }
+
+  async function issueSession() {
     const response = await fetch("api/sessions", { method: "POST" });
     const body = await response.json().catch(() => null);
     if (!response.ok || !body || typeof body.session_id !== "string") throw new Error(problem(body, response.status));
@@ -244,6 +250,21 @@
 
   // ---- asking
 
+  // The phone must be something a text can go to; say so next to the field, and keep the question.
+  function phoneProblem() {
+    const phone = ui.phone.value.trim();
+    if (!phone) return "";
+    const digits = phone.replace(/[^0-9]/g, "").length;
+    if (digits < 3 || /[^0-9+\-(). ]/.test(phone)) return "Please enter a phone number with digits only (and + - ( ) .), or leave it empty.";
+    return "";
+  }
+
+  function showPhoneProblem(text) {
+    ui.phoneError.textContent = text;
+    ui.phone.setAttribute("aria-invalid", text ? "true" : "false");
+    if (text) ui.phone.focus();
+  }
+
   function callerDetails() {
     const caller = {};
     const name = ui.name.value.trim();
@@ -284,6 +305,9 @@
       await confirm(yesOrNo(question));
       return;
     }
+    const bad = phoneProblem();
+    showPhoneProblem(bad);
+    if (bad) { ui.question.value = question; return; } // kept for the caller to send once the number is fixed
     showConfirm(null); // a new question instead of a yes or no: the old one goes to the supervisor in time
     say("caller", "You", question);
     await reply(async () => {
@@ -317,7 +341,11 @@
       const response = await request();
       const body = await response.json().catch(() => null);
       if (!response.ok || !body || typeof body.message !== "string") {
-        say("error", "Problem", `${apology}: ${problem(body, response.status)}`);
+        if (response.status === 422 && JSON.stringify(body).includes("phone")) {
+          showPhoneProblem("Please check your phone number: it should be digits (and + - ( ) .), or left empty.");
+        } else {
+          say("error", "Problem", `${apology}. Please try again in a moment.`);
+        }
         return;
       }
       if (body.outcome === "escalated" || body.outcome === "confirm") {
@@ -364,7 +392,8 @@
     if (!data || typeof data.message !== "string") return;
     waiting.delete(data.help_request_id);
     refreshWaiting();
-    say("followup", data.status === "resolved" ? "Follow-up" : "Follow-up: no answer yet", data.message);
+    if (data.status === "resolved") say("followup", "Follow-up", data.message);
+    else say("apology", "Follow-up: no answer yet", data.message); // not an answer: shown apart from them
     speak(data.message);
   }
 
@@ -443,7 +472,7 @@
     }
     ui.livekitStatus.textContent = config.livekit_enabled
       ? "LiveKit is on: it joins when you start the call."
-      : "LiveKit is off.";
+      : ""; // nothing for a caller to act on
     if (config.livekit_enabled) loadLivekit().catch(() => {
       ui.livekitStatus.textContent = "LiveKit is on, but its client didn't load. The call still works here.";
     });
@@ -463,6 +492,7 @@
     if (saved.confirming) showConfirm(saved.confirming);
     refreshWaiting();
     if (waiting.size > 0 || confirming !== null) subscribe(); // a reload must not lose an awaited follow-up
+    ensureSession(false).catch(() => { /* made again on the first ask */ });
     // Browsers may refuse speech before a gesture; "Start call" greets aloud then.
     if (synth && navigator.userActivation && navigator.userActivation.hasBeenActive) {
       greeted = true;
@@ -479,7 +509,7 @@
   });
   ui.question.addEventListener("input", () => { if (speaking) stopSpeaking(); }); // typing interrupts
   ui.name.addEventListener("change", save);
-  ui.phone.addEventListener("change", save);
+  ui.phone.addEventListener("change", () => { save(); showPhoneProblem(phoneProblem()); });
   ui.call.addEventListener("click", toggleCall);
   ui.talk.addEventListener("click", toggleListening);
   ui.hush.addEventListener("click", stopSpeaking);

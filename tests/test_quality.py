@@ -112,7 +112,7 @@ def test_a_knowledge_base_too_small_to_calibrate_keeps_the_configured_threshold_
     assert result.status == "too_small" and result.threshold == 0.9
     assert "too small to calibrate" in result.describe() and "kept the configured threshold 0.9" in result.describe()
     copies = [
-        (f"Answer {n}.", [f"Question number {n}?", f"Question number {n}?!", f"question number {n}"]) for n in range(20)
+        (f"Answer {n}.", [f"Question number {n}?", f"question number {n}?", f"QUESTION NUMBER {n}?"]) for n in range(20)
     ]
     duplicated = calibration.calibrate_entries(embedder, copies, 0.95, floor=0.9)
     assert duplicated.status == "too_duplicated" and duplicated.threshold == 0.9
