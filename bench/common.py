@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / ".cache"
-TOKEN = "bench-token"
+TOKEN = "bench-supervisor-token-0123456789"
 PREFIXES = ["", "hey, ", "hi, ", "quick question: ", "um, ", "excuse me, ", "sorry, ", "hello, "]
 SUFFIXES = ["", "?", " please", " thanks", " today", " right now", " for me", " if you can"]
 

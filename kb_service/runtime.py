@@ -11,6 +11,7 @@ from kb_service import demo
 from kb_service.api.auth import load_or_create_token
 from kb_service.api.limits import TokenBuckets
 from kb_service.config import Settings
+from kb_service.desk import retention
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.help_requests import Channels, HelpDesk
@@ -69,7 +70,7 @@ class Worker:
 class Runtime:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         limit_thread_pools()
         self.token, self.token_generated = load_or_create_token(settings)
         self.store = Store(settings.db_path)
@@ -153,6 +154,7 @@ class Runtime:
         if time.monotonic() - self._keys_swept_at > 3600:
             idempotency.forget_expired(self.store)
             self.sessions.forget_expired()
+            retention.forget_old(self.store, self.settings.retention_days)
             self._keys_swept_at = time.monotonic()
 
     def start(self) -> None:

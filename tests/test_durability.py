@@ -323,11 +323,6 @@ def test_access_log_flag_logs_one_json_line_per_request(tmp_path):
     assert any(e["message"].startswith('Hey, I need help answering: "do you do eyebrow threading?"') for e in entries)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: `frontdesk serve` passes log_level='info' to uvicorn.run, which sets the uvicorn.access "
-    "logger back to INFO after logs.configure lowered it, so access lines are written without --access-log",
-)
 def test_without_the_flag_no_access_lines_but_the_console_line_still_appears(tmp_path):
     entries = serve_and_ask(tmp_path / "data")
     help_lines = [e for e in entries if e["message"].startswith("Hey, I need help answering")]

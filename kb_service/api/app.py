@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb_service.api.limits import BodyLimit, ConsoleApiGuard, RateLimit, Rule
+from kb_service.api.login_throttle import LoginThrottle
 from kb_service.api.routes import (
     ask,
     audits,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.add_middleware(ConsoleApiGuard, path="/supervisor")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rules=rate_rules(settings), on_limited=app.state.metrics.rate_limited)
+    app.add_middleware(LoginThrottle, path="/supervisor")  # outermost: a guesser is turned away first
     routes = (
         ask,
         confirmations,

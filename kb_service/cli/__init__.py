@@ -74,7 +74,13 @@ def serve(host: str, port: int, access_log: bool) -> None:
     else:
         click.echo(f"Supervisor token:   in {settings.token_path} (not shown)")
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", log_config=None, **server_options(settings)
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=access_log,  # log_level alone would turn uvicorn's access lines back on
+        **server_options(settings),
     )
 
 

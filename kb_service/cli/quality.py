@@ -66,6 +66,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
         f" {result.phrasings_in_index} in the index file{index_note}"
     )
     click.echo(f"outbox: {result.outbox_pending} waiting, {result.outbox_dead} dead")
+    from kb_service.desk import retention
+
+    click.echo(retention.retention_summary(store, settings.retention_days))
     click.echo(f"match threshold: {result.match_threshold}")
     if calibrated:
         click.echo(f"calibration ({calibrated.calibrated_at[:16]}): {calibrated.describe()}")
