@@ -384,3 +384,22 @@ def test_csv_export_neutralises_formulas_and_import_restores_them_exactly(tmp_pa
     frontdesk(tmp_path / "fresh", "export", str(tmp_path / "again.jsonl"))
     again = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()]
     assert again == FORMULA_LIKE
+
+
+def test_session_ids_never_reach_the_logs():
+    import json
+    import logging
+
+    from kb_service.ops.logs import JsonFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5555", "GET", "/api/sessions/Zk3v_secret-id9/events?after=4", "1.1", 200),
+        None,
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert "Zk3v_secret-id9" not in line["message"] and "/api/sessions/•••/events" in line["message"]

@@ -41,13 +41,21 @@ def mask_phones(text: str) -> str:
     return _PHONE.sub(mask, text)
 
 
+_SESSION_PATH = re.compile(r"(/api/sessions/)[A-Za-z0-9_-]+")
+
+
+def mask_sessions(text: str) -> str:
+    """Session ids in request paths (access lines) are secrets of their callers: never logged."""
+    return _SESSION_PATH.sub(r"\1•••", text)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": mask_phones(record.getMessage()),
+            "message": mask_sessions(mask_phones(record.getMessage())),
         }
         for key, value in vars(record).items():  # fields passed with `extra=`
             if key not in _STANDARD and not key.startswith("_"):
