@@ -10,6 +10,9 @@ from supervisor_gradio.api import ApiError, ClientFor
 
 def build(client_for: ClientFor, tab: gr.Tab) -> None:
     shown_ids = gr.State([])
+    # The entry whose text the editor holds. Save writes only there, and only while the Entry # box shows it:
+    # a number typed or set without opening would otherwise receive another entry's text.
+    loaded_id = gr.State(None)
     with gr.Row(elem_classes="action-row"):
         query = gr.Textbox(label="Search by meaning", scale=4, elem_id="kb-query")
         search = gr.Button("Search", scale=0, min_width=110, elem_id="kb-search")
@@ -80,19 +83,20 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
     def open_entry(knowledge_id, request: gr.Request):
         knowledge_id = views.as_id(knowledge_id)
         if knowledge_id is None:
-            return gr.skip(), gr.skip(), "Type an entry number or click a row."
+            return gr.skip(), gr.skip(), "Type an entry number or click a row.", gr.skip()
         try:
             entry = client_for(request).knowledge_entry(knowledge_id)
         except ApiError as exc:
-            return "", "", exc.explain()
+            return "", "", exc.explain(), None
         used = views.local_time(entry.get("last_used_at")) or "never"
         return (
             entry["answer"],
             "\n".join(p["question"] for p in entry["phrasings"]),
             f"Entry #{entry['id']}: used {entry['hit_count']} times, last used {used}.",
+            entry["id"],
         )
 
-    opened = [answer, phrasings, result]
+    opened = [answer, phrasings, result, loaded_id]
     open_button.click(open_entry, [entry_id], opened)
     entry_id.submit(open_entry, [entry_id], opened)
 
@@ -102,11 +106,17 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
 
     table.select(pick_row, [shown_ids], [entry_id]).then(open_entry, [entry_id], opened)
 
-    def save_entry(knowledge_id, text, phrasings_text, request: gr.Request):
+    def save_entry(knowledge_id, loaded, text, phrasings_text, request: gr.Request):
         knowledge_id = views.as_id(knowledge_id)
         questions = views.phrasing_lines(phrasings_text)
-        if knowledge_id is None:
+        if knowledge_id is None or loaded is None:
             return "Open an entry first.", gr.skip()
+        if knowledge_id != loaded:
+            return (
+                f"Nothing saved: the editor holds entry #{loaded}, not #{knowledge_id}. "
+                f"Press Open to load entry #{knowledge_id} first.",
+                gr.skip(),
+            )
         if not questions or not (text or "").strip():
             return "An entry needs an answer and at least one phrasing.", gr.skip()
         try:
@@ -118,12 +128,18 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             "\n".join(p["question"] for p in entry["phrasings"]),
         )
 
-    save.click(save_entry, [entry_id, answer, phrasings], [result, phrasings]).then(**refresh_list)
+    save.click(save_entry, [entry_id, loaded_id, answer, phrasings], [result, phrasings]).then(**refresh_list)
 
-    def add_one_phrasing(knowledge_id, phrasing, request: gr.Request):
+    def add_one_phrasing(knowledge_id, loaded, phrasing, request: gr.Request):
         knowledge_id = views.as_id(knowledge_id)
-        if knowledge_id is None:
+        if knowledge_id is None or loaded is None:
             return "Open an entry first.", gr.skip(), gr.skip()
+        if knowledge_id != loaded:  # the phrasings box would show one entry's phrasings under another's answer
+            return (
+                f"The editor holds entry #{loaded}: press Open to load entry #{knowledge_id} first.",
+                gr.skip(),
+                gr.skip(),
+            )
         if not (phrasing or "").strip():
             return "Type the new phrasing first.", gr.skip(), gr.skip()
         client = client_for(request)
@@ -140,7 +156,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             "",
         )
 
-    add_phrasing.click(add_one_phrasing, [entry_id, new_phrasing], [result, phrasings, new_phrasing]).then(
+    add_phrasing.click(add_one_phrasing, [entry_id, loaded_id, new_phrasing], [result, phrasings, new_phrasing]).then(
         **refresh_list
     )
 
@@ -160,25 +176,35 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
     def delete_entry(knowledge_id, request: gr.Request):
         knowledge_id = views.as_id(knowledge_id)
         if knowledge_id is None:
-            return gr.Row(visible=False), "Open an entry first.", gr.skip(), gr.skip(), gr.skip()
+            return gr.Row(visible=False), "Open an entry first.", *[gr.skip()] * 4
         try:
             client_for(request).delete_knowledge(knowledge_id)
         except ApiError as exc:
-            return gr.Row(visible=False), exc.explain(), gr.skip(), gr.skip(), gr.skip()
-        return gr.Row(visible=False), f"🗑️ Deleted entry #{knowledge_id}.", "", "", ""
+            return gr.Row(visible=False), exc.explain(), *[gr.skip()] * 4
+        return gr.Row(visible=False), f"🗑️ Deleted entry #{knowledge_id}.", "", "", "", None
 
-    confirm_yes.click(delete_entry, [entry_id], [confirm_row, result, entry_id, answer, phrasings]).then(**refresh_list)
+    confirm_yes.click(delete_entry, [entry_id], [confirm_row, result, entry_id, answer, phrasings, loaded_id]).then(
+        **refresh_list
+    )
 
     def create_entry(text, questions_text, request: gr.Request):
+        """Add the entry and open it in the editor, so the editor shows the entry its number says."""
         questions = views.phrasing_lines(questions_text)
         if not (text or "").strip() or not questions:
-            return "An entry needs an answer and at least one question.", gr.skip(), gr.skip(), gr.skip()
+            return "An entry needs an answer and at least one question.", *[gr.skip()] * 6
         try:
             entry = client_for(request).create_knowledge(text.strip(), questions)
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
-        return f"✅ Added entry #{entry['id']}.", "", "", str(entry["id"])
+            return exc.explain(), *[gr.skip()] * 6
+        return (
+            f"✅ Added entry #{entry['id']}; it is open in the editor above.",
+            "",
+            "",
+            str(entry["id"]),
+            entry["answer"],
+            "\n".join(p["question"] for p in entry["phrasings"]),
+            entry["id"],
+        )
 
-    create.click(
-        create_entry, [create_answer, create_questions], [result, create_answer, create_questions, entry_id]
-    ).then(**refresh_list)
+    created = [result, create_answer, create_questions, entry_id, answer, phrasings, loaded_id]
+    create.click(create_entry, [create_answer, create_questions], created).then(**refresh_list)
