@@ -65,9 +65,18 @@ def ask(server, question: str, **caller) -> dict:
 
 
 def escalate(server, question: str, **caller) -> int:
+    """Ask what the agent cannot answer; the id of the request the supervisor sees (not the caller's reference)."""
     body = ask(server, question, **caller)
     assert body["outcome"] == "escalated", body
-    return body["help_request_id"]
+    return request_asking(server, question)["id"]
+
+
+def request_asking(server, question: str) -> dict:
+    """The pending request opened by `question` (asked first in those very words)."""
+    pending = api(server, "GET", "/api/help-requests", params={"status": "pending", "limit": 100}).json()["items"]
+    found = [r for r in pending if r["question"] == question.strip()]
+    assert len(found) == 1, (question, pending)
+    return found[0]
 
 
 def api(server, method: str, path: str, **kwargs) -> httpx.Response:
@@ -123,7 +132,9 @@ def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
 
 def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     expect(console.get_by_text("No callers are waiting")).to_be_visible()
-    help_request_id = escalate(server, "do you do eyebrow waxing?", name="Ana", phone="+1 555 123 4567")
+    asked = ask(server, "do you do eyebrow waxing?", name="Ana", phone="+1 555 123 4567")
+    assert asked["outcome"] == "escalated", asked
+    help_request_id = request_asking(server, "do you do eyebrow waxing?")["id"]
 
     row = pending_table(console).get_by_role("row").filter(has_text="do you do eyebrow waxing?")
     expect(row).to_be_visible(timeout=15_000)
@@ -144,10 +155,17 @@ def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     followups = wait_for(lambda: receiver.delivered("help_request.resolved"), what="the caller follow-up")
     assert followups[0]["json"]["data"]["answer"] == "Yes, eyebrow waxing is $15."
     assert followups[0]["json"]["data"]["caller_phone"] == "+1 555 123 4567"
+    assert followups[0]["json"]["data"]["help_request_id"] == asked["help_request_id"]  # Ana's own reference
 
-    later = ask(server, "can I get my eyebrows waxed?")
-    assert later["outcome"] == "answered", later
-    assert later["answer"] == "Yes, eyebrow waxing is $15."
+    # Learned: the question in its own words is answered at once; a paraphrase after the caller confirms it.
+    again = ask(server, "do you do eyebrow waxing?")
+    assert (again["outcome"], again["answer"]) == ("answered", "Yes, eyebrow waxing is $15."), again
+    checked = ask(server, "can I get my eyebrows waxed?")
+    assert checked["outcome"] == "confirm", checked
+    assert checked["message"].startswith("Just to check") and "do you do eyebrow waxing?" in checked["message"]
+    confirmed = httpx.post(f"{server.url}/api/confirmations/{checked['confirmation_id']}", json={"confirmed": True})
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["outcome"], confirmed.json()["answer"]) == ("answered", "Yes, eyebrow waxing is $15.")
 
 
 def test_use_this_answer_adds_a_phrasing_to_the_existing_entry(console, server):
@@ -207,10 +225,15 @@ def test_refresh_keeps_what_the_supervisor_is_typing(console, server):
 
 
 def test_queue_is_oldest_first_and_counts_waiting_callers(console, server):
-    older = escalate(server, "Do you do eyelash extensions?", name="Bo", phone="555-0101")
+    bo = ask(server, "Do you do eyelash extensions?", name="Bo", phone="555-0101")
+    older = request_asking(server, "Do you do eyelash extensions?")["id"]
     newer = escalate(server, "Is there a student discount?", name="Cy")
-    same = escalate(server, "Do you do eyelash extensions?", name="Di", phone="555-0199")
-    assert same == older
+    di = ask(server, "Do you do eyelash extensions?", name="Di", phone="555-0199")
+    assert bo["outcome"] == di["outcome"] == "escalated"
+    assert di["help_request_id"] != bo["help_request_id"]  # each caller's own reference…
+    joined = api(server, "GET", f"/api/help-requests/{older}").json()  # …to the one request Di joined
+    assert [c["name"] for c in joined["callers"]] == ["Bo", "Di"]
+    assert api(server, "GET", "/api/help-requests", params={"status": "pending"}).json()["total"] == 2
     table = pending_table(console)
     expect(table).to_contain_text("student discount", timeout=15_000)
     rows = table.get_by_role("row")

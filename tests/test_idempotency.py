@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH, LiveServer, make_settings, open_session
 
 UNKNOWN = "Do you sell gift cards for the spa?"
 
@@ -31,19 +31,30 @@ def counts(data_dir) -> dict[str, int]:
 
 def test_ask_retry_with_same_key_replays_and_creates_nothing(make_client, data_dir):
     client = make_client(KB_DEMO=False)
-    body = {"question": UNKNOWN, "caller": {"name": "Ana", "phone": "+1 555 010 4567"}, "session_id": "s1"}
-    first = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-1"})
+    session_id, mine = open_session(client)
+    body = {"question": UNKNOWN, "caller": {"name": "Ana", "phone": "+1 555 010 4567"}, "session_id": session_id}
+    first = client.post("/api/ask", json=body, headers={**mine, "Idempotency-Key": "ask-1"})
     assert first.status_code == 200, first.text
     assert first.json()["outcome"] == "escalated"
     before = counts(data_dir)
-    again = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-1"})
+    again = client.post("/api/ask", json=body, headers={**mine, "Idempotency-Key": "ask-1"})
     assert again.status_code == 200
     assert again.json() == first.json()
     assert counts(data_dir) == before
-    # Without a key (or with a new one) the same question is a new ask: the caller joins the request.
-    other = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-2"})
-    assert other.json()["help_request_id"] == first.json()["help_request_id"]
-    assert counts(data_dir)["ask_log"] == before["ask_log"] + 1
+    # The key replays only for the session's holder: without its token the retry is refused, not replayed.
+    client.cookies.clear()
+    stranger = client.post("/api/ask", json=body, headers={"Idempotency-Key": "ask-1"})
+    assert stranger.status_code == 403 and UNKNOWN not in stranger.text
+    assert counts(data_dir) == before
+    # Without a key (or with a new one) the same question is a new ask: the caller joins the request, with a
+    # reference of their own.
+    other = client.post("/api/ask", json=body, headers={**mine, "Idempotency-Key": "ask-2"})
+    assert other.json()["outcome"] == "escalated"
+    assert other.json()["help_request_id"] != first.json()["help_request_id"]
+    after = counts(data_dir)
+    assert after["ask_log"] == before["ask_log"] + 1
+    assert after["help_requests"] == before["help_requests"]
+    assert after["help_request_callers"] == before["help_request_callers"] + 1
 
 
 def test_same_key_with_another_body_is_a_conflict(make_client, data_dir):
@@ -61,7 +72,11 @@ def test_same_key_with_another_body_is_a_conflict(make_client, data_dir):
 
 def test_resolve_retry_replays_instead_of_409(make_client, data_dir):
     client = make_client(KB_DEMO=False)
-    request_id = client.post("/api/ask", json={"question": UNKNOWN, "session_id": "s2"}).json()["help_request_id"]
+    session_id, mine = open_session(client)
+    asked = client.post("/api/ask", json={"question": UNKNOWN, "session_id": session_id}, headers=mine)
+    assert asked.json()["outcome"] == "escalated", asked.text
+    [request] = client.get("/api/help-requests", params={"status": "pending"}).json()["items"]
+    request_id = request["id"]
     body = {"answer": "Yes, gift cards are $25 and up."}
     first = client.post(f"/api/help-requests/{request_id}/resolve", json=body, headers={"Idempotency-Key": "r1"})
     assert first.status_code == 200, first.text

@@ -6,6 +6,8 @@ import jwt
 import pytest
 from livekit.api import TokenVerifier
 
+from tests.support import open_session
+
 KEY = "devkey"
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 LIVEKIT = {"LIVEKIT_URL": "wss://livekit.example.test", "LIVEKIT_API_KEY": KEY, "LIVEKIT_API_SECRET": SECRET}
@@ -19,20 +21,22 @@ def caller_client(make_client):
 
 def test_token_is_least_privilege_for_this_call_only(caller_client):
     client = caller_client(**LIVEKIT)
+    session_id, mine = open_session(client)
 
-    response = client.post("/api/livekit/token", json={"session_id": "abc-123_x"})
+    response = client.post("/api/livekit/token", json={"session_id": session_id}, headers=mine)
 
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["url"] == "wss://livekit.example.test"
-    assert body["room"] == "call-abc-123_x"
+    assert body["room"] == f"call-{session_id}"
     claims = TokenVerifier(KEY, SECRET).verify(body["token"])
     assert claims.identity == body["identity"]
     assert claims.identity.startswith("caller-")
     grants = claims.video
-    assert grants.room == "call-abc-123_x"
+    assert grants.room == f"call-{session_id}"
     assert grants.room_join is True
-    assert grants.can_publish is True and grants.can_subscribe is True
+    # Publish the microphone only: the agent speaks in the caller's own browser, so a leaked token hears nothing.
+    assert grants.can_publish is True and grants.can_subscribe is False
     assert grants.can_publish_sources == ["microphone"]
     assert not grants.can_publish_data
     for power in (
@@ -55,19 +59,59 @@ def test_token_is_least_privilege_for_this_call_only(caller_client):
     assert set(raw) <= {"sub", "iss", "nbf", "exp", "name", "video"}
 
 
+def test_only_the_sessions_own_token_gets_one(caller_client):
+    client = caller_client(**LIVEKIT)
+    mine, my_token = open_session(client)
+    theirs, their_token = open_session(client)  # the client's fd_session cookie is now theirs
+
+    # The cookie the session came with is enough on its own (the call page's way)…
+    assert client.post("/api/livekit/token", json={"session_id": theirs}).json()["room"] == f"call-{theirs}"
+    # …but neither it nor another session's header opens my call, and an unknown session looks the same.
+    refusals = [
+        client.post("/api/livekit/token", json={"session_id": mine}),
+        client.post("/api/livekit/token", json={"session_id": mine}, headers=their_token),
+        client.post("/api/livekit/token", json={"session_id": "made-up-session"}, headers=my_token),
+    ]
+    client.cookies.clear()
+    refusals.append(client.post("/api/livekit/token", json={"session_id": mine}))
+    assert [r.status_code for r in refusals] == [403] * 4
+    assert len({r.json()["detail"] for r in refusals}) == 1  # nothing tells whether a session exists
+    assert all("token" not in r.json() for r in refusals)
+    assert client.post("/api/livekit/token", json={"session_id": mine}, headers=my_token).status_code == 200
+
+
+def test_at_most_four_tokens_per_session_a_minute(caller_client):
+    client = caller_client(**LIVEKIT)
+    busy, busy_token = open_session(client)
+    other, other_token = open_session(client)
+
+    statuses = [
+        client.post("/api/livekit/token", json={"session_id": busy}, headers=busy_token).status_code for _ in range(5)
+    ]
+
+    assert statuses == [200, 200, 200, 200, 429]
+    limited = client.post("/api/livekit/token", json={"session_id": busy}, headers=busy_token)
+    assert limited.status_code == 429 and "too many LiveKit tokens" in limited.json()["detail"]
+    # The limit is the session's: another call from the same address still gets its token.
+    assert client.post("/api/livekit/token", json={"session_id": other}, headers=other_token).status_code == 200
+
+
 def test_each_token_gets_a_new_server_assigned_identity(caller_client):
     client = caller_client(**LIVEKIT)
-    first = client.post("/api/livekit/token", json={"session_id": "call1"}).json()
-    second = client.post("/api/livekit/token", json={"session_id": "call1"}).json()
+    session_id, mine = open_session(client)
+    first = client.post("/api/livekit/token", json={"session_id": session_id}, headers=mine).json()
+    second = client.post("/api/livekit/token", json={"session_id": session_id}, headers=mine).json()
     assert first["identity"] != second["identity"]
 
-    chosen = client.post("/api/livekit/token", json={"session_id": "call1", "identity": "supervisor"})
+    chosen = client.post("/api/livekit/token", json={"session_id": session_id, "identity": "supervisor"}, headers=mine)
     assert chosen.status_code == 422
     assert "identity" in chosen.json()["message"]
 
 
 def test_token_does_not_verify_with_another_secret(caller_client):
-    token = caller_client(**LIVEKIT).post("/api/livekit/token", json={"session_id": "s1"}).json()["token"]
+    client = caller_client(**LIVEKIT)
+    session_id, mine = open_session(client)
+    token = client.post("/api/livekit/token", json={"session_id": session_id}, headers=mine).json()["token"]
     with pytest.raises(jwt.InvalidSignatureError):
         TokenVerifier(KEY, "another-secret-that-is-also-long-enough").verify(token)
 

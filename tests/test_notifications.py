@@ -8,27 +8,38 @@ import logging
 import httpx
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, Receiver, make_settings, wait_for
+from tests.support import AUTH, LiveServer, Receiver, make_settings, open_session, wait_for
 
 QUESTION = "Do you do eyebrow threading?"
+
+
+def pending_request(client) -> dict:
+    """The one pending request, as the supervisor sees it (a caller's reference is not its id)."""
+    [request] = client.get("/api/help-requests", params={"status": "pending"}).json()["items"]
+    return request
 
 
 def test_webhooks_carry_the_supervisor_notification_and_the_caller_followup(make_client):
     with Receiver() as supervisor, Receiver() as caller:
         client = make_client(KB_SUPERVISOR_WEBHOOK_URL=supervisor.url, KB_CALLER_WEBHOOK_URL=caller.url)
+        session_id, mine = open_session(client)
         asked = client.post(
             "/api/ask",
-            json={"question": QUESTION, "caller": {"name": "Ann", "phone": "555-123-4567"}, "session_id": "s1"},
+            json={"question": QUESTION, "caller": {"name": "Ann", "phone": "555-123-4567"}, "session_id": session_id},
+            headers=mine,
         ).json()
+        assert asked["outcome"] == "escalated", asked
+        request = pending_request(client)
         note = wait_for(lambda: supervisor.delivered("help_request.created"), what="supervisor webhook")[0]
         assert note["json"]["data"]["question"] == QUESTION
-        assert note["json"]["data"]["help_request_id"] == asked["help_request_id"]
+        assert note["json"]["data"]["help_request_id"] == request["id"]
         assert note["headers"]["webhook-id"] == note["json"]["id"]
 
         client.post(
-            f"/api/help-requests/{asked['help_request_id']}/resolve", json={"answer": "Yes, threading is $12."}
+            f"/api/help-requests/{request['id']}/resolve", json={"answer": "Yes, threading is $12."}
         ).raise_for_status()
         followup = wait_for(lambda: caller.delivered("help_request.resolved"), what="caller webhook")[0]["json"]
+        assert followup["data"]["help_request_id"] == asked["help_request_id"]  # the reference Ann was given
         assert followup["data"]["caller_phone"] == "555-123-4567"
         assert followup["data"]["answer"] == "Yes, threading is $12."
         assert "Ann" in followup["data"]["message"] and "Yes, threading is $12." in followup["data"]["message"]
@@ -37,14 +48,24 @@ def test_webhooks_carry_the_supervisor_notification_and_the_caller_followup(make
 def test_a_duplicate_caller_gets_the_followup_too(make_client):
     with Receiver() as caller:
         client = make_client(KB_CALLER_WEBHOOK_URL=caller.url)
-        first = client.post("/api/ask", json={"question": QUESTION, "caller": {"phone": "555-000-1111"}}).json()
-        second = client.post(
-            "/api/ask", json={"question": "do you do eyebrow threading", "caller": {"phone": "555-000-2222"}}
-        ).json()
-        assert first["help_request_id"] == second["help_request_id"]
-        client.post(f"/api/help-requests/{first['help_request_id']}/resolve", json={"answer": "Yes."})
+        worded = {"555-000-1111": QUESTION, "555-000-2222": "do you guys do eyebrow threading"}
+        asked = {
+            phone: client.post("/api/ask", json={"question": question, "caller": {"phone": phone}}).json()
+            for phone, question in worded.items()
+        }
+        assert [a["outcome"] for a in asked.values()] == ["escalated", "escalated"]
+        references = {phone: a["help_request_id"] for phone, a in asked.items()}
+        assert len(set(references.values())) == 2  # each caller's own reference…
+        request = pending_request(client)  # …to the one request the supervisor sees
+        assert sorted(c["phone"] for c in request["callers"]) == sorted(worded)
+        client.post(f"/api/help-requests/{request['id']}/resolve", json={"answer": "Yes."}).raise_for_status()
         delivered = wait_for(lambda: len(caller.delivered()) >= 2 and caller.delivered(), what="two follow-ups")
-        assert sorted(r["json"]["data"]["caller_phone"] for r in delivered) == ["555-000-1111", "555-000-2222"]
+        followups = {r["json"]["data"]["caller_phone"]: r["json"]["data"] for r in delivered}
+        assert sorted(followups) == sorted(worded)
+        for phone, data in followups.items():
+            assert data["help_request_id"] == references[phone]
+            assert data["question"] == worded[phone] and f'"{worded[phone]}"' in data["message"]
+        assert "guys" not in followups["555-000-1111"]["message"]  # never another caller's words
 
 
 def test_timeout_apology_reaches_the_caller_webhook(make_client):
@@ -105,19 +126,32 @@ def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(embedder, 
         LiveServer(create_app(make_settings(data_dir), embedder)) as server,
         httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http,
     ):
-        first = http.post("/api/ask", json={"question": QUESTION, "session_id": "call-1"}).json()
-        second = http.post("/api/ask", json={"question": "Can I bring my own shampoo?", "session_id": "call-1"}).json()
-        http.post("/api/ask", json={"question": "Is there a student discount?", "session_id": "someone-else"})
-        for request_id, answer in ((first["help_request_id"], "Yes, $12."), (second["help_request_id"], "No.")):
-            http.post(f"/api/help-requests/{request_id}/resolve", json={"answer": answer}).raise_for_status()
+        session_id, mine = open_session(http)
+        someone_else, theirs = open_session(http)
+        asks = [
+            (QUESTION, session_id, mine, "Yes, $12."),
+            ("Can I bring my own shampoo?", session_id, mine, "No."),
+            ("Is there a student discount?", someone_else, theirs, "Ten percent."),
+        ]
+        references = []
+        for question, session, token, _ in asks:
+            asked = http.post("/api/ask", json={"question": question, "session_id": session}, headers=token).json()
+            assert asked["outcome"] == "escalated", asked
+            references.append(asked["help_request_id"])
+        pending = http.get("/api/help-requests", params={"status": "pending"}).json()["items"]
+        request_of = {r["question"]: r["id"] for r in pending}
+        for question, _, _, answer in asks:
+            http.post(f"/api/help-requests/{request_of[question]}/resolve", json={"answer": answer}).raise_for_status()
 
-        url = f"{server.url}/api/sessions/call-1/events"
-        events = read_events(url, want=2)
+        url = f"{server.url}/api/sessions/{session_id}/events"
+        assert httpx.get(url, headers=theirs).status_code == 403  # another caller's token does not open it
+        events = read_events(url, headers=mine, want=2)
         assert [e["event"] for e in events] == ["followup", "followup"]
         data = [json.loads(e["data"]) for e in events]
         assert [d["answer"] for d in data] == ["Yes, $12.", "No."]
+        assert [d["help_request_id"] for d in data] == references[:2]
         assert data[0]["status"] == "resolved" and "Yes, $12." in data[0]["message"]
 
         # Reconnecting with Last-Event-ID gets only what came after it.
-        resumed = read_events(url, headers={"Last-Event-ID": events[0]["id"]}, want=1)
+        resumed = read_events(url, headers={**mine, "Last-Event-ID": events[0]["id"]}, want=1)
         assert json.loads(resumed[0]["data"])["answer"] == "No."

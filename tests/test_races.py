@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import threading
@@ -12,28 +13,33 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings, wait_for
+from tests.support import AUTH, LiveServer, make_settings, open_session, wait_for
 
 TRIALS = 100
 
 
 def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
     app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
-    callers = [("Ana", "+1 555 010 0001", "s-ana"), ("Bo", "+1 555 010 0002", "s-bo"), ("Cy", None, "s-cy")]
+    callers = [("Ana", "+1 555 010 0001"), ("Bo", "+1 555 010 0002"), ("Cy", None)]
     with LiveServer(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as http:
-        ids = {
-            http.post(
+        reference_of = {}  # session id -> that caller's own reference
+        for name, phone in callers:
+            session_id, mine = open_session(http)
+            asked = http.post(
                 "/api/ask",
                 json={
                     "question": "Do you do bridal makeup trials?",
-                    "session_id": session,
+                    "session_id": session_id,
                     "caller": {"name": name, "phone": phone},
                 },
-            ).json()["help_request_id"]
-            for name, phone, session in callers
-        }
-        assert len(ids) == 1  # the same question: every caller waits on one request
-        request_id = ids.pop()
+                headers=mine,
+            ).json()
+            assert asked["outcome"] == "escalated", asked
+            reference_of[session_id] = asked["help_request_id"]
+        assert len(set(reference_of.values())) == 3  # a reference per caller…
+        [request] = http.get("/api/help-requests", params={"status": "pending"}).json()["items"]
+        assert [c["name"] for c in request["callers"]] == ["Ana", "Bo", "Cy"]  # …all waiting on one request
+        request_id = request["id"]
         barrier = threading.Barrier(50)
 
         def resolve(n: int) -> httpx.Response:
@@ -53,8 +59,9 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
     assert stats["knowledge_entries"] == 1 and stats["phrasings_in_index"] == stats["phrasings_in_db"] == 1
     with sqlite3.connect(data_dir / "frontdesk.db") as db:
         assert db.execute("SELECT answer FROM knowledge_entries").fetchall() == [(winner["help_request"]["answer"],)]
-        per_session = dict(db.execute("SELECT session_id, COUNT(*) FROM session_events GROUP BY session_id"))
-        assert per_session == {"s-ana": 1, "s-bo": 1, "s-cy": 1}
+        events = db.execute("SELECT session_id, payload FROM session_events").fetchall()
+        assert sorted(session for session, _ in events) == sorted(reference_of)  # one follow-up per caller
+        assert {session: json.loads(payload)["help_request_id"] for session, payload in events} == reference_of
         texts = [
             r[0]
             for r in db.execute(

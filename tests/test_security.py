@@ -15,14 +15,17 @@ from livekit.api import TokenVerifier
 from starlette.routing import Mount, WebSocketRoute
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH, LiveServer, make_settings, open_session
 
 # (path, method) pairs anyone may call, each with the reason. Everything else needs the supervisor token.
+# The caller routes that name a session need that session's token instead (checked in the tests below).
 PUBLIC = {
-    ("/api/ask", "POST"): "the caller asks",
-    ("/api/sessions/{session_id}/events", "GET"): "the caller's own follow-ups, by unguessable session id",
+    ("/api/ask", "POST"): "the caller asks (with a session_id, only with its token)",
+    ("/api/confirmations/{confirmation_id}", "POST"): "the caller's yes or no (one asked in a session: its token)",
+    ("/api/sessions", "POST"): "the call page opens a call session",
+    ("/api/sessions/{session_id}/events", "GET"): "the caller's own follow-ups, with the session's token",
     ("/api/call-config", "GET"): "the call page's public settings",
-    ("/api/livekit/token", "POST"): "a caller's room-scoped LiveKit token",
+    ("/api/livekit/token", "POST"): "a caller's room-scoped LiveKit token, with the session's token",
     ("/healthz", "GET"): "liveness probe",
     ("/openapi.json", "GET"): "API schema (no data)",
     ("/docs", "GET"): "API docs page",
@@ -31,6 +34,7 @@ PUBLIC = {
 }
 # The console's sign-in page and its static files: nothing behind them without signing in.
 CONSOLE_PUBLIC = {
+    "/supervisor",  # only a redirect to the sign-in page (checked below)
     "/supervisor/",
     "/supervisor/login",
     "/supervisor/login/",
@@ -119,6 +123,8 @@ def test_every_route_outside_the_public_list_needs_the_token(anonymous):
             assert "application/json" in response.headers.get("content-type", "")
         checked.append((path, method))
     assert len(checked) > 40  # the API plus Gradio's API routes
+    bare = anonymous.get("/supervisor", follow_redirects=False)
+    assert (bare.status_code, bare.headers["location"], bare.content) == (307, "/supervisor/", b"")
     # And the token opens the API routes (so the 401s above are about the token, not broken routes).
     assert anonymous.get("/api/help-requests", headers=AUTH).status_code == 200
     assert anonymous.get("/metrics", headers=AUTH).status_code == 200
@@ -132,39 +138,91 @@ def test_public_list_has_no_stale_entries(anonymous):
 def test_a_caller_sees_only_their_own_sessions_follow_ups(embedder, data_dir):
     app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as web:
+        session_a, token_a = open_session(web)
+        session_b, token_b = open_session(web)  # the client's cookie is now b's: a's token goes in the header
         a = web.post(
             "/api/ask",
             json={
                 "question": "Do you sell gift cards?",
-                "session_id": "sess-a",
+                "session_id": session_a,
                 "caller": {"phone": "+1 555 010 1111"},
             },
+            headers=token_a,
         ).json()
         b = web.post(
             "/api/ask",
             json={
                 "question": "Can I bring my dog to the appointment?",
-                "session_id": "sess-b",
+                "session_id": session_b,
                 "caller": {"phone": "+1 555 010 2222"},
             },
+            headers=token_b,
         ).json()
+        assert a["outcome"] == b["outcome"] == "escalated"
         assert a["help_request_id"] != b["help_request_id"]
         # Anonymous callers cannot list or read requests (phone numbers are in there).
         assert web.get("/api/help-requests").status_code == 401
         assert web.get(f"/api/help-requests/{b['help_request_id']}").status_code == 401
-        for request_id, answer in ((b["help_request_id"], "Dogs are welcome."), (a["help_request_id"], "Yes.")):
+        pending = web.get("/api/help-requests", params={"status": "pending"}, headers=AUTH).json()["items"]
+        request_of = {r["question"]: r["id"] for r in pending}
+        for question, answer in (
+            ("Can I bring my dog to the appointment?", "Dogs are welcome."),
+            ("gift cards", "Yes."),
+        ):
+            request_id = next(i for q, i in request_of.items() if question in q)
             web.post(f"/api/help-requests/{request_id}/resolve", json={"answer": answer}, headers=AUTH)
+        # b's token (as header, or as the cookie) does not open a's stream, and no token does not either.
+        events_a = f"/api/sessions/{session_a}/events"
+        refused = [web.get(events_a, headers=token_b), web.get(events_a)]
+        web.cookies.clear()
+        refused.append(web.get(events_a))
+        assert [r.status_code for r in refused] == [403, 403, 403]
+        assert all("555" not in r.text and "gift" not in r.text for r in refused)
         events = []
-        with web.stream("GET", "/api/sessions/sess-a/events") as stream:
+        with web.stream("GET", events_a, headers=token_a) as stream:
             for line in stream.iter_lines():
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
                     break
         assert [e["help_request_id"] for e in events] == [a["help_request_id"]]
         assert "555" not in json.dumps(events)  # no phone numbers on the caller channel
-        # Reading after the last event gives nothing else for this session.
         rows = app.state.runtime.store.query("SELECT session_id FROM session_events")
-        assert sorted(r["session_id"] for r in rows) == ["sess-a", "sess-b"]
+        assert sorted(r["session_id"] for r in rows) == sorted([session_a, session_b])
+
+
+def test_caller_routes_naming_a_session_need_its_token(make_client):
+    """Asking in a session, and answering a confirmation asked in one, need the session's token: the same 403 for
+    a missing token, another session's, or a session that does not exist. A made-up confirmation is a 404."""
+    client = make_client(auth=False)
+    mine, my_token = open_session(client)
+    theirs, their_token = open_session(client)
+    client.cookies.clear()
+    ask = {"question": "do you do eyebrow waxing?", "session_id": mine}
+    refused = [
+        client.post("/api/ask", json=ask),
+        client.post("/api/ask", json=ask, headers=their_token),
+        client.post("/api/ask", json={**ask, "session_id": "call-a"}, headers=my_token),  # a client-chosen id
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403]
+    assert len({r.json()["detail"] for r in refused}) == 1
+    asked = client.post("/api/ask", json=ask, headers=my_token).json()
+    assert asked["outcome"] == "escalated", asked
+    [request] = client.get("/api/help-requests", params={"status": "pending"}, headers=AUTH).json()["items"]
+    client.post(
+        f"/api/help-requests/{request['id']}/resolve", json={"answer": "Yes, $15."}, headers=AUTH
+    ).raise_for_status()
+
+    paraphrase = {"question": "can I get my eyebrows waxed?", "session_id": mine}
+    checked = client.post("/api/ask", json=paraphrase, headers=my_token).json()
+    assert checked["outcome"] == "confirm", checked
+    confirmation = f"/api/confirmations/{checked['confirmation_id']}"
+    for headers in ({}, their_token):
+        response = client.post(confirmation, json={"confirmed": True}, headers=headers)
+        assert response.status_code == 403 and "Yes, $15." not in response.text
+    assert client.post("/api/confirmations/made-up-id", json={"confirmed": True}).status_code == 404
+    # The refusals settled nothing: the caller's own yes still gets the answer.
+    answered = client.post(confirmation, json={"confirmed": True}, headers=my_token).json()
+    assert (answered["outcome"], answered["answer"]) == ("answered", "Yes, $15.")
 
 
 @pytest.mark.parametrize("text", XSS)
@@ -213,9 +271,13 @@ def test_livekit_tokens_are_room_scoped_short_and_without_admin(embedder, data_d
     key, secret = "devkey", "a-test-secret-that-is-long-enough-for-hs256"
     settings = make_settings(data_dir, LIVEKIT_URL="wss://livekit.test", LIVEKIT_API_KEY=key, LIVEKIT_API_SECRET=secret)
     with TestClient(create_app(settings, embedder)) as client:
-        body = client.post("/api/livekit/token", json={"session_id": "call-1"}).json()
+        session_id, mine = open_session(client)
+        body = client.post("/api/livekit/token", json={"session_id": session_id}, headers=mine).json()
+        client.cookies.clear()
+        assert client.post("/api/livekit/token", json={"session_id": session_id}).status_code == 403
     claims = TokenVerifier(key, secret).verify(body["token"])
-    assert claims.video.room == body["room"] == "call-call-1" and claims.video.room_join
+    assert claims.video.room == body["room"] == f"call-{session_id}" and claims.video.room_join
+    assert claims.video.can_publish and not claims.video.can_subscribe  # it speaks into the room, never listens
     for power in ("room_admin", "room_create", "room_list", "room_record", "ingress_admin"):
         assert not getattr(claims.video, power), power
     raw = jwt.decode(body["token"], secret, algorithms=["HS256"], issuer=key)
