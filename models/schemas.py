@@ -130,10 +130,12 @@ class LiveQualityPublic(BaseModel):
 
 
 class WaitingCaller(BaseModel):
+    reference: int  # the `help_request_id` this caller was given (each caller their own)
     name: str | None
     phone: str | None
     session_id: str | None
     joined_at: datetime
+    question: str | None = None  # the caller's own words (None once past KB_RETENTION_DAYS)
 
 
 class HelpRequestPublic(BaseModel):

@@ -293,7 +293,14 @@ class HelpDesk:
             caller_phone=row["caller_phone"],
             session_id=row["session_id"],
             callers=[
-                WaitingCaller(name=c["name"], phone=c["phone"], session_id=c["session_id"], joined_at=c["joined_at"])
+                WaitingCaller(
+                    reference=c["id"],
+                    name=c["name"],
+                    phone=c["phone"],
+                    session_id=c["session_id"],
+                    joined_at=c["joined_at"],
+                    question=c["question"],
+                )
                 for c in callers
             ],
             created_at=row["created_at"],
