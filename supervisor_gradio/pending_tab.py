@@ -36,11 +36,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             label="Request to answer", choices=[], value=None, allow_custom_value=True, elem_id="pending-select"
         )
         question = gr.Textbox(label="Caller's question", interactive=False, elem_id="answer-caller-question")
-    suggestions_title = gr.Markdown(
-        "**Suggestions**: the nearest answers already in the knowledge base. "
-        "Using one adds this question to that entry.",
-        visible=False,
-    )
+    suggestions_title = gr.Markdown(visible=False, elem_id="suggestions-title")
     suggestion_rows, suggestion_boxes, suggestion_buttons = [], [], []
     for i in range(SUGGESTIONS):
         with gr.Row(visible=False, elem_classes="action-row") as row:
@@ -49,11 +45,14 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         suggestion_rows.append(row)
         suggestion_boxes.append(box)
         suggestion_buttons.append(button)
+    show_weak = gr.Button("Show weak suggestions", visible=False, size="sm", elem_id="suggestions-more")
     answer = gr.Textbox(
         label="Your answer", lines=3, elem_id="answer-text", placeholder="What should the caller be told?"
     )
     corrected = gr.Textbox(label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question")
     learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
+    # The request the answer form was filled in for: picking another one starts a fresh form.
+    form_for = gr.State(None)
     send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
     result = gr.Markdown(elem_id="answer-result")
 
@@ -81,39 +80,72 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
 
     refreshed = [header, queue, empty, selected, shown_ids]
 
-    def open_request(current, request: gr.Request):
+    def open_request(current, filled_for, request: gr.Request):
+        """Show the request and its suggestions; a request other than the form's gets a fresh form."""
         help_request_id = views.as_id(current)
+        form = (
+            [gr.skip()] * 4
+            if help_request_id is not None and help_request_id == filled_for
+            else ["", "", True, help_request_id]
+        )
         hidden = [
             gr.Markdown(visible=False),
             *[gr.Row(visible=False)] * SUGGESTIONS,
             *[gr.Textbox(value="")] * SUGGESTIONS,
+            gr.Button(visible=False),
         ]
         if help_request_id is None:
-            return ["", "", [], *hidden, gr.skip()]
+            return ["", [], *hidden, *form, gr.skip()]
         client = client_for(request)
         try:
             item = client.help_request(help_request_id)
             found = client.knowledge(q=item["question"], limit=SUGGESTIONS)["items"]
         except ApiError as exc:
-            return ["", "", [], *hidden, exc.explain()]
+            return ["", [], *hidden, *form, exc.explain()]
+        offered = [
+            {"id": e["id"], "answer": e["answer"], "strength": views.suggestion_strength(e["score"])} for e in found
+        ]
         rows, boxes = [], []
         for i in range(SUGGESTIONS):
-            entry = found[i] if i < len(found) else None
-            rows.append(gr.Row(visible=entry is not None))
+            entry = offered[i] if i < len(offered) else None
+            # Weak ones wait behind "Show weak suggestions": they are rarely the answer and tempt a quick click.
+            rows.append(gr.Row(visible=entry is not None and entry["strength"] != "weak"))
             boxes.append(
-                gr.Textbox(
-                    value=entry["answer"],
-                    label=f"Suggestion {i + 1} · entry #{entry['id']} · score {entry['score']:.2f}",
-                )
+                gr.Textbox(value=entry["answer"], label=f"Suggestion {i + 1}: {entry['strength']} match")
                 if entry
                 else gr.Textbox(value="", label=f"Suggestion {i + 1}")
             )
+        weak = sum(e["strength"] == "weak" for e in offered)
+        title = (
+            "**Suggestions**: the nearest answers already in the knowledge base. "
+            "Using one adds this question to that entry."
+            if weak < len(offered)
+            else "**Suggestions**: nothing in the knowledge base comes close to this question."
+        )
+        more = gr.Button(visible=bool(weak), value=f"Show {weak} weak suggestion{'s' if weak != 1 else ''}")
         # A fresh pending request clears the last message; otherwise keep it (it may explain a 409).
         note = "" if item["status"] == "pending" else gr.skip()
-        chosen = [{"id": e["id"], "answer": e["answer"]} for e in found]
-        return [item["question"], "", chosen, gr.Markdown(visible=bool(found)), *rows, *boxes, note]
+        shown_title = gr.Markdown(value=title, visible=bool(offered))
+        return [item["question"], offered, shown_title, *rows, *boxes, more, *form, note]
 
-    opened = [question, corrected, suggestions, suggestions_title, *suggestion_rows, *suggestion_boxes, result]
+    opened = [
+        question,
+        suggestions,
+        suggestions_title,
+        *suggestion_rows,
+        *suggestion_boxes,
+        show_weak,
+        answer,
+        corrected,
+        learn,
+        form_for,
+        result,
+    ]
+
+    def reveal_weak(offered):
+        return [gr.Row(visible=i < len(offered)) for i in range(SUGGESTIONS)] + [gr.Button(visible=False)]
+
+    show_weak.click(reveal_weak, [suggestions], [*suggestion_rows, show_weak])
 
     def resolve(current, text, corrected_text, learn_it, knowledge_id, request: gr.Request):
         help_request_id = views.as_id(current)
@@ -152,7 +184,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
 
     resolved = [result, answer, corrected, selected]
     after = {"fn": refresh, "inputs": [selected], "outputs": refreshed}
-    reopen = {"fn": open_request, "inputs": [selected], "outputs": opened}
+    reopen = {"fn": open_request, "inputs": [selected, form_for], "outputs": opened}
 
     def send_answer(current, text, corrected_text, learn_it, request: gr.Request):
         return resolve(current, text, corrected_text, learn_it, None, request)
@@ -161,19 +193,20 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
 
     for i, button in enumerate(suggestion_buttons):
 
-        def use_suggestion(current, corrected_text, learn_it, offered, request: gr.Request, i=i):
-            """Resolve with the entry's answer and `knowledge_id`: the question becomes one of its phrasings."""
+        def use_suggestion(current, corrected_text, offered, request: gr.Request, i=i):
+            """Resolve with the entry's answer and `knowledge_id`: the question always becomes one of its phrasings
+            (the page says so; "Learn this answer" is about a written answer)."""
             if i >= len(offered):
                 return "That suggestion is gone; pick the request again.", gr.skip(), gr.skip(), gr.skip()
-            return resolve(current, offered[i]["answer"], corrected_text, learn_it, offered[i]["id"], request)
+            return resolve(current, offered[i]["answer"], corrected_text, True, offered[i]["id"], request)
 
-        button.click(use_suggestion, [selected, corrected, learn, suggestions], resolved).then(**after).then(**reopen)
+        button.click(use_suggestion, [selected, corrected, suggestions], resolved).then(**after).then(**reopen)
 
     def pick_row(ids, event: gr.SelectData):
         picked = views.id_at_row(ids, event.index)
         return gr.skip() if picked is None else picked
 
-    selected.input(open_request, [selected], opened)
-    queue.select(pick_row, [shown_ids], [selected]).then(open_request, [selected], opened)
+    selected.input(**reopen)
+    queue.select(pick_row, [shown_ids], [selected]).then(**reopen)
     timer.tick(refresh, [selected], refreshed, show_progress="hidden", api_visibility="private")
     blocks.load(refresh, [selected], refreshed)

@@ -93,6 +93,20 @@ def matches(item: dict, text: str) -> bool:
     return any(needle in value.casefold() for value in haystack if value)
 
 
+# Cut-offs on a suggestion's cosine score, read off the demo salon's entries with the default model: a caller's
+# paraphrase of an entry scores about 0.72-0.96 against it ("what does a trim cost" 0.79 to the haircut prices),
+# while the nearest unrelated entry scores 0.40-0.64 (eyebrow waxing 0.64 to the list of hair services).
+STRONG_SUGGESTION = 0.80
+POSSIBLE_SUGGESTION = 0.65
+
+
+def suggestion_strength(score: float) -> str:
+    """`strong`, `possible` or `weak`: how far the supervisor can trust a suggested answer at a glance."""
+    if score >= STRONG_SUGGESTION:
+        return "strong"
+    return "possible" if score >= POSSIBLE_SUGGESTION else "weak"
+
+
 def knowledge_row(entry: dict) -> list:
     score = entry.get("score")
     return [
