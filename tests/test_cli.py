@@ -59,7 +59,7 @@ def test_import_rejects_a_bad_file_without_writing_anything(cli, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(ENTRIES[0]) + "\n" + json.dumps({"answer": "x", "questions": []}) + "\n")
     result = cli("import", str(bad), ok=False)
-    assert "bad.jsonl:2" in result.output and "questions" in result.output
+    assert "bad.jsonl, line 2: no questions" in result.output
     assert "Traceback" not in result.output
     (tmp_path / "notjson.jsonl").write_text("{oops\n")
     assert "not JSON" in cli("import", str(tmp_path / "notjson.jsonl"), ok=False).output
@@ -87,6 +87,56 @@ def test_rebuild_index_recreates_a_deleted_index_file(cli, tmp_path, data_dir):
     assert json.loads(cli("stats", "--json").output)["phrasings_in_index"] == 4
 
 
-def test_every_command_has_help_with_an_example(cli):
+def test_import_skips_what_is_already_there_and_adds_only_new_phrasings(cli, tmp_path):
+    first = cli("import", str(write_jsonl(tmp_path / "in.jsonl", ENTRIES))).output
+    assert "imported 3 entries from in.jsonl" in first
+    again = cli("import", str(tmp_path / "in.jsonl")).output
+    assert "imported 0 entries, skipped 3 duplicates from in.jsonl" in again
+
+    more = [
+        {"answer": ENTRIES[0]["answer"], "questions": ["When do you close?", "What time do you shut?"]},
+        ENTRIES[1],
+        {"answer": "Yes, we sell gift cards.", "questions": ["Do you sell gift cards?"]},
+    ]
+    said = cli("import", str(write_jsonl(tmp_path / "more.jsonl", more))).output
+    assert "imported 1 entry, added 1 phrasing to existing entries, skipped 1 duplicate from more.jsonl" in said
+    cli("export", str(tmp_path / "out.jsonl"))
+    exported = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert exported == [
+        {**ENTRIES[0], "questions": [*ENTRIES[0]["questions"], "What time do you shut?"]},
+        *ENTRIES[1:],
+        more[2],
+    ]
+    stats = json.loads(cli("stats", "--json").output)
+    assert stats["phrasings_in_db"] == stats["phrasings_in_index"] == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "answer,question\nOpen 9-5.,When do you open?\nOpen 9-5.,Hours?\nWe close at 7.,   \n",
+            "line 4: the question is empty",
+        ),
+        ("answer,question\n,When do you open?\n", "line 2: the answer is empty"),
+    ],
+)
+def test_import_names_the_line_and_the_problem_in_plain_words(cli, tmp_path, text, message):
+    (tmp_path / "faq.csv").write_text(text)
+    output = cli("import", str(tmp_path / "faq.csv"), ok=False).output
+    assert f"faq.csv, {message}" in output
+    assert "String should" not in output and "validation" not in output and "Traceback" not in output
+    jsonl = tmp_path / "faq.jsonl"
+    jsonl.write_text(json.dumps({"answer": "Open 9-5.", "questions": ["When do you open?", " "]}) + "\n")
+    assert "faq.jsonl, line 1: question 2 is empty" in cli("import", str(jsonl), ok=False).output
+
+
+def test_every_command_has_help_with_examples_one_a_line_and_says_if_it_is_safe_while_serving(cli):
     for command in main.commands:
-        assert "Example:" in cli(command, "--help").output, command
+        output = cli(command, "--help").output
+        example = output.split("Example:")[1].split("Options:")[0]
+        lines = [line.strip() for line in example.strip().splitlines()]
+        assert lines and all(line.startswith("frontdesk ") and line.count("frontdesk") == 1 for line in lines), output
+        if command != "serve":
+            prose = " ".join(output.split()).lower()
+            assert "safe while the service runs" in prose or "stop the service first" in prose, command

@@ -49,9 +49,10 @@ def main() -> None:
 def serve(host: str, port: int, access_log: bool) -> None:
     """Start the service: API, call page and supervisor console.
 
+    \b
     Example:
-
-        frontdesk serve --port 8000
+        frontdesk serve
+        frontdesk serve --host 0.0.0.0 --port 8000
     """
     from kb_service.ops import logs
 

@@ -29,8 +29,11 @@ def restore_formula(cell: str) -> str:
 def rebuild_index() -> None:
     """Re-embed every phrasing and rewrite the index file from the database.
 
-    Example:
+    Stop the service first: a running service keeps its own index in memory and does not load the rebuilt file
+    until it restarts.
 
+    \b
+    Example:
         frontdesk rebuild-index
     """
     kb = knowledge_base(settings_or_exit())
@@ -38,18 +41,39 @@ def rebuild_index() -> None:
     click.echo(f"rebuilt the index: {count} phrasings, {kb.count()} entries")
 
 
+def _count(count: int, one: str, many: str = "") -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
 def _read_entries(path: Path) -> list[tuple[str, list[str]]]:
-    if path.suffix.lower() == ".csv":
-        return _read_csv(path)
+    """The file's entries, one per answer (lines with the same answer are merged, repeated questions dropped)."""
+    rows = _read_csv(path) if path.suffix.lower() == ".csv" else _read_jsonl(path)
+    grouped: dict[str, list[str]] = {}
+    for answer, questions in rows:
+        known = grouped.setdefault(answer, [])
+        known.extend(q for q in questions if q not in known)
+    return list(grouped.items())
+
+
+def _read_jsonl(path: Path) -> list[tuple[str, list[str]]]:
     entries = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
+        where = f"{path.name}, line {number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{path}:{number}: not JSON ({exc.msg})") from exc
-        entries.append(_entry(row, f"{path}:{number}"))
+            raise click.ClickException(f"{where}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise click.ClickException(f'{where}: expected {{"answer": ..., "questions": [...]}}')
+        unknown = sorted(set(row) - {"answer", "questions"})
+        if unknown:
+            raise click.ClickException(f"{where}: unknown field {unknown[0]!r} (only answer and questions)")
+        questions = row.get("questions")
+        if not isinstance(questions, list) or not questions:
+            raise click.ClickException(f"{where}: no questions (give a list with at least one)")
+        entries.append(_entry(row.get("answer"), questions, where))
     return entries
 
 
@@ -58,29 +82,34 @@ def _read_csv(path: Path) -> list[tuple[str, list[str]]]:
 
     A cell starting with `'` and then `=`, `+`, `-`, `@`, tab or carriage return (after any further `'`s) loses
     that first `'`: it is how `export` keeps spreadsheets from running a text as a formula."""
-    grouped: dict[str, list[str]] = {}
+    rows = []
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or not {"answer", "question"} <= set(reader.fieldnames):
-            raise click.ClickException(f"{path}: a CSV needs the columns 'answer' and 'question'")
+            raise click.ClickException(f"{path.name}: a CSV needs the columns 'answer' and 'question'")
         for number, row in enumerate(reader, start=2):
             answer, question = restore_formula(row["answer"] or ""), restore_formula(row["question"] or "")
-            _entry({"answer": answer, "questions": [question]}, f"{path}:{number}")
-            grouped.setdefault(answer.strip(), []).append(question.strip())
-    return list(grouped.items())
+            rows.append(_entry(answer, [question], f"{path.name}, line {number}"))
+    return rows
 
 
-def _entry(row: object, where: str) -> tuple[str, list[str]]:
-    from pydantic import ValidationError
+def _entry(answer: object, questions: list, where: str) -> tuple[str, list[str]]:
+    """Checked as the API checks it, with a plain message for each way a line can be wrong."""
+    from models.schemas import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
 
-    from models import KnowledgeCreate
-
-    try:
-        entry = KnowledgeCreate.model_validate(row)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise click.ClickException(f"{where}: {problems}") from exc
-    return entry.answer, entry.questions
+    if not isinstance(answer, str) or not answer.strip():
+        raise click.ClickException(f"{where}: the answer is empty")
+    if len(answer.strip()) > MAX_ANSWER_CHARS:
+        raise click.ClickException(f"{where}: the answer is longer than {MAX_ANSWER_CHARS} characters")
+    if len(questions) > 100:
+        raise click.ClickException(f"{where}: more than 100 questions for one answer")
+    for number, question in enumerate(questions, start=1):
+        which = "the question" if len(questions) == 1 else f"question {number}"
+        if not isinstance(question, str) or not question.strip():
+            raise click.ClickException(f"{where}: {which} is empty")
+        if len(question.strip()) > MAX_QUESTION_CHARS:
+            raise click.ClickException(f"{where}: {which} is longer than {MAX_QUESTION_CHARS} characters")
+    return answer.strip(), [q.strip() for q in questions]
 
 
 @main.command("import")
@@ -88,17 +117,55 @@ def _entry(row: object, where: str) -> tuple[str, list[str]]:
 def import_(file: Path) -> None:
     """Add entries from JSON Lines ({"answer", "questions"} per line) or CSV (answer,question).
 
-    The whole file is checked before anything is written.
+    The whole file is checked before anything is written. An entry already in the knowledge base (the same
+    answer and phrasings) is skipped, and new phrasings of an answer already there are added to its entry, so
+    importing a file twice changes nothing. Safe while the service runs: it picks the changes up by itself.
 
+    \b
     Example:
-
         frontdesk import faq.jsonl
+        frontdesk import faq.csv
     """
     entries = _read_entries(file)
     kb = knowledge_base(settings_or_exit())
-    ids = kb.import_entries(entries, show_progress=True)
+    kb.load_index()  # else the index file saved below would hold this import's phrasings only
+    existing: dict[str, tuple[int, set[str]]] = {}
+    rows = kb.store.query(
+        "SELECT e.id, e.answer, p.question FROM knowledge_entries e"
+        " LEFT JOIN phrasings p ON p.knowledge_id = e.id ORDER BY e.id"
+    )
+    for row in rows:  # an answer already in more than one entry (an older double import) counts as its first
+        existing.setdefault(row["answer"], (row["id"], set()))[1].add(row["question"])
+    new_entries, additions, skipped = [], [], 0
+    for answer, questions in entries:
+        if answer not in existing:
+            new_entries.append((answer, questions))
+            continue
+        knowledge_id, known = existing[answer]
+        fresh = [q for q in questions if q not in known]
+        if fresh:
+            additions.append((knowledge_id, fresh))
+        else:
+            skipped += 1
+    ids = kb.import_entries(new_entries, show_progress=True) if new_entries else []
+    added = sum(len(fresh) for _, fresh in additions)
+    if additions:
+        vectors = kb.embedder.embed([q for _, fresh in additions for q in fresh])
+        start, inserted = 0, []
+        with kb.store.write() as tx:
+            for knowledge_id, fresh in additions:
+                chunk = vectors[start : start + len(fresh)]
+                inserted.append((knowledge_id, kb.insert_phrasings(tx, knowledge_id, fresh, chunk)))
+                start += len(fresh)
+        for knowledge_id, new in inserted:
+            kb.apply(new, knowledge_id)
     kb.save_index()
-    click.echo(f"imported {len(ids)} entries ({sum(len(q) for _, q in entries)} phrasings) from {file}")
+    said = [f"imported {_count(len(ids), 'entry', 'entries')}"]
+    if added:
+        said.append(f"added {_count(added, 'phrasing')} to existing entries")
+    if skipped:
+        said.append(f"skipped {_count(skipped, 'duplicate')}")
+    click.echo(f"{', '.join(said)} from {file.name}")
 
 
 @main.command("export")
@@ -107,11 +174,12 @@ def export(file: Path) -> None:
     """Write every entry to JSON Lines, or to CSV when FILE ends in .csv.
 
     In a CSV, a text that a spreadsheet would run as a formula (it starts with =, +, -, @, tab or carriage
-    return) is written with a `'` in front; `import` takes it off again.
+    return) is written with a `'` in front; `import` takes it off again. Safe while the service runs.
 
+    \b
     Example:
-
         frontdesk export backup.jsonl
+        frontdesk export backup.csv
     """
     from kb_service.storage.store import Store
 
@@ -134,4 +202,4 @@ def export(file: Path) -> None:
         with file.open("w", encoding="utf-8") as f:
             for entry in entries.values():
                 f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    click.echo(f"exported {len(entries)} entries to {file}")
+    click.echo(f"exported {_count(len(entries), 'entry', 'entries')} to {file}")

@@ -23,8 +23,11 @@ from kb_service.config import Settings
 def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     """Counts by status, the auto-answer rate, and the index size against the database.
 
-    Example:
+    Only reads: safe while the service runs.
 
+    \b
+    Example:
+        frontdesk stats
         frontdesk stats --json
         frontdesk stats --quality
     """
@@ -145,10 +148,12 @@ def _quality_stats(as_json: bool, plot: Path | None) -> None:
 def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plot, as_json) -> None:
     """Measure precision, coverage and false-answer rate across thresholds, through the live matcher.
 
+    Builds its own knowledge base from the files given, in a temporary folder, and only reads the service's
+    stored threshold: safe while the service runs.
+
+    \b
     Example:
-
         frontdesk eval --knowledge faq.jsonl --queries asked.jsonl
-
         frontdesk eval --clinc150 data_full.json --k 5 --split val --plot curve.png --json
     """
     from kb_service.embedding.factory import make_embedder
@@ -249,10 +254,11 @@ def calibrate(target, apply_, clinc150, k, as_json) -> None:
     Each phrasing is asked with itself left out (it should find its entry) and with its whole entry left out
     (it should escalate). The threshold starts at KB_MATCH_THRESHOLD and only rises, while even this flattering
     self-test shows precision below the target. The service also does this by itself at start and after
-    learning; safe to run while it serves.
+    learning. Safe while the service runs; with --apply, the service uses the stored result from its next start.
 
+    \b
     Example:
-
+        frontdesk calibrate
         frontdesk calibrate --apply
     """
     from dataclasses import asdict
