@@ -1,4 +1,5 @@
-"""Learn-to-answer: time from a resolve's 200 until a paraphrase of the question is auto-answered.
+"""Learn-to-answer: time from a resolve's 200 until a paraphrase of the question is answered with what was learned
+(directly, or after the caller's yes to "Just to check — are you asking …?").
 
 .venv/bin/python -m bench.learn_to_answer --clinc150 PATH [--phrasings 10000] [--rounds 10]
 """
@@ -51,13 +52,20 @@ def main() -> None:
                 ask = client.post("/api/ask", json={"question": question}).json()
                 if ask["outcome"] != "escalated":
                     continue
-                client.post(
-                    f"/api/help-requests/{ask['help_request_id']}/resolve", json={"answer": f"Yes: {question}"}
-                ).raise_for_status()
+                pending = client.get("/api/help-requests", params={"status": "pending", "limit": 200}).json()["items"]
+                request = next(r for r in pending if ask["help_request_id"] in [c["reference"] for c in r["callers"]])
+                learned = client.post(
+                    f"/api/help-requests/{request['id']}/resolve", json={"answer": f"Yes: {question}"}
+                ).json()["knowledge_id"]
                 resolved = time.perf_counter()
                 deadline = resolved + 10
                 while time.perf_counter() < deadline:  # bounded: gives up after 10 s
-                    if client.post("/api/ask", json={"question": paraphrase}).json()["outcome"] == "answered":
+                    reply = client.post("/api/ask", json={"question": paraphrase}).json()
+                    if reply["outcome"] == "confirm":  # an honest caller: yes to the learned entry, no to another
+                        yes = reply["knowledge_id"] == learned
+                        url = f"/api/confirmations/{reply['confirmation_id']}"
+                        reply = client.post(url, json={"confirmed": yes}).json()
+                    if reply["outcome"] == "answered" and reply["answer"] == f"Yes: {question}":
                         timings.append(time.perf_counter() - resolved)
                         answered += 1
                         break
