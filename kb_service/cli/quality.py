@@ -240,7 +240,7 @@ def _store_if_exists(settings: Settings):
 
 @main.command()
 @click.option("--target", type=click.FloatRange(0.5, 1.0), help="Precision to aim for (default KB_TARGET_PRECISION).")
-@click.option("--apply", "apply_", is_flag=True, help="Store the result: the service uses it from its next start.")
+@click.option("--apply", "apply_", is_flag=True, help="Store the result: a running service uses it within a second.")
 @click.option(
     "--clinc150",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -254,7 +254,7 @@ def calibrate(target, apply_, clinc150, k, as_json) -> None:
     Each phrasing is asked with itself left out (it should find its entry) and with its whole entry left out
     (it should escalate). The threshold starts at KB_MATCH_THRESHOLD and only rises, while even this flattering
     self-test shows precision below the target. The service also does this by itself at start and after
-    learning. Safe while the service runs; with --apply, the service uses the stored result from its next start.
+    learning. Safe while the service runs; with --apply, a running service uses the result within a second.
 
     \b
     Example:
