@@ -65,10 +65,16 @@ class FrontDesk(RuleBasedStateMachine):
     def ask(self, question):
         response = self.client.post("/api/ask", json={"question": question, "caller": {"phone": "555-010-1234"}})
         assert response.status_code == 200, response.text
-        request_id = response.json()["help_request_id"]
-        if request_id is not None:
+        reference = response.json()["help_request_id"]  # the caller's own, not the request's id
+        if reference is not None:
+            request_id = self._request_waited_on_by(reference)
             assert request_id not in self.terminal, "a caller joined a finished request"
             self.pending.add(request_id)
+
+    def _request_waited_on_by(self, reference: int) -> int:
+        pending = self.client.get("/api/help-requests", params={"status": "pending", "limit": 200}).json()["items"]
+        [request_id] = [r["id"] for r in pending if reference in [c["reference"] for c in r["callers"]]]
+        return request_id
 
     @precondition(lambda self: self.pending)
     @rule(data=st.data(), learn=st.booleans())
