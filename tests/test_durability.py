@@ -104,7 +104,6 @@ class Load:
         self.sent = 0
         self.asks: list[dict] = []  # acknowledged asks: question + response
         self.resolves: list[dict] = []  # acknowledged resolves: id, answer, response
-        self.pending: list[int] = []
         self.errors: list[str] = []
 
     def run(self) -> list[threading.Thread]:
@@ -127,12 +126,10 @@ class Load:
         with httpx.Client(base_url=self.url, headers=AUTH, timeout=30) as http:
             while self._next():
                 try:
-                    with self.lock:
-                        target = (
-                            self.pending.pop(rng.randrange(len(self.pending)))
-                            if (self.pending and rng.random() < 0.4)
-                            else None
-                        )
+                    target = None
+                    if rng.random() < 0.4:  # the supervisor answers one of the oldest waiting requests
+                        oldest = http.get("/api/help-requests?status=pending&order=oldest&limit=5").json()["items"]
+                        target = rng.choice(oldest)["id"] if oldest else None
                     if target is None:
                         self._ask(http, rng, n)
                     else:
@@ -147,15 +144,11 @@ class Load:
         word = "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(4))
         phone = f"+1 555 01{rng.randrange(10):d} {rng.randrange(10000):04d}"
         question = f"Round {self.round_no}: do you offer the {word} treatment? Thread {n}, call {phone}"
-        response = http.post(
-            "/api/ask", json={"question": question, "caller": {"phone": phone}, "session_id": f"r{self.round_no}-t{n}"}
-        )
+        response = http.post("/api/ask", json={"question": question, "caller": {"phone": phone}})
         if response.status_code // 100 == 2:
             body = response.json()
             with self.lock:
                 self.asks.append({"question": question, "response": body})
-                if body["help_request_id"] is not None:
-                    self.pending.append(body["help_request_id"])
         elif response.status_code >= 500:
             self.errors.append(f"ask {response.status_code}: {response.text[:200]}")
 
@@ -175,9 +168,10 @@ def check_acknowledged_writes(db_path: Path, load: Load) -> None:
         for ask in load.asks:
             logged = db.execute("SELECT outcome FROM ask_log WHERE question = ?", (ask["question"],)).fetchall()
             assert logged == [(ask["response"]["outcome"],)], ask
-            if ask["response"]["help_request_id"] is not None:
+            if ask["response"]["help_request_id"] is not None:  # the caller's reference: their row on a request
                 assert db.execute(
-                    "SELECT 1 FROM help_requests WHERE id = ?", (ask["response"]["help_request_id"],)
+                    "SELECT 1 FROM help_request_callers WHERE id = ? AND question = ?",
+                    (ask["response"]["help_request_id"], ask["question"]),
                 ).fetchone(), ask
         for resolve in load.resolves:
             row = db.execute(
