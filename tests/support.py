@@ -120,3 +120,12 @@ def open_session(client) -> tuple[str, dict[str, str]]:
     assert response.status_code == 201, response.text
     body = response.json()
     return body["session_id"], {"X-Session-Token": body["session_token"]}
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the session's Playwright browser keeps an event loop on this one."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -14,6 +14,7 @@ from kb_service.desk.ask_pipeline import AskPipeline, ServiceStopping
 from kb_service.errors import Conflict
 from kb_service.storage.idempotency import IdempotencyKey
 from models import AskRequest
+from tests.support import run_async
 
 QUESTIONS = [
     "when are you open?",
@@ -89,7 +90,7 @@ def test_asks_that_arrive_while_the_model_is_busy_share_the_next_forward_pass(cl
         return await asyncio.gather(first, *rest)
 
     try:
-        responses = asyncio.run(burst())
+        responses = run_async(burst())
     finally:
         model.go_on.set()
         pipeline.close()
@@ -183,7 +184,7 @@ def test_the_pipeline_answers_a_burst_and_stops_with_the_service(make_client):
     assert runtime.asks.asks == len(QUESTIONS)
     assert not any(t.is_alive() for t in workers)  # its workers stopped
     with pytest.raises(ServiceStopping):  # and a late ask is told so (a 503), never left waiting
-        asyncio.run(runtime.asks.submit(AskRequest(question=QUESTIONS[0])))
+        run_async(runtime.asks.submit(AskRequest(question=QUESTIONS[0])))
 
 
 def test_an_ask_whose_entry_was_deleted_after_the_search_escalates(client, embedder):

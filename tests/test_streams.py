@@ -15,7 +15,7 @@ import pytest
 
 from kb_service.api.app import create_app
 from kb_service.api.routes import sessions as sessions_route
-from tests.support import AUTH, LiveServer, make_settings, wait_for
+from tests.support import AUTH, LiveServer, make_settings, run_async, wait_for
 from tests.test_abuse_limits import Serve, ServedApp
 
 
@@ -214,7 +214,7 @@ def test_a_thousand_stream_opens_from_one_client_are_capped_and_health_stays_fas
                 writer.close()
             return statuses
 
-        statuses = asyncio.run(flood())
+        statuses = run_async(flood())
         assert statuses.count(200) == per_ip
         assert statuses.count(429) == 1000 - per_ip
         assert len(health) >= 50
