@@ -82,8 +82,8 @@ def test_asks_that_arrive_while_the_model_is_busy_share_the_next_forward_pass(cl
 
     async def burst() -> list:
         first = asyncio.ensure_future(pipeline.submit(AskRequest(question=QUESTIONS[0])))
-        while not model.busy.is_set():  # the first ask is at the model
-            await asyncio.sleep(0.01)
+        # The first ask is at the model: waited for off the loop, with a deadline.
+        assert await asyncio.to_thread(model.busy.wait, 10), "the first ask never reached the model"
         rest = [asyncio.ensure_future(pipeline.submit(AskRequest(question=q))) for q in QUESTIONS[1:]]
         await asyncio.sleep(0)  # each of them queues its ask before it waits
         model.go_on.set()

@@ -15,7 +15,7 @@ from PIL import Image, ImageChops
 from playwright.sync_api import Page, expect
 
 from kb_service.api.app import create_app
-from kb_service.desk.receptionist import CHECKING_MESSAGE
+from kb_service.desk.help_requests import CHECKING_MESSAGE
 from tests.support import AUTH, LiveServer, free_port, make_settings, wait_for
 
 KNOWN = "What are your opening hours?"

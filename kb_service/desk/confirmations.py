@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from kb_service.desk.help_requests import CHECKING_MESSAGE, HelpDesk
+from kb_service.desk.help_requests import HelpDesk
 from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.matching import live
@@ -110,14 +110,7 @@ class Confirmations:
                 )
             else:  # a no, or the entry was deleted meanwhile
                 response = self._escalate(tx, row, at)
-            tx.execute(
-                "UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?",
-                ("confirmed" if confirmed else "declined", stamp, confirmation_id),
-            )
-            tx.execute(
-                "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
-                (response.outcome.value, response.help_request_id, confirmation_id),
-            )
+            _close(tx, confirmation_id, "confirmed" if confirmed else "declined", response, stamp)
         return response
 
     def expire_overdue(self) -> int:
@@ -136,15 +129,7 @@ class Confirmations:
                 ).fetchone()
                 if row is None:  # answered meanwhile
                     continue
-                response = self._escalate(tx, row, at)
-                tx.execute(
-                    "UPDATE confirmations SET status = 'expired', answered_at = ? WHERE id = ?",
-                    (iso(at), confirmation_id),
-                )
-                tx.execute(
-                    "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
-                    (response.outcome.value, response.help_request_id, confirmation_id),
-                )
+                _close(tx, confirmation_id, "expired", self._escalate(tx, row, at), iso(at))
         return len(due)
 
     def _escalate(self, tx: sqlite3.Connection, row: sqlite3.Row, at: datetime) -> AskResponse:
@@ -159,11 +144,13 @@ class Confirmations:
             at,
             best=(row["knowledge_id"], row["confidence"]),
         )
-        return AskResponse(
-            outcome=AskOutcome.escalated,
-            answer=None,
-            knowledge_id=None,
-            score=row["score"],
-            help_request_id=escalation.caller_reference,
-            message=CHECKING_MESSAGE,
-        )
+        return escalation.response(row["score"])
+
+
+def _close(tx: sqlite3.Connection, confirmation_id: str, status: str, response: AskResponse, stamp: str) -> None:
+    """Settle the confirmation, and log the ask's final outcome in place of `confirm`."""
+    tx.execute("UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?", (status, stamp, confirmation_id))
+    tx.execute(
+        "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
+        (response.outcome.value, response.help_request_id, confirmation_id),
+    )

@@ -22,6 +22,8 @@ from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
 from kb_service.storage.store import Store, iso, iso_in, now
 from models import (
+    AskOutcome,
+    AskResponse,
     Caller,
     HelpRequestPublic,
     HelpRequestStatus,
@@ -41,6 +43,17 @@ class Escalation:
     help_request_id: int  # the request, as the supervisor sees it
     joined_existing: bool
     caller_reference: int  # this caller's own reference: tells them nothing about other callers
+
+    def response(self, score: float) -> AskResponse:
+        """What the caller hears: the supervisor will get back to them, under their own reference."""
+        return AskResponse(
+            outcome=AskOutcome.escalated,
+            answer=None,
+            knowledge_id=None,
+            score=score,
+            help_request_id=self.caller_reference,
+            message=CHECKING_MESSAGE,
+        )
 
 
 @dataclass(frozen=True)

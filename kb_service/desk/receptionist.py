@@ -10,7 +10,7 @@ import numpy as np
 
 from kb_service.desk import audits
 from kb_service.desk.confirmations import Confirmations
-from kb_service.desk.help_requests import CHECKING_MESSAGE, HelpDesk
+from kb_service.desk.help_requests import HelpDesk
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.matcher import ANSWER, CONFIRM, Decision, Matcher
 from kb_service.storage.idempotency import IdempotencyKey
@@ -81,14 +81,7 @@ class Receptionist:
                 at,
                 best=best,
             )
-            response = AskResponse(
-                outcome=AskOutcome.escalated,
-                answer=None,
-                knowledge_id=None,
-                score=decision.score,
-                help_request_id=escalation.caller_reference,
-                message=CHECKING_MESSAGE,
-            )
+            response = escalation.response(decision.score)
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
             " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

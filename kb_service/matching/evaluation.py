@@ -1,4 +1,4 @@
-"""Judge the matcher the way ../shared/eval/README.md describes, through the live matching code."""
+"""Judge the matcher on labelled questions (the protocols in docs/quality.md), through the live matching code."""
 
 from __future__ import annotations
 
