@@ -33,6 +33,7 @@
   let lastEventId = saved.lastEventId || 0;
   const seenEvents = new Set(saved.seenEvents || []); // SSE ids already shown: a reconnect never repeats one
   const waiting = new Set(saved.waiting || []);         // help request references this call is waiting on
+  const calledBack = new Set(saved.calledBack || []);   // references the caller asked to be called back about
   const lines = [];                                     // the transcript, as saved
   let room = null;              // LiveKit room, when joined
   let confirming = null;        // the confirmation id the agent is waiting on ("Just to check — are you asking …?")
@@ -43,7 +44,7 @@
 
   function save() {
     const state = {
-      session, lastEventId, seenEvents: [...seenEvents], waiting: [...waiting], lines,
+      session, lastEventId, seenEvents: [...seenEvents], waiting: [...waiting], calledBack: [...calledBack], lines,
       name: ui.name.value, phone: ui.phone.value, confirming,
     };
     try { sessionStorage.setItem(SAVED, JSON.stringify(state)); } catch (err) { /* private mode: no restore */ }
@@ -109,6 +110,7 @@
     const n = waiting.size;
     ui.waitingNote.textContent = n === 0 ? "" :
       `Waiting for the supervisor on ${n} question${n === 1 ? "" : "s"}. Stay on this page to hear the answer.`;
+    refreshCallBack();
   }
 
   // ---- speaking
@@ -396,6 +398,51 @@
     else say("apology", "Follow-up: no answer yet", data.message); // not an answer: shown apart from them
     speak(data.message);
   }
+
+  // ---- call me back instead: a waiting caller leaves a phone number and can hang up
+
+  const callBack = { box: $("callback"), button: $("callback-button"), note: $("callback-note") };
+
+  function refreshCallBack() {
+    const open = [...waiting].some((reference) => !calledBack.has(reference));
+    callBack.button.hidden = !open;
+    callBack.box.hidden = !open && !callBack.note.textContent;
+  }
+
+  async function askForCallBack() {
+    const bad = ui.phone.value.trim() ? phoneProblem() : "Enter your phone number so we can call you back.";
+    showPhoneProblem(bad);
+    if (bad) return;
+    let said = "";
+    for (const reference of [...waiting].filter((r) => !calledBack.has(r))) {
+      try {
+        const response = await fetch(`api/sessions/${encodeURIComponent(session.id)}/callbacks`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ reference, phone: ui.phone.value.trim(), name: ui.name.value.trim() || null }),
+        });
+        const body = await response.json().catch(() => null);
+        if (response.ok && body && typeof body.message === "string") {
+          calledBack.add(reference);
+          said = body.message;
+        } else if (response.status === 409) {
+          calledBack.add(reference); // answered meanwhile: the answer is on its way here
+        } else if (response.status === 422) {
+          showPhoneProblem("Please check your phone number: it should be digits (and + - ( ) .).");
+          return;
+        } else {
+          said = "Sorry, that didn't go through. Please try again in a moment.";
+        }
+      } catch (err) {
+        said = "Sorry, I couldn't reach the front desk. Please try again in a moment.";
+      }
+    }
+    callBack.note.textContent = said;
+    save();
+    refreshCallBack();
+  }
+
+  callBack.button.addEventListener("click", askForCallBack);
 
   // ---- LiveKit (optional)
 

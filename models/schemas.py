@@ -38,7 +38,8 @@ class Caller(StrictInput):
 
     @field_validator("phone")
     @classmethod
-    def _phone_looks_like_a_phone(cls, value: str | None) -> str | None:
+    def phone_checked(cls, value: str | None) -> str | None:
+        """A phone a text or a call can go to: 3 digits or more, and only + - ( ) . or spaces besides."""
         if value is None or value == "":
             return None
         digits = [c for c in value if c.isdigit()]

@@ -128,6 +128,16 @@ class ApiClient:
         """Mark an auto-answer right or wrong; ApiError 409 if someone marked it already."""
         return self._call("POST", f"/api/audits/{audit_id}", json={"correct": correct})
 
+    # ---- call-backs: callers to phone back, one per caller
+
+    def callbacks(self, status: str = "open", limit: int = 200) -> dict:
+        """`{"items", "total"}`: `open` the longest waiting first, `done` the latest first."""
+        return self._call("GET", "/api/callbacks", params={"status": status, "limit": limit})
+
+    def callback_done(self, callback_id: int, note: str | None = None) -> dict:
+        """Mark a call-back made; ApiError 409 if someone marked it already."""
+        return self._call("POST", f"/api/callbacks/{callback_id}/done", json={"note": note or None})
+
     # ---- counts
 
     def quality(self) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import audit_tab, history_tab, knowledge_tab, pending_tab
+from supervisor_gradio import audit_tab, callbacks_tab, history_tab, knowledge_tab, pending_tab
 from supervisor_gradio.api import ClientFor
 
 USER = "supervisor"
@@ -37,6 +37,8 @@ def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blo
                 pending_tab.build(client_for, header, timer, blocks)
             with gr.Tab("Audit", id="audit") as audit:
                 audit_tab.build(client_for, header, timer, audit, blocks)
+            with gr.Tab("Call-backs", id="callbacks") as callbacks:
+                callbacks_tab.build(client_for, callbacks)
             with gr.Tab("History", id="history") as history:
                 history_tab.build(client_for, history)
             with gr.Tab("Knowledge base", id="knowledge") as knowledge:

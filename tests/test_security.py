@@ -24,6 +24,7 @@ PUBLIC = {
     ("/api/confirmations/{confirmation_id}", "POST"): "the caller's yes or no (one asked in a session: its token)",
     ("/api/sessions", "POST"): "the call page opens a call session",
     ("/api/sessions/{session_id}/events", "GET"): "the caller's own follow-ups, with the session's token",
+    ("/api/sessions/{session_id}/callbacks", "POST"): "a waiting caller asks for a call back, with the session's token",
     ("/api/call-config", "GET"): "the call page's public settings",
     ("/api/livekit/token", "POST"): "a caller's room-scoped LiveKit token, with the session's token",
     ("/healthz", "GET"): "liveness probe",

@@ -2,7 +2,8 @@
 
 What goes, once a row is older than the cut-off:
 - help requests that are no longer pending, and their callers: names and phone numbers (NULL), and each joined
-  caller's own words (the request keeps its question, which the supervisor answered);
+  caller's own words and call-back note (the request keeps its question, which the supervisor answered), so a
+  call-back not made by then leaves the Call-backs tab;
 - session events (the follow-ups shown on a call page): deleted;
 - the ask log: the question becomes "" (the row stays, for the counts and the live calibration);
 - confirmations no longer open: the question becomes "", its embedding empty, name and phone NULL;
@@ -37,10 +38,10 @@ _STEPS: list[tuple[str, str, str]] = [
     ),
     (
         "help_request_callers",
-        "UPDATE help_request_callers SET name = NULL, phone = NULL, question = NULL",
+        "UPDATE help_request_callers SET name = NULL, phone = NULL, question = NULL, callback_note = NULL",
         "SELECT c.rowid FROM help_request_callers c JOIN help_requests r ON r.id = c.help_request_id"
         " WHERE r.status != 'pending' AND COALESCE(r.resolved_at, r.expired_at, r.created_at) < :cutoff"
-        " AND (c.name IS NOT NULL OR c.phone IS NOT NULL OR c.question IS NOT NULL)",
+        " AND (c.name IS NOT NULL OR c.phone IS NOT NULL OR c.question IS NOT NULL OR c.callback_note IS NOT NULL)",
     ),
     ("session_events", "DELETE FROM session_events", "SELECT rowid FROM session_events WHERE created_at < :cutoff"),
     (
@@ -73,7 +74,8 @@ _STEPS: list[tuple[str, str, str]] = [
 _HELD = [
     "SELECT MIN(COALESCE(resolved_at, expired_at, created_at)) FROM help_requests"
     " WHERE caller_name IS NOT NULL OR caller_phone IS NOT NULL",
-    "SELECT MIN(joined_at) FROM help_request_callers WHERE name IS NOT NULL OR phone IS NOT NULL OR question IS NOT NULL",
+    "SELECT MIN(joined_at) FROM help_request_callers"
+    " WHERE name IS NOT NULL OR phone IS NOT NULL OR question IS NOT NULL OR callback_note IS NOT NULL",
     "SELECT MIN(created_at) FROM session_events",
     "SELECT MIN(asked_at) FROM ask_log WHERE question != ''",
     "SELECT MIN(created_at) FROM confirmations WHERE question != '' OR caller_name IS NOT NULL",

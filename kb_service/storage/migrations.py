@@ -168,4 +168,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """ALTER TABLE help_request_callers ADD COLUMN question TEXT""",
         ],
     ),
+    (
+        5,
+        [
+            # Call-backs, per waiting caller: one who asked to be called back instead of waiting, and the
+            # supervisor's "called back" with a note (a timed-out request's callers need a call back too).
+            """ALTER TABLE help_request_callers ADD COLUMN callback_requested_at TEXT""",
+            """ALTER TABLE help_request_callers ADD COLUMN called_back_at TEXT""",
+            """ALTER TABLE help_request_callers ADD COLUMN callback_note TEXT""",
+        ],
+    ),
 ]

@@ -1,0 +1,115 @@
+"""Call-backs tab: callers to phone back (their request timed out, or they asked to be called back instead of
+waiting), each with their full phone number, marked "called back" with a note.
+
+Only the signed-in supervisor sees this tab, so phones show in full here; everywhere else they are masked."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from supervisor_gradio import views
+from supervisor_gradio.api import ApiError, ClientFor
+
+TO_CALL, CALLED = "To call", "Called back"
+OPEN_HEADERS = ["#", "Caller", "Phone", "Question", "Asked", "Why"]
+DONE_HEADERS = ["#", "Caller", "Phone", "Question", "Asked", "Called back", "Note"]
+NOTHING_TO_CALL = (
+    "**Nobody to call back.** Callers whose question timed out, or who ask to be called back, show up here."
+)
+
+
+def zoned_time(value: str | None) -> str:
+    """The service's local time, with its zone: `2026-12-01 18:05 EST`."""
+    moment = views.parse_time(value)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+
+def why(item: dict) -> str:
+    reason = "asked to be called back" if item["reason"] == "asked" else "no answer in time"
+    return f"{reason} · answered since" if item["status"] == "resolved" else reason
+
+
+def row(item: dict, done: bool) -> list:
+    first = [item["id"], item.get("name") or "", item["phone"], item["question"], zoned_time(item["asked_at"])]
+    if done:
+        return [*first, zoned_time(item["called_back_at"]), item.get("note") or ""]
+    return [*first, why(item)]
+
+
+def choice(item: dict) -> tuple[str, int]:
+    who = (item.get("name") or "").strip() or "caller"
+    short = who if len(who) <= 40 else who[:39] + "…"
+    return f"#{item['id']} · {short} · {item['phone']}", item["id"]
+
+
+def build(client_for: ClientFor, tab: gr.Tab) -> None:
+    shown_ids = gr.State([])
+    with gr.Row(elem_classes="action-row"):
+        which = gr.Radio([TO_CALL, CALLED], value=TO_CALL, label="Show", elem_id="callbacks-which", scale=3)
+        refresh_button = gr.Button("Refresh", elem_id="callbacks-refresh", scale=0, min_width=110)
+    count = gr.Markdown(elem_id="callbacks-count")
+    table = gr.Dataframe(
+        headers=OPEN_HEADERS,
+        datatype="str",
+        interactive=False,
+        wrap=True,
+        label="Callers to phone back, the longest waiting first (click a row to mark it)",
+        elem_id="callbacks-table",
+        column_widths=["6%", "14%", "16%", "34%", "16%", "14%"],
+    )
+    with gr.Group():
+        selected = gr.Dropdown(
+            label="Call-back to mark", choices=[], value=None, allow_custom_value=True, elem_id="callbacks-select"
+        )
+        note = gr.Textbox(
+            label="Note (optional): what came of the call",
+            max_lines=3,
+            max_length=500,
+            elem_id="callbacks-note",
+            placeholder="e.g. booked for Friday 3 pm; left a voicemail",
+        )
+        mark = gr.Button("Mark called back", variant="primary", elem_id="callbacks-mark")
+    result = gr.Markdown(elem_id="callbacks-result")
+
+    def load(shown: str, request: gr.Request):
+        done = shown == CALLED
+        try:
+            page = client_for(request).callbacks("done" if done else "open")
+        except ApiError as exc:
+            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
+        items, total = page["items"], int(page["total"])
+        if done:
+            summary = f"**{total}** call-back{'s' if total != 1 else ''} made, the latest first."
+        elif total:
+            summary = f"**{total}** caller{'s' if total != 1 else ''} to call back, the longest waiting first."
+        else:
+            summary = NOTHING_TO_CALL
+        return (
+            summary,
+            gr.Dataframe(value=[row(i, done) for i in items], headers=DONE_HEADERS if done else OPEN_HEADERS),
+            gr.Dropdown(choices=[] if done else [choice(i) for i in items], value=None),
+            [i["id"] for i in items],
+        )
+
+    loaded = [count, table, selected, shown_ids]
+
+    def mark_done(current, text, request: gr.Request):
+        callback_id = views.as_id(current)
+        if callback_id is None:
+            return "Pick a caller from the list first.", gr.skip()
+        try:
+            client_for(request).callback_done(callback_id, (text or "").strip() or None)
+        except ApiError as exc:
+            if exc.status_code == 409:
+                return f"Call-back #{callback_id} had already been marked, so this click changed nothing.", ""
+            return exc.explain(), gr.skip()
+        return f"✅ Call-back #{callback_id} marked called back.", ""
+
+    def pick_row(ids, event: gr.SelectData):
+        picked = views.id_at_row(ids, event.index)
+        return gr.skip() if picked is None else picked
+
+    for trigger in (tab.select, which.change, refresh_button.click):
+        trigger(load, [which], loaded)
+    mark.click(mark_done, [selected, note], [result, note]).then(load, [which], loaded)
+    table.select(pick_row, [shown_ids], [selected])
