@@ -118,6 +118,14 @@ class ApiClient:
     def delete_knowledge(self, knowledge_id: int) -> None:
         self._call("DELETE", f"/api/knowledge/{knowledge_id}")
 
+    def preview_import(self, fmt: str, text: str) -> dict:
+        """What importing would do, line by line: `{"lines", "problems", "entries_new", …}`. Writes nothing."""
+        return self._call("POST", "/api/knowledge/import/preview", json={"format": fmt, "text": text})
+
+    def import_knowledge(self, fmt: str, text: str) -> dict:
+        """Import all of it (ApiError 422 naming the wrong lines, and nothing written)."""
+        return self._call("POST", "/api/knowledge/import", json={"format": fmt, "text": text})
+
     # ---- audits: sampled auto-answers for the supervisor's verdict
 
     def audits(self, limit: int = 20, offset: int = 0) -> dict:

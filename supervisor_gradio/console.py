@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import audit_tab, callbacks_tab, history_tab, knowledge_tab, pending_tab
+from supervisor_gradio import audit_tab, callbacks_tab, history_tab, import_tab, knowledge_tab, pending_tab
 from supervisor_gradio.api import ClientFor
 
 USER = "supervisor"
@@ -43,6 +43,8 @@ def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blo
                 history_tab.build(client_for, history)
             with gr.Tab("Knowledge base", id="knowledge") as knowledge:
                 knowledge_tab.build(client_for, knowledge)
+            with gr.Tab("Import", id="import"):
+                import_tab.build(client_for)
     # A few events at once (the timer, a resolve, a search) without tying up the server's worker threads.
     blocks.queue(default_concurrency_limit=4)
     return blocks

@@ -1,0 +1,38 @@
+"""Knowledge import for the console, with the same code as `frontdesk import` (knowledge/importing.py)."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+
+from kb_service.api.deps import RuntimeDep, SupervisorDep
+from kb_service.knowledge import importing
+from models.knowledge_import import ImportPreview, ImportResult, ImportText
+
+router = APIRouter(prefix="/api/knowledge/import", tags=["supervisor"])
+
+
+@router.post("/preview", response_model=ImportPreview)
+def preview_import(body: ImportText, runtime: RuntimeDep, supervisor: SupervisorDep) -> ImportPreview:
+    """What importing would do, line by line, with every wrong line's problem and a warning for each question close
+    in meaning to another entry's phrasing. Writes nothing."""
+    planned = importing.plan(runtime.kb, body.text, body.format)
+    return ImportPreview(
+        lines=[asdict(line) | {"line": line.number} for line in planned.lines],
+        problems=[asdict(problem) for problem in planned.problems],
+        entries_new=len(planned.new_entries),
+        phrasings_added=planned.phrasings_added,
+        duplicates_skipped=planned.skipped,
+    )
+
+
+@router.post("", response_model=ImportResult)
+def import_knowledge(body: ImportText, runtime: RuntimeDep, supervisor: SupervisorDep) -> ImportResult:
+    """Import everything, or nothing when any line is wrong (422 naming the lines). Entries already there are
+    skipped and new phrasings of an answer already there join its entry, so importing twice changes nothing."""
+    imported = importing.apply(runtime.kb, importing.plan(runtime.kb, body.text, body.format, near_duplicates=False))
+    return ImportResult(
+        knowledge_ids=imported.knowledge_ids,
+        phrasings_added=imported.phrasings_added,
+        duplicates_skipped=imported.skipped,
+        message=imported.summary(),
+    )
