@@ -152,6 +152,10 @@ class ApiClient:
         """The live precision estimate of auto-answers, with its 95% interval and the audits waiting."""
         return self._call("GET", "/api/quality")
 
+    def insights(self, days: int = 30) -> dict:
+        """Day by day over `days` days (1-365), the most-escalated questions and the entries unused in 30 days."""
+        return self._call("GET", "/api/insights", params={"days": days})
+
     def stats(self) -> dict:
         return self._call("GET", "/api/stats")
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import audit_tab, callbacks_tab, history_tab, import_tab, knowledge_tab, pending_tab
+from supervisor_gradio import (
+    audit_tab,
+    callbacks_tab,
+    history_tab,
+    import_tab,
+    insights_tab,
+    knowledge_tab,
+    pending_tab,
+)
 from supervisor_gradio.api import ClientFor
 
 USER = "supervisor"
@@ -45,6 +53,8 @@ def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blo
                 knowledge_tab.build(client_for, knowledge)
             with gr.Tab("Import", id="import"):
                 import_tab.build(client_for)
+            with gr.Tab("Insights", id="insights") as insights:
+                insights_tab.build(client_for, insights)
     # A few events at once (the timer, a resolve, a search) without tying up the server's worker threads.
     blocks.queue(default_concurrency_limit=4)
     return blocks
