@@ -71,7 +71,11 @@ def test_a_wrong_line_is_named_and_nothing_is_written(client):
     assert [line["line"] for line in preview["lines"]] == [2, 3]
     refused = client.post("/api/knowledge/import", json={"format": "csv", "text": csv_text})
     assert refused.status_code == 422
-    assert refused.json()["detail"] == "line 4: the question is empty; line 5: the answer is empty"
+    assert refused.json()["message"] == "text: line 4: the question is empty; text: line 5: the answer is empty"
+    assert [error["msg"] for error in refused.json()["detail"]] == [
+        "line 4: the question is empty",
+        "line 5: the answer is empty",
+    ]
     assert entries(client) == before
 
     jsonl = "\n".join(
@@ -97,7 +101,7 @@ def test_a_wrong_line_is_named_and_nothing_is_written(client):
         {"line": 1, "message": "no answer: put a tab or ' | ' between the question and its answer"}
     ]
     empty = client.post("/api/knowledge/import", json={"format": "pairs", "text": "\n  \n"})
-    assert (empty.status_code, empty.json()["detail"]) == (422, "there is nothing to import")
+    assert (empty.status_code, empty.json()["message"]) == (422, "text: there is nothing to import")
     assert entries(client) == before
 
 

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
 
 from kb_service.api.deps import RuntimeDep, SupervisorDep
 from kb_service.knowledge import importing
@@ -29,7 +30,12 @@ def preview_import(body: ImportText, runtime: RuntimeDep, supervisor: Supervisor
 def import_knowledge(body: ImportText, runtime: RuntimeDep, supervisor: SupervisorDep) -> ImportResult:
     """Import everything, or nothing when any line is wrong (422 naming the lines). Entries already there are
     skipped and new phrasings of an answer already there join its entry, so importing twice changes nothing."""
-    imported = importing.apply(runtime.kb, importing.plan(runtime.kb, body.text, body.format, near_duplicates=False))
+    planned = importing.plan(runtime.kb, body.text, body.format, near_duplicates=False)
+    if planned.problems:  # a 422 like any invalid body: one error per wrong line, on `text`
+        raise RequestValidationError(
+            [{"loc": ("body", "text"), "msg": p.said(), "type": "import_line"} for p in planned.problems[:20]]
+        )
+    imported = importing.apply(runtime.kb, planned)
     return ImportResult(
         knowledge_ids=imported.knowledge_ids,
         phrasings_added=imported.phrasings_added,
