@@ -78,9 +78,10 @@ def collect(store: Store, days: int) -> InsightsPublic:
 
 def top_escalated(store: Store, start: str) -> list[EscalatedQuestion]:
     """Help requests opened since `start`, grouped greedily by meaning (each joins the first group whose first
-    question is at least SAME_MEANING alike), the groups most asked first."""
+    question is at least SAME_MEANING alike), the groups most asked first. A group whose latest request was
+    answered and learned is left out: that question is answered by itself now."""
     rows = store.query(
-        "SELECT h.id, h.question, h.embedding, h.status, h.created_at,"
+        "SELECT h.id, h.question, h.embedding, h.status, h.created_at, h.knowledge_id,"
         " (SELECT COUNT(*) FROM help_request_callers c WHERE c.help_request_id = h.id) AS callers"
         " FROM help_requests h WHERE h.created_at >= ? ORDER BY h.id DESC LIMIT ?",
         (start, MAX_GROUPED),
@@ -108,6 +109,7 @@ def top_escalated(store: Store, start: str) -> list[EscalatedQuestion]:
             help_request_ids=[rows[m]["id"] for m in members],
         )
         for members in groups
+        if rows[members[0]]["knowledge_id"] is None
     ]
     found.sort(key=lambda group: (-group.asks, -group.help_request_ids[0]))
     return found[:TOP_QUESTIONS]
