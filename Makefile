@@ -23,9 +23,11 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/frontdesk serve $(ARGS)
 
-## Set up (venv, packages, Debian chromium for the browser tests), then run every test
+## Set up (venv, packages, Debian chromium for the browser tests, espeak-ng and sox for the voice tests), then run
+## every test
 test: $(STAMP)
 	scripts/install-browser
+	scripts/install-audio
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint: ruff's checks and its formatter (check only)
