@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 
+from faster_whisper import WhisperModel
+
 from kb_service.errors import DomainError
 from kb_service.speech.audio import SAMPLE_RATE, decode
 from kb_service.speech.vocabulary import Vocabulary
@@ -46,9 +48,10 @@ def model_dir() -> str:
 
 @functools.cache
 def load_model(path: str):
-    """The weights are read-only, so every app in a process (tests, benchmarks) shares one loaded model."""
-    from faster_whisper import WhisperModel  # imported here: loading CTranslate2 is part of the background start
+    """The weights are read-only, so every app in a process (tests, benchmarks) shares one loaded model.
 
+    faster_whisper is imported at the top, on the importing thread: Python 3.11 before 3.11.8 can fail compiling
+    modules on two threads at once ("AST constructor recursion depth mismatch")."""
     return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=CPU_THREADS)
 
 
