@@ -268,8 +268,14 @@
         : "Voice input isn't available here: type your question instead.";
       return;
     }
+    // Speech synthesis plays outside the browser's echo canceller, so a sound while the agent talks may be the
+    // agent itself: its first second is heard first, and only words of the caller's own stop the agent.
     mic = new FrontDeskMic.Microphone({
-      onSpeechStart: () => { if (speaking) stopSpeaking(); }, // the caller talks over the agent: let them
+      onSpeechStart: () => Boolean(speaking),
+      onProbe: async (wav) => {
+        const text = await transcribe(wav);
+        if (text && speaking && !isEcho(text)) stopSpeaking(); // the caller talks over the agent: let them
+      },
       onSentence: (wav) => { hear(wav); },
     });
     ui.hold.hidden = false;
@@ -320,35 +326,37 @@
     }
   }
 
-  // Sends one recorded sentence to be heard, shows what was heard, then asks it (or answers a confirmation).
-  async function hear(wav) {
-    ui.heard.textContent = "Heard: …";
-    thinking += 1;
-    refreshStatus();
-    let text = "";
+  // The text of one recording as the server heard it; null (and a note for the caller) when it could not.
+  async function transcribe(wav) {
     try {
       const send = async (renew) => fetch(`api/transcribe?session_id=${encodeURIComponent(await ensureSession(renew))}`,
         { method: "POST", headers: { "content-type": "audio/wav" }, body: wav });
       let response = await send(false);
       if (response.status === 403) response = await send(true); // the session expired, or another tab took over
       const body = await response.json().catch(() => null);
-      if (!response.ok || !body || typeof body.text !== "string") {
-        ui.heard.textContent = "";
-        ui.voiceNote.textContent = `Sorry, I couldn't hear that (${problem(body, response.status)}). Please say it again, or type it.`;
-        return;
-      }
-      text = body.text.trim();
+      if (response.ok && body && typeof body.text === "string") return body.text.trim();
+      ui.voiceNote.textContent = `Sorry, I couldn't hear that (${problem(body, response.status)}). Please say it again, or type it.`;
     } catch (err) {
-      ui.heard.textContent = "";
       ui.voiceNote.textContent = "Sorry, I couldn't reach the front desk to hear that. Please try again, or type it.";
-      return;
-    } finally {
-      thinking -= 1;
-      refreshStatus();
     }
-    ui.heard.textContent = text ? `Heard: ${text}` : "";
-    const reply = confirming !== null && yesOrNo(text) !== null; // a short yes or no is never our echo
-    if (text && (reply || !isEcho(text))) ask(text);
+    return null;
+  }
+
+  // A finished sentence: shows what was heard, then asks it (or answers a confirmation); never the agent's echo.
+  async function hear(wav) {
+    ui.heard.textContent = "Heard: …";
+    thinking += 1;
+    refreshStatus();
+    const text = await transcribe(wav);
+    thinking -= 1;
+    refreshStatus();
+    const reply = text && confirming !== null && yesOrNo(text) !== null; // a short yes or no is never our echo
+    if (!text || (!reply && isEcho(text))) {
+      ui.heard.textContent = "";
+      return;
+    }
+    ui.heard.textContent = `Heard: ${text}`;
+    ask(text);
   }
 
   // ---- asking

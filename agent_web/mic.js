@@ -10,6 +10,7 @@
   const END_SILENCE_MS = 700;     // this much quiet ends it
   const PRE_ROLL_MS = 300;        // kept from before the start, so the first syllable is not cut
   const MAX_SENTENCE_MS = 14000;  // the server takes 15 s at most
+  const PROBE_MS = 1000;          // of a sentence begun while the agent talks: heard early, to tell caller from echo
   const MIN_LEVEL = 0.01;         // RMS below this (about -40 dBFS) is never speech
 
   function supported() {
@@ -75,10 +76,12 @@
     return Math.sqrt(sum / frame.length);
   }
 
-  // onSpeechStart(): the caller started talking (barge-in); onSentence(wavBlob): a finished sentence.
+  // onSpeechStart() -> true to have the sentence's first second sent to onProbe(wavBlob) (while the agent talks,
+  // the microphone may be hearing the agent itself); onSentence(wavBlob): a finished sentence.
   class Microphone {
-    constructor({ onSpeechStart, onSentence }) {
+    constructor({ onSpeechStart, onProbe, onSentence }) {
       this.onSpeechStart = onSpeechStart;
+      this.onProbe = onProbe;
       this.onSentence = onSentence;
       this.opening = null;
       this.stream = null;
@@ -93,6 +96,7 @@
       this.floor = MIN_LEVEL;   // the room's noise level, followed slowly
       this.preRoll = [];
       this.sentence = null;     // frames of the sentence being spoken, or null between sentences
+      this.probe = false;       // its first second is still to go to onProbe
       this.loudMs = 0;
       this.quietMs = 0;
     }
@@ -165,11 +169,15 @@
         if (this.loudMs >= START_MS) {
           this.sentence = [...this.preRoll];
           this.quietMs = 0;
-          this.onSpeechStart();
+          this.probe = Boolean(this.onSpeechStart());
         }
         return;
       }
       this.sentence.push(frame);
+      if (this.probe && this.sentence.length * FRAME_MS >= PRE_ROLL_MS + PROBE_MS) {
+        this.probe = false;
+        this.encode(this.sentence).then(this.onProbe);
+      }
       this.quietMs = loud ? 0 : this.quietMs + FRAME_MS;
       const long = this.sentence.length * FRAME_MS >= MAX_SENTENCE_MS;
       if (long || (!this.holding && this.quietMs >= END_SILENCE_MS)) this.finish();
@@ -180,8 +188,12 @@
       this.sentence = null;
       this.preRoll = [];
       this.loudMs = 0;
-      if (!frames || frames.length === 0 || !this.context) return;
-      resample(concat(frames), this.context.sampleRate).then((samples) => this.onSentence(wav(samples)));
+      this.probe = false;
+      if (frames && frames.length > 0 && this.context) this.encode(frames).then(this.onSentence);
+    }
+
+    async encode(frames) {
+      return wav(await resample(concat(frames), this.context.sampleRate));
     }
   }
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from kb_service.api.app import create_app
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
-from tests.speech_support import join, speak
+from tests.speech_support import join, normalise, speak
 from tests.support import LiveServer, make_settings, wait_for
 
 HOURS = "We're open Tuesday to Friday"
@@ -94,6 +94,26 @@ def test_a_caller_without_web_speech_speaks_interrupts_and_hears_the_answer(serv
     expect(lines(page, "agent").last).to_contain_text(WALK_INS)
     assert page.evaluate("window.__cancelled") >= 1  # the caller spoke over the greeting: it stopped
     wait_for(lambda: WALK_INS in page.evaluate("window.__spoken")[-1], what="the answer to be spoken")
+    assert page.errors == []
+
+
+def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, microphone, tmp_path):
+    # The speakers' sound reaching the microphone: speech synthesis plays outside the browser's echo canceller.
+    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+    page = microphone(speak(greeting, tmp_path / "echo.wav"), server.url, NO_WEB_SPEECH)
+    responses = []
+    page.on("response", lambda r: "/api/transcribe" in r.url and responses.append(r))
+    page.get_by_test_id("call-button").click()
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")
+
+    transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe')).length"
+    wait_for(lambda: page.evaluate(transcriptions) >= 2, timeout=30, what="the first second, then the sentence")
+    heard = [r.json()["text"] for r in responses]
+    assert len(heard) == 2 and all(set(normalise(text).split()) <= set(normalise(greeting).split()) for text in heard)
+    assert "thanks for calling" in normalise(heard[1]), heard
+    assert page.evaluate("window.__cancelled") == 0
+    expect(lines(page, "caller")).to_have_count(0)
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")
     assert page.errors == []
 
 
