@@ -17,7 +17,7 @@ from tests.speech_support import QUESTIONS, VOICES, convert, normalise, speak
 from tests.support import AUTH, LiveServer, make_settings, open_session, wait_for
 
 # Corpus word error rate on the 24 espeak questions below (3 voices x 8 questions), with the demo salon's vocabulary
-# in the prompt: measured 0.14 (docs/performance.md, "Voice"); the bound leaves room for CPU differences.
+# in the prompt: measured 0.10 (docs/performance.md, "Voice"); the bound leaves room for CPU differences.
 WER_BOUND = 0.20
 
 pytestmark = pytest.mark.slow
