@@ -50,12 +50,12 @@ def microphone(browser, tmp_path):
     """open(wav, init_script) -> a call page in a Chromium whose microphone plays `wav` once."""
     launched = []
 
-    def _open(wav, url: str, init_script: str | None = None) -> Page:
+    def _open(wav, url: str, init_script: str | None = None, allowed: bool = True) -> Page:
         fake_mic = browser.browser_type.launch(
             executable_path=str(CHROMIUM),
             args=[
                 *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",  # the permission prompt says yes
+                *(["--use-fake-ui-for-media-stream"] if allowed else []),  # the permission prompt says yes
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={wav}%noloop",
                 "--autoplay-policy=no-user-gesture-required",
@@ -154,6 +154,19 @@ def test_push_to_talk_sends_what_was_said_while_held(server, microphone, tmp_pat
     expect(page.get_by_test_id("heard")).to_have_text(re.compile(r"Heard: .*haircut", re.I), timeout=30_000)
     expect(lines(page, "agent").last).to_contain_text(HAIRCUT_ANSWER)
     expect(page.get_by_test_id("agent-status")).not_to_have_attribute("data-state", "listening")  # mic off again
+    assert page.errors == []
+
+
+def test_a_blocked_microphone_is_said_plainly_and_typing_works(server, microphone, tmp_path):
+    page = microphone(speak("Do you take walk-ins?", tmp_path / "walk-ins.wav"), server.url, allowed=False)
+    page.get_by_test_id("call-button").click()
+    expect(page.get_by_test_id("voice-note")).to_have_text(
+        "The microphone is blocked: allow it in the browser, or type your question.", timeout=15_000
+    )
+    expect(page.get_by_test_id("agent-status")).not_to_have_attribute("data-state", "listening")
+    page.get_by_test_id("question-input").fill("What are your opening hours?")
+    page.get_by_test_id("question-input").press("Enter")
+    expect(lines(page, "agent").last).to_contain_text(HOURS)
     assert page.errors == []
 
 

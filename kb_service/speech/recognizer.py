@@ -60,7 +60,7 @@ class Recognizer:
         self.vocabulary = vocabulary
         self.model_path = model_path
         self._model = None
-        self._problem = "the speech model is still loading"
+        self._problem = "the speech model is not loaded"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._loaded = self._pool.submit(self._load)  # first in the worker's queue: transcriptions wait behind it
         self._waiting = 0

@@ -40,7 +40,7 @@ class TooManyTranscriptions(DomainError):
         415: {"description": "the body is not audio/wav, audio/webm or audio/ogg"},
         422: {"description": "the audio cannot be decoded"},
         429: {"description": "too many recordings from this session or client (Retry-After)"},
-        503: {"description": "speech recognition is off (KB_SPEECH), still loading or busy"},
+        503: {"description": "speech recognition is off (KB_SPEECH), its model failed to load, or it is busy"},
     },
 )
 async def transcribe(
