@@ -14,7 +14,7 @@ import pytest
 
 from kb_service.api.app import create_app
 from tests.speech_support import QUESTIONS, VOICES, convert, normalise, speak
-from tests.support import AUTH, LiveServer, make_settings, open_session, wait_for
+from tests.support import AUTH, LiveServer, make_settings, open_session
 
 # Corpus word error rate on the 24 espeak questions below (3 voices x 8 questions), with the demo salon's vocabulary
 # in the prompt: measured 0.10 (docs/performance.md, "Voice"); the bound leaves room for CPU differences.
@@ -34,11 +34,6 @@ def spoken(tmp_path_factory):
     ]
 
 
-def ready(client) -> None:
-    runtime = client.app.state.runtime
-    assert runtime.speech.wait_ready(60), "the speech model did not load"
-
-
 def transcribe(client, session_id: str, headers: dict, body: bytes, content_type: str = "audio/wav"):
     return client.post(
         f"/api/transcribe?session_id={session_id}", content=body, headers={**headers, "content-type": content_type}
@@ -47,7 +42,6 @@ def transcribe(client, session_id: str, headers: dict, body: bytes, content_type
 
 def test_the_word_error_rate_on_spoken_salon_questions_is_within_its_bound(make_client, spoken):
     client = make_client()
-    ready(client)
     session_id, headers = open_session(client)
     heard = []
     for _, audio in spoken:
@@ -65,7 +59,6 @@ def test_the_knowledge_base_teaches_the_decoder_its_words(make_client, tmp_path)
     """Balayage is heard once the knowledge base talks about it, without a restart."""
     audio = speak("Do you do balayage?", tmp_path / "balayage.wav", voice="en-gb", speed=140).read_bytes()
     client = make_client(KB_DEMO=False)
-    ready(client)
     session_id, headers = open_session(client)
     before = transcribe(client, session_id, headers, audio).json()["text"]
     created = client.post(
@@ -79,7 +72,6 @@ def test_the_knowledge_base_teaches_the_decoder_its_words(make_client, tmp_path)
 
 def test_silence_gives_empty_text_and_other_containers_are_heard(make_client, tmp_path, spoken):
     client = make_client()
-    ready(client)
     session_id, headers = open_session(client)
     silence = tmp_path / "silence.wav"
     subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(silence), "trim", "0", "2"], check=True)
@@ -113,7 +105,6 @@ def webm_opus(wav_path) -> bytes:
 
 def test_bad_input_gets_a_clear_4xx(make_client, tmp_path, spoken):
     client = make_client(auth=False)
-    ready(client)
     session_id, headers = open_session(client)
     client.cookies.clear()  # the token goes only where the test says
     wav = spoken[0][1]
@@ -177,7 +168,6 @@ def test_call_config_says_server_by_default(client):
 def test_asks_are_answered_while_two_callers_speak(embedder, tmp_path, spoken):
     app = create_app(make_settings(tmp_path / "data", KB_ASK_RATE_LIMIT_PER_MINUTE=0), embedder)
     with LiveServer(app) as server:
-        wait_for(lambda: app.state.runtime.speech.wait_ready(60), timeout=60, what="the speech model")
         heard: list[tuple[str, int, str]] = []
 
         def caller(audios):

@@ -38,10 +38,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(embedder, tmp_path):
-    app = create_app(make_settings(tmp_path / "data"), embedder)
-    with LiveServer(app) as live:
-        live.app = app
-        wait_for(lambda: app.state.runtime.speech.wait_ready(60), timeout=60, what="the speech model")
+    with LiveServer(create_app(make_settings(tmp_path / "data"), embedder)) as live:
         yield live
 
 

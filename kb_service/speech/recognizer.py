@@ -62,7 +62,7 @@ class Recognizer:
         self._model = None
         self._problem = "the speech model is not loaded"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
-        self._loaded = self._pool.submit(self._load)  # first in the worker's queue: transcriptions wait behind it
+        self._pool.submit(self._load)  # first in the worker's queue: a recording sent meanwhile waits for it
         self._waiting = 0
         self._lock = threading.Lock()
 
@@ -72,14 +72,6 @@ class Recognizer:
         except Exception as exc:  # a missing package or broken file: say so on each request, keep the service up
             log.exception("speech model could not be loaded")
             self._problem = f"speech recognition is unavailable: the model could not be loaded ({exc})"
-
-    @property
-    def ready(self) -> bool:
-        return self._model is not None
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        self._loaded.result(timeout)
-        return self.ready
 
     async def transcribe(self, data: bytes) -> Transcript:
         """The text of one recording. Bad audio raises NotAudio / UndecodableAudio / AudioTooLong (4xx)."""
