@@ -29,6 +29,11 @@ AUDIO_BODY = {
 class TooManyTranscriptions(DomainError):
     status_code = 429
 
+    def __init__(self, wait: float):
+        retry_after = max(1, math.ceil(wait))
+        super().__init__(f"too many recordings for this call; retry in {retry_after} s")
+        self.headers = {"Retry-After": str(retry_after)}
+
 
 @router.post(
     "/api/transcribe",
@@ -57,7 +62,7 @@ async def transcribe(
     runtime.sessions.check(session_id, token)  # one primary-key read: no threadpool hop
     check_media_type(request.headers.get("content-type"))
     if (wait := runtime.transcriptions.take(session_id)) > 0:
-        raise TooManyTranscriptions(f"too many recordings for this call; retry in {math.ceil(wait)} s")
+        raise TooManyTranscriptions(wait)
     data = await request.body()  # already read, up to its cap, by BodyLimit
     if len(data) > MAX_BYTES:
         raise AudioTooLong(f"the recording is larger than {MAX_BYTES} bytes")
