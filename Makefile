@@ -23,9 +23,11 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/frontdesk serve $(ARGS)
 
-## Set up (venv, packages, Debian chromium for the browser tests), then run every test
+## Set up (venv, packages, Debian chromium for the browser tests, espeak-ng and sox for the voice tests), then run
+## every test
 test: $(STAMP)
 	scripts/install-browser
+	scripts/install-audio
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint: ruff's checks and its formatter (check only)
@@ -37,7 +39,7 @@ clean:
 	rm -rf $(VENV) data
 
 ## Benchmarks (not tests): each prints the service figure, its raw floor and the ratio; results in bench/results/
-.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale
+.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale bench-voice
 bench-ask: $(STAMP)
 	$(BIN)/python -m bench.ask_latency $(ARGS)
 bench-throughput: $(STAMP)
@@ -49,3 +51,7 @@ bench-rebuild: $(STAMP)
 	$(BIN)/python -m bench.rebuild $(ARGS)
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale $(ARGS)
+bench-voice: $(STAMP)
+	scripts/install-wrk
+	scripts/install-audio
+	$(BIN)/python -m bench.voice $(ARGS)

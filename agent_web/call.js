@@ -7,7 +7,7 @@
   const ui = {
     business: $("business-name"), status: $("agent-status"), transcript: $("transcript"), heard: $("heard"),
     form: $("ask-form"), question: $("question"), name: $("caller-name"), phone: $("caller-phone"),
-    call: $("call"), talk: $("talk"), hush: $("hush"),
+    call: $("call"), talk: $("talk"), hold: $("hold"), hush: $("hush"),
     voiceNote: $("voice-note"), livekitStatus: $("livekit-status"), waitingNote: $("waiting-note"),
     confirm: $("confirm"), confirmYes: $("confirm-yes"), confirmNo: $("confirm-no"), phoneError: $("phone-error"),
   };
@@ -20,11 +20,14 @@
   const synth = "speechSynthesis" in window && "SpeechSynthesisUtterance" in window ? window.speechSynthesis : null;
   const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition || null;
 
-  let config = { business_name: "", greeting: "Hi, thanks for calling, how can I help?", livekit_enabled: false };
+  let config = {
+    business_name: "", greeting: "Hi, thanks for calling, how can I help?", livekit_enabled: false, speech: "server",
+  };
   let greeted = false;          // greeting spoken aloud (browsers refuse speech before the first user gesture)
   let callActive = false;
   let wantListening = false;    // the caller turned the microphone on
-  let recognition = null;
+  let recognition = null;       // the browser's Web Speech recogniser (KB_SPEECH=browser)
+  let mic = null;               // our own microphone capture, heard on the server (KB_SPEECH=server; mic.js)
   let recognizing = false;
   let thinking = 0;             // asks in flight
   let speakQueue = [];          // texts waiting to be spoken, in order
@@ -243,11 +246,119 @@
   }
 
   function toggleListening() {
-    if (!recognition) return;
+    if (!recognition && !mic) return;
     stopSpeaking(); // pressing Talk interrupts the agent
     wantListening = !wantListening;
-    if (wantListening) resumeListening(); else pauseListening();
+    if (wantListening) listen(); else stopListening();
     refreshStatus();
+  }
+
+  function listen() {
+    if (mic) openMic(); else resumeListening();
+  }
+
+  function stopListening() {
+    if (mic) closeMic(); else pauseListening();
+  }
+
+  // ---- hearing on our own server (KB_SPEECH=server): mic.js finds each sentence, /api/transcribe hears it
+
+  function setUpServerSpeech() {
+    if (!window.FrontDeskMic || !FrontDeskMic.supported()) {
+      ui.talk.disabled = true;
+      ui.voiceNote.textContent = window.FrontDeskMic ? FrontDeskMic.unsupportedReason()
+        : "Voice input isn't available here: type your question instead.";
+      return;
+    }
+    // Speech synthesis plays outside the browser's echo canceller, so a sound while the agent talks may be the
+    // agent itself: its first second is heard first, and only words of the caller's own stop the agent.
+    mic = new FrontDeskMic.Microphone({
+      onSpeechStart: () => Boolean(speaking),
+      onProbe: async (wav) => {
+        const text = await transcribe(wav);
+        if (text && speaking && !isEcho(text)) stopSpeaking(); // the caller talks over the agent: let them
+      },
+      onSentence: (wav) => { hear(wav); },
+    });
+    ui.hold.hidden = false;
+    const press = (event) => { event.preventDefault(); holdToTalk(true); };
+    const release = () => holdToTalk(false);
+    ui.hold.addEventListener("pointerdown", press);
+    ui.hold.addEventListener("pointerup", release);
+    ui.hold.addEventListener("pointerleave", release);
+    ui.hold.addEventListener("pointercancel", release);
+    ui.hold.addEventListener("keydown", (event) => {
+      if ((event.key === " " || event.key === "Enter") && !event.repeat) press(event);
+    });
+    ui.hold.addEventListener("keyup", (event) => { if (event.key === " " || event.key === "Enter") release(); });
+  }
+
+  async function openMic() {
+    try {
+      await mic.start();
+      recognizing = true;
+      ui.voiceNote.textContent = "";
+    } catch (err) {
+      wantListening = false;
+      recognizing = false;
+      ui.voiceNote.textContent = err.message;
+    }
+    if (!wantListening && !holding) closeMic(); // turned off while it was opening
+    refreshStatus();
+  }
+
+  function closeMic() {
+    mic.stop();
+    recognizing = false;
+    refreshStatus();
+  }
+
+  let holding = false;
+  async function holdToTalk(down) {
+    if (!mic || down === holding) return;
+    holding = down;
+    ui.hold.setAttribute("aria-pressed", String(down));
+    if (down) {
+      stopSpeaking();
+      await openMic();
+      if (holding && mic.open) mic.hold(true);
+    } else {
+      mic.hold(false);
+      if (!wantListening) closeMic();
+    }
+  }
+
+  // The text of one recording as the server heard it; null (and a note for the caller) when it could not.
+  async function transcribe(wav) {
+    try {
+      const send = async (renew) => fetch(`api/transcribe?session_id=${encodeURIComponent(await ensureSession(renew))}`,
+        { method: "POST", headers: { "content-type": "audio/wav" }, body: wav });
+      let response = await send(false);
+      if (response.status === 403) response = await send(true); // the session expired, or another tab took over
+      const body = await response.json().catch(() => null);
+      if (response.ok && body && typeof body.text === "string") return body.text.trim();
+      ui.voiceNote.textContent = `Sorry, I couldn't hear that (${problem(body, response.status)}). Please say it again, or type it.`;
+    } catch (err) {
+      ui.voiceNote.textContent = "Sorry, I couldn't reach the front desk to hear that. Please try again, or type it.";
+    }
+    return null;
+  }
+
+  // A finished sentence: shows what was heard, then asks it (or answers a confirmation); never the agent's echo.
+  async function hear(wav) {
+    ui.heard.textContent = "Heard: …";
+    thinking += 1;
+    refreshStatus();
+    const text = await transcribe(wav);
+    thinking -= 1;
+    refreshStatus();
+    const reply = text && confirming !== null && yesOrNo(text) !== null; // a short yes or no is never our echo
+    if (!text || (!reply && isEcho(text))) {
+      ui.heard.textContent = "";
+      return;
+    }
+    ui.heard.textContent = `Heard: ${text}`;
+    ask(text);
   }
 
   // ---- asking
@@ -497,11 +608,11 @@
     ui.call.textContent = callActive ? "End call" : "Start call";
     if (callActive) {
       if (!greeted) { greeted = true; speak(config.greeting); }
-      if (recognition && !wantListening) { wantListening = true; resumeListening(); }
+      if ((recognition || mic) && !wantListening) { wantListening = true; listen(); }
       joinRoom();
     } else {
       wantListening = false;
-      pauseListening();
+      stopListening();
       stopSpeaking();
       leaveRoom();
     }
@@ -525,13 +636,23 @@
     });
   }
 
-  async function start() {
-    setUpRecognition();
+  function setUpVoice() {
+    if (config.speech === "server") setUpServerSpeech();
+    else if (config.speech === "browser") setUpRecognition();
+    else {
+      ui.talk.disabled = true;
+      ui.voiceNote.textContent = "Voice input is off here: type your question instead.";
+    }
     if (!synth) {
       ui.voiceNote.textContent = (ui.voiceNote.textContent + " Spoken answers aren't available here: read them below.").trim();
     }
     refreshStatus();
+  }
+
+  async function start() {
+    refreshStatus();
     await loadConfig();
+    setUpVoice();
     ui.name.value = saved.name || "";
     ui.phone.value = saved.phone || "";
     for (const line of saved.lines || []) { lines.push(line); show(line.kind, line.who, line.text); }

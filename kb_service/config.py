@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Callers' names, phone numbers, questions in the ask log and session events older than this are removed or
     # anonymised (0: kept for ever).
     retention_days: int = Field(default=90, ge=0, alias="KB_RETENTION_DAYS")
+    # Who turns the caller's voice into text: `server` (Whisper on this machine: no audio leaves it), `browser` (the
+    # browser's Web Speech API: Chrome sends the audio to Google) or `off` (typed questions only).
+    speech: Literal["server", "browser", "off"] = Field(default="server", alias="KB_SPEECH")
     livekit_url: str | None = Field(default=None, alias="LIVEKIT_URL")
     livekit_api_key: str | None = Field(default=None, alias="LIVEKIT_API_KEY")
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")

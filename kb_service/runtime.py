@@ -24,6 +24,8 @@ from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.knowledge.index import limit_thread_pools
 from kb_service.matching import calibration, live
 from kb_service.matching.matcher import Matcher
+from kb_service.speech import Recognizer
+from kb_service.speech.vocabulary import Vocabulary
 from kb_service.storage import idempotency
 from kb_service.storage.store import Store
 from models import LiveQualityPublic
@@ -32,6 +34,7 @@ log = logging.getLogger("frontdesk")
 
 BIG_INDEX_SAVE_SECONDS = 300.0
 LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE = 4
+TRANSCRIPTIONS_PER_SESSION_PER_MINUTE = 30  # a sentence every 2 s on average, for a whole minute
 CALIBRATION_SHARE = 0.1  # of the sweeper's time at most: a burst of learned answers makes one calibration
 
 
@@ -94,6 +97,8 @@ class Runtime:
         self.confirmations = Confirmations(self.store, self.desk)
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
         self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
+        self.transcriptions = TokenBuckets(TRANSCRIPTIONS_PER_SESSION_PER_MINUTE)
+        self.speech: Recognizer | None = None  # with KB_SPEECH=server, started (and its model loaded) with the workers
         self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
         self.refresh_thresholds()
         self.asks: AskPipeline | None = None  # started with the workers
@@ -160,6 +165,8 @@ class Runtime:
     def start(self) -> None:
         # Concurrent asks share forward passes, searches and commits.
         self.asks = AskPipeline(self.receptionist, self.embedder)
+        if self.settings.speech == "server":
+            self.speech = Recognizer(Vocabulary(self.store, self.settings.business_name))
         self.outbox_worker.start()
         self.sweeper.start()
 
@@ -167,6 +174,8 @@ class Runtime:
         self.stopping = True
         if self.asks is not None:
             self.asks.close()
+        if self.speech is not None:
+            self.speech.close()
         self.sweeper.stop()
         self.outbox_worker.stop()
         self.kb.save_index()

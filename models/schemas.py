@@ -238,6 +238,16 @@ class CallConfigPublic(BaseModel):
     business_name: str
     greeting: str
     livekit_enabled: bool
+    speech: Literal["server", "browser", "off"] = Field(
+        description="Who hears the caller: `server` (POST /api/transcribe), `browser` (Web Speech) or `off`"
+    )
+
+
+class TranscriptPublic(BaseModel):
+    """What the caller said, as this server heard it ("" for silence)."""
+
+    text: str
+    duration_seconds: float
 
 
 class LivekitTokenRequest(StrictInput):

@@ -36,7 +36,8 @@ window.__hear = (text) => {
 
 @pytest.fixture
 def server(embedder, tmp_path):
-    with LiveServer(create_app(make_settings(tmp_path / "data"), embedder)) as live:
+    # The browser's Web Speech API (faked below) hears the caller here; tests/test_voice_call.py hears real audio.
+    with LiveServer(create_app(make_settings(tmp_path / "data", KB_SPEECH="browser"), embedder)) as live:
         yield live
 
 

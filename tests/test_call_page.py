@@ -289,7 +289,7 @@ def test_a_bad_phone_gets_a_plain_message_by_the_field_and_the_question_is_kept(
 
 
 def test_without_speech_apis_the_page_degrades_to_typing_without_errors(serve, open_call):
-    call = open_call(serve().url, init_script=NO_SPEECH)
+    call = open_call(serve(KB_SPEECH="browser").url, init_script=NO_SPEECH)
     assert call.page.evaluate("typeof window.speechSynthesis === 'undefined' && !window.webkitSpeechRecognition")
     expect(call.page.get_by_test_id("talk-button")).to_be_disabled()
     expect(call.page.get_by_test_id("voice-note")).to_contain_text("type your question")
@@ -396,7 +396,7 @@ def test_screenshots(serve, open_call, tmp_path, name, viewport):
 
 
 def test_starting_and_ending_a_call_with_the_browsers_speech_apis_has_no_errors(serve, open_call):
-    call = open_call(serve().url)
+    call = open_call(serve(KB_SPEECH="browser").url)
     status = call.page.get_by_test_id("agent-status")
 
     call.page.get_by_test_id("call-button").click()
@@ -413,7 +413,7 @@ def test_starting_and_ending_a_call_with_the_browsers_speech_apis_has_no_errors(
 
 
 def test_voice_greets_ignores_its_own_echo_and_lets_the_caller_interrupt(serve, open_call):
-    call = open_call(serve().url, init_script=FAKE_SPEECH)
+    call = open_call(serve(KB_SPEECH="browser").url, init_script=FAKE_SPEECH)
     page, status = call.page, call.page.get_by_test_id("agent-status")
     greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
 

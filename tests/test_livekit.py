@@ -144,6 +144,7 @@ def test_call_config_is_public_and_has_no_secrets(caller_client):
         "business_name": "Maple Street Cuts",
         "livekit_enabled": True,
         "greeting": "Hi, thanks for calling Maple Street Cuts, how can I help?",
+        "speech": "server",
     }
     assert SECRET not in response.text and KEY not in response.text
 

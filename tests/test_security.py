@@ -27,6 +27,7 @@ PUBLIC = {
     ("/api/sessions/{session_id}/callbacks", "POST"): "a waiting caller asks for a call back, with the session's token",
     ("/api/call-config", "GET"): "the call page's public settings",
     ("/api/livekit/token", "POST"): "a caller's room-scoped LiveKit token, with the session's token",
+    ("/api/transcribe", "POST"): "the caller's recorded question, heard here, with the session's token",
     ("/healthz", "GET"): "liveness probe",
     ("/openapi.json", "GET"): "API schema (no data)",
     ("/docs", "GET"): "API docs page",

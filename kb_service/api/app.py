@@ -30,6 +30,7 @@ from kb_service.api.routes import (
     metrics,
     sessions,
     stats,
+    transcribe,
 )
 from kb_service.api.streams import StreamHub
 from kb_service.config import Settings
@@ -37,6 +38,7 @@ from kb_service.embedding import Embedder
 from kb_service.errors import DomainError
 from kb_service.ops.metrics import Metrics
 from kb_service.runtime import Runtime
+from kb_service.speech.audio import MAX_BYTES as MAX_AUDIO_BYTES
 from supervisor_gradio.mount import mount_console
 
 log = logging.getLogger("frontdesk")
@@ -53,6 +55,7 @@ def rate_rules(settings: Settings) -> list[Rule]:
     return [
         Rule("POST", "/api/ask", settings.ask_rate_limit_per_minute, "asks"),
         Rule("POST", "/api/confirmations/{id}", settings.ask_rate_limit_per_minute, "answers"),
+        Rule("POST", "/api/transcribe", settings.ask_rate_limit_per_minute, "recordings"),
         Rule("POST", "/api/sessions", SESSIONS_PER_MINUTE, "new sessions"),
         Rule("POST", "/api/livekit/token", LIVEKIT_TOKENS_PER_MINUTE, "LiveKit tokens"),
         Rule("GET", "/api/sessions/{session_id}/events", STREAM_OPENS_PER_MINUTE, "event stream opens"),
@@ -115,11 +118,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     # guard, so a flooding client is turned away before its body is even read.
     app.state.metrics = Metrics(app)
     app.add_middleware(ConsoleApiGuard, path="/supervisor")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths={"/api/transcribe": MAX_AUDIO_BYTES})
     app.add_middleware(RateLimit, rules=rate_rules(settings), on_limited=app.state.metrics.rate_limited)
     app.add_middleware(LoginThrottle, path="/supervisor")  # outermost: a guesser is turned away first
     routes = (
         ask,
+        transcribe,
         confirmations,
         help_requests,
         knowledge,

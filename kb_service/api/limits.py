@@ -82,17 +82,27 @@ class BodyLimit:
     The body is read (up to the cap) before the app runs, so the app never starts on a request it
     would have to abandon halfway."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float = BODY_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        read_timeout: float = BODY_TIMEOUT_SECONDS,
+        paths: dict[str, int] | None = None,
+    ):
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
+        self.paths = paths or {}  # a cap of their own for these paths (such as recorded audio), whatever max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        capped = self.max_bytes > 0
-        too_large = f"request body is larger than {self.max_bytes} bytes (KB_MAX_BODY_BYTES)"
+        max_bytes = self.paths.get(scope.get("path", ""), self.max_bytes)
+        capped = max_bytes > 0
+        too_large = f"request body is larger than {max_bytes} bytes"
+        if max_bytes == self.max_bytes:
+            too_large += " (KB_MAX_BODY_BYTES)"
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -100,7 +110,7 @@ class BodyLimit:
                 except ValueError:
                     await _send_json(send, 400, "Content-Length is not a number")
                     return
-                if capped and announced > self.max_bytes:
+                if capped and announced > max_bytes:
                     await _send_json(send, 413, too_large)
                     return
         buffered: list[Message] = []
@@ -116,7 +126,7 @@ class BodyLimit:
             if message["type"] != "http.request":
                 break  # the client went away; let the app see that
             size += len(message.get("body", b""))
-            if capped and size > self.max_bytes:
+            if capped and size > max_bytes:
                 await _send_json(send, 413, too_large)
                 return
             if not message.get("more_body", False):

@@ -1,4 +1,4 @@
-"""What the call page needs at start: who it answers for and whether LiveKit is on. Public, so no secrets."""
+"""What the call page needs at start: who it answers for, LiveKit, who hears the caller. Public: no secrets."""
 
 from fastapi import APIRouter
 
@@ -20,4 +20,5 @@ def call_config(runtime: RuntimeDep) -> CallConfigPublic:
         business_name=settings.business_name,
         greeting=greeting(settings.business_name),
         livekit_enabled=livekit_enabled(settings),
+        speech=settings.speech,
     )

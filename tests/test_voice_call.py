@@ -1,0 +1,199 @@
+"""A caller speaks into the call page and hears the answer: real audio (espeak-ng) played as Chromium's microphone,
+recorded by the page, heard by the server's Whisper (KB_SPEECH=server), answered by the real service."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kb_service.api.app import create_app
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
+from tests.speech_support import join, normalise, speak
+from tests.support import LiveServer, make_settings, wait_for
+
+HOURS = "We're open Tuesday to Friday"
+WALK_INS = "we take walk-ins whenever a stylist is free"
+PARKING_ANSWER = "free parking behind the building"
+HAIRCUT_ANSWER = "A women's haircut is $55"
+
+# Stands for a browser without the Web Speech API (Firefox, or Chromium without its cloud speech service), with a
+# recording stand-in for the speech synthesiser: it speaks until cancelled, so barge-in can be seen.
+NO_WEB_SPEECH = """
+for (const name of ["SpeechRecognition", "webkitSpeechRecognition"]) {
+  try { delete window[name]; } catch (e) {}
+  try { Object.defineProperty(window, name, {value: undefined, configurable: true}); } catch (e) {}
+}
+window.__spoken = []; window.__cancelled = 0;
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
+  speak(u) { window.__spoken.push(u.text); }, cancel() { window.__cancelled += 1; },
+}});
+"""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(embedder, tmp_path):
+    with LiveServer(create_app(make_settings(tmp_path / "data"), embedder)) as live:
+        yield live
+
+
+@pytest.fixture
+def microphone(browser, tmp_path):
+    """open(wav, init_script) -> a call page in a Chromium whose microphone plays `wav` once."""
+    launched = []
+
+    def _open(wav, url: str, init_script: str | None = None, allowed: bool = True) -> Page:
+        fake_mic = browser.browser_type.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                *CHROMIUM_ARGS,
+                *(["--use-fake-ui-for-media-stream"] if allowed else []),  # the permission prompt says yes
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={wav}%noloop",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        launched.append(fake_mic)
+        page = fake_mic.new_page()
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        if init_script:
+            page.add_init_script(init_script)
+        page.goto(url + "/")
+        expect(page.get_by_test_id("transcript")).to_contain_text("how can I help?")
+        return page
+
+    yield _open
+    for fake_mic in launched:
+        fake_mic.close()
+
+
+def lines(page: Page, kind: str):
+    return page.get_by_test_id("transcript").locator(f"li.{kind} .text")
+
+
+def test_a_caller_without_web_speech_speaks_interrupts_and_hears_the_answer(server, microphone, tmp_path):
+    page = microphone(speak("Do you take walk-ins?", tmp_path / "walk-ins.wav"), server.url, NO_WEB_SPEECH)
+    assert page.evaluate("typeof window.SpeechRecognition + typeof window.webkitSpeechRecognition") == (
+        "undefinedundefined"
+    )
+
+    page.get_by_test_id("call-button").click()
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")  # the greeting
+
+    expect(page.get_by_test_id("heard")).to_have_text(re.compile(r"Heard: .*walk.?ins", re.I), timeout=30_000)
+    expect(lines(page, "caller").last).to_contain_text(re.compile("walk.?ins", re.I))
+    expect(lines(page, "agent").last).to_contain_text(WALK_INS)
+    assert page.evaluate("window.__cancelled") >= 1  # the caller spoke over the greeting: it stopped
+    wait_for(lambda: WALK_INS in page.evaluate("window.__spoken")[-1], what="the answer to be spoken")
+    assert page.errors == []
+
+
+def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, microphone, tmp_path):
+    # The speakers' sound reaching the microphone: speech synthesis plays outside the browser's echo canceller.
+    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+    page = microphone(speak(greeting, tmp_path / "echo.wav"), server.url, NO_WEB_SPEECH)
+    responses = []
+    page.on("response", lambda r: "/api/transcribe" in r.url and responses.append(r))
+    page.get_by_test_id("call-button").click()
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")
+
+    transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe')).length"
+    wait_for(lambda: page.evaluate(transcriptions) >= 2, timeout=30, what="the first second, then the sentence")
+    heard = [r.json()["text"] for r in responses]
+    assert len(heard) == 2 and all(set(normalise(text).split()) <= set(normalise(greeting).split()) for text in heard)
+    assert "thanks for calling" in normalise(heard[1]), heard
+    assert page.evaluate("window.__cancelled") == 0
+    expect(lines(page, "caller")).to_have_count(0)
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")
+    assert page.errors == []
+
+
+def test_with_the_browsers_own_speech_apis_the_server_still_hears(server, microphone, tmp_path):
+    page = microphone(speak("Where are you located?", tmp_path / "where.wav", voice="en-gb", speed=140), server.url)
+    page.get_by_test_id("call-button").click()
+    expect(page.get_by_test_id("heard")).to_have_text(re.compile(r"Heard: .*located", re.I), timeout=30_000)
+    expect(lines(page, "agent").last).to_contain_text("42 Maple Street")
+    assert page.errors == []
+
+
+def test_a_spoken_yes_answers_the_confirmation(server, microphone, tmp_path):
+    # "Do you have parking" lands between the confirmation and the answering threshold on the demo salon.
+    question = speak("Do you have parking?", tmp_path / "parking.wav", after=5.0)  # time for the agent to ask back
+    audio = join([question, speak("Yes.", tmp_path / "yes.wav")], tmp_path / "parking-yes.wav")
+    page = microphone(audio, server.url, NO_WEB_SPEECH)
+    page.get_by_test_id("call-button").click()
+
+    expect(page.get_by_test_id("confirm")).to_be_visible(timeout=30_000)
+    expect(lines(page, "agent").last).to_contain_text("Just to check")
+    expect(lines(page, "caller").last).to_have_text(re.compile(r"^yes\W*$", re.I), timeout=30_000)
+    expect(lines(page, "agent").last).to_contain_text(PARKING_ANSWER)
+    expect(page.get_by_test_id("confirm")).to_be_hidden()
+    assert page.errors == []
+
+
+def test_push_to_talk_sends_what_was_said_while_held(server, microphone, tmp_path):
+    page = microphone(speak("How much is a haircut?", tmp_path / "haircut.wav"), server.url, NO_WEB_SPEECH)
+    hold = page.get_by_test_id("push-to-talk-button")
+    expect(hold).to_be_visible()
+    box = hold.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(hold).to_have_attribute("aria-pressed", "true")
+    time.sleep(4.0)  # the caller holds the button while the file (0.5 s + the question + 1 s) is spoken
+    page.mouse.up()
+
+    expect(page.get_by_test_id("heard")).to_have_text(re.compile(r"Heard: .*haircut", re.I), timeout=30_000)
+    expect(lines(page, "agent").last).to_contain_text(HAIRCUT_ANSWER)
+    expect(page.get_by_test_id("agent-status")).not_to_have_attribute("data-state", "listening")  # mic off again
+    assert page.errors == []
+
+
+def test_a_blocked_microphone_is_said_plainly_and_typing_works(server, microphone, tmp_path):
+    page = microphone(speak("Do you take walk-ins?", tmp_path / "walk-ins.wav"), server.url, allowed=False)
+    page.get_by_test_id("call-button").click()
+    expect(page.get_by_test_id("voice-note")).to_have_text(
+        "The microphone is blocked: allow it in the browser, or type your question.", timeout=15_000
+    )
+    expect(page.get_by_test_id("agent-status")).not_to_have_attribute("data-state", "listening")
+    page.get_by_test_id("question-input").fill("What are your opening hours?")
+    page.get_by_test_id("question-input").press("Enter")
+    expect(lines(page, "agent").last).to_contain_text(HOURS)
+    assert page.errors == []
+
+
+def test_without_a_microphone_the_page_says_so_and_typing_works(server, browser):
+    page = browser.new_page()  # the shared headless Chromium has no microphone at all
+    try:
+        page.goto(server.url + "/")
+        expect(page.get_by_test_id("transcript")).to_contain_text("how can I help?")
+        page.get_by_test_id("call-button").click()
+        expect(page.get_by_test_id("voice-note")).to_contain_text(
+            re.compile(r"microphone is blocked|No working microphone"), timeout=15_000
+        )
+        expect(page.get_by_test_id("talk-button")).to_have_attribute("aria-pressed", "false")
+        page.get_by_test_id("question-input").fill("What are your opening hours?")
+        page.get_by_test_id("question-input").press("Enter")
+        expect(lines(page, "agent").last).to_contain_text(HOURS)
+    finally:
+        page.close()
+
+
+def test_with_speech_off_the_page_offers_typing_only(embedder, tmp_path, browser):
+    with LiveServer(create_app(make_settings(tmp_path / "data", KB_SPEECH="off"), embedder)) as live:
+        page = browser.new_page()
+        try:
+            page.goto(live.url + "/")
+            expect(page.get_by_test_id("voice-note")).to_contain_text("Voice input is off")
+            expect(page.get_by_test_id("talk-button")).to_be_disabled()
+            expect(page.get_by_test_id("push-to-talk-button")).to_be_hidden()
+            page.get_by_test_id("question-input").fill("What are your opening hours?")
+            page.get_by_test_id("question-input").press("Enter")
+            expect(lines(page, "agent").last).to_contain_text(HOURS)
+        finally:
+            page.close()
