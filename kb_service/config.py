@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     match_threshold: float = Field(default=DEFAULT_MATCH_THRESHOLD, ge=0.0, le=1.0, alias="KB_MATCH_THRESHOLD")
     # Two pending questions this similar are the same question: the second caller joins the first request.
     duplicate_threshold: float = Field(default=0.92, ge=0.0, le=1.0, alias="KB_DUPLICATE_THRESHOLD")
+    # After an answer, pending questions at least this similar to the answered one are offered the same answer.
+    similar_threshold: float = Field(default=0.82, ge=0.0, le=1.0, alias="KB_SIMILAR_THRESHOLD")
     request_timeout_seconds: float = Field(default=1800, gt=0, alias="KB_REQUEST_TIMEOUT_SECONDS")
     sweep_interval_seconds: float = Field(default=1.0, gt=0, alias="KB_SWEEP_INTERVAL_SECONDS")
     supervisor_token: str | None = Field(default=None, alias="KB_SUPERVISOR_TOKEN")

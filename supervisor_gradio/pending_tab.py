@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import similar_panel, views
 from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 EMPTY_QUEUE = "**No callers are waiting.** New questions show up here by themselves within a few seconds."
@@ -55,6 +55,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
     form_for = gr.State(None)
     send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
     result = gr.Markdown(elem_id="answer-result")
+    answered = gr.State(None)  # the request just answered: its similar waiting questions are offered next
 
     def refresh(current, request: gr.Request):
         """Only the table, counts and choices change: what the supervisor is typing is left alone."""
@@ -150,9 +151,9 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
     def resolve(current, text, corrected_text, learn_it, knowledge_id, request: gr.Request):
         help_request_id = views.as_id(current)
         if help_request_id is None:
-            return "Pick a request from the queue first.", gr.skip(), gr.skip(), gr.skip()
+            return "Pick a request from the queue first.", *[gr.skip()] * 3, None
         if not (text or "").strip():
-            return "Write an answer first (or use a suggestion).", gr.skip(), gr.skip(), gr.skip()
+            return "Write an answer first (or use a suggestion).", *[gr.skip()] * 3, None
         try:
             response = client_for(request).resolve(
                 help_request_id, text.strip(), (corrected_text or "").strip() or None, bool(learn_it), knowledge_id
@@ -162,11 +163,10 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
                 return (
                     f"⚠️ **Request #{help_request_id} was already answered or closed by someone else.** "
                     "Your answer was not sent; it is still in the box if you need it.",
-                    gr.skip(),
-                    gr.skip(),
-                    gr.skip(),
+                    *[gr.skip()] * 3,
+                    None,
                 )
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
+            return exc.explain(), *[gr.skip()] * 3, None
         sent = int(response["followups_queued"])
         followed = (
             f"Follow-up sent to {sent} waiting caller{'s' if sent != 1 else ''}."
@@ -180,16 +180,19 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
                 if knowledge_id is not None
                 else f" Learned as knowledge entry #{response['knowledge_id']}."
             )
-        return f"✅ Request #{help_request_id} resolved. {followed}{learned}", "", "", None
+        return f"✅ Request #{help_request_id} resolved. {followed}{learned}", "", "", None, help_request_id
 
-    resolved = [result, answer, corrected, selected]
+    resolved = [result, answer, corrected, selected, answered]
     after = {"fn": refresh, "inputs": [selected], "outputs": refreshed}
     reopen = {"fn": open_request, "inputs": [selected, form_for], "outputs": opened}
+    offer_similar = similar_panel.build(client_for, answered, result, after)
 
     def send_answer(current, text, corrected_text, learn_it, request: gr.Request):
         return resolve(current, text, corrected_text, learn_it, None, request)
 
-    send.click(send_answer, [selected, answer, corrected, learn], resolved).then(**after).then(**reopen)
+    send.click(send_answer, [selected, answer, corrected, learn], resolved).then(**after).then(**reopen).then(
+        **offer_similar
+    )
 
     for i, button in enumerate(suggestion_buttons):
 
@@ -197,10 +200,12 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             """Resolve with the entry's answer and `knowledge_id`: the question always becomes one of its phrasings
             (the page says so; "Learn this answer" is about a written answer)."""
             if i >= len(offered):
-                return "That suggestion is gone; pick the request again.", gr.skip(), gr.skip(), gr.skip()
+                return "That suggestion is gone; pick the request again.", *[gr.skip()] * 3, None
             return resolve(current, offered[i]["answer"], corrected_text, True, offered[i]["id"], request)
 
-        button.click(use_suggestion, [selected, corrected, suggestions], resolved).then(**after).then(**reopen)
+        button.click(use_suggestion, [selected, corrected, suggestions], resolved).then(**after).then(**reopen).then(
+            **offer_similar
+        )
 
     def pick_row(ids, event: gr.SelectData):
         picked = views.id_at_row(ids, event.index)

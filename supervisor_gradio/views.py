@@ -40,6 +40,11 @@ def duration(seconds: float) -> str:
     return f"{days} d {hours} h"
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 caller`, `2 callers`: nouns that take an s."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def local_time(value: str | None) -> str:
     moment = parse_time(value)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""

@@ -1,0 +1,131 @@
+"""The pending queue as a supervisor lives with it, in headless Chromium against the real service: similar
+waiting questions answered together, alerts for new questions, and the queue at phone width."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from kb_service.api.app import create_app
+from tests.browser_support import open_console
+from tests.support import AUTH, LiveServer, Receiver, make_settings, wait_for
+
+pytestmark = pytest.mark.slow
+
+WAXING = "do you do eyebrow waxing?"
+LIKE_IT = ["Do you offer eyebrow waxing?", "can I get my eyebrows waxed?"]
+UNLIKE = "how much is leg waxing?"
+BROWS = "Yes, eyebrow waxing is $15."
+
+
+@pytest.fixture
+def callers():
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def server(embedder, data_dir, callers):
+    with LiveServer(create_app(make_settings(data_dir, KB_CALLER_WEBHOOK_URL=callers.url), embedder)) as server:
+        yield server
+
+
+@pytest.fixture
+def contexts(browser, server):
+    """Depends on `server`, so the pages close before the server stops (no call page stream left open)."""
+    opened = []
+
+    def _new(**options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **options})
+        opened.append(context)
+        return context
+
+    yield _new
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def console(contexts, server) -> Page:
+    return open_console(contexts().new_page(), server.url)
+
+
+def api(server, method: str, path: str, **kwargs) -> dict:
+    response = httpx.request(method, f"{server.url}{path}", headers=AUTH, **kwargs)
+    assert response.status_code < 400, response.text
+    return response.json()
+
+
+def escalate(server, question: str, phone: str | None = None) -> int:
+    asked = httpx.post(f"{server.url}/api/ask", json={"question": question, "caller": {"phone": phone}})
+    assert asked.json()["outcome"] == "escalated", asked.text
+    return request_id(server, question)
+
+
+def request_id(server, question: str) -> int:
+    pending = api(server, "GET", "/api/help-requests", params={"status": "pending", "limit": 100})["items"]
+    return next(r["id"] for r in pending if r["question"] == question)
+
+
+def choose(page: Page, help_request_id: int, question: str) -> None:
+    page.locator("#pending-select input").click()
+    page.get_by_role("option", name=f"#{help_request_id} · {question}").click()
+    expect(page.locator("#answer-caller-question :is(input, textarea)")).to_have_value(question, timeout=10_000)
+
+
+def call_page_asking(contexts, server, question: str) -> Page:
+    """A caller on the call page who asks what the agent cannot answer, and waits."""
+    page = contexts().new_page()
+    page.goto(f"{server.url}/")
+    page.get_by_test_id("question-input").fill(question)
+    page.get_by_test_id("question-input").press("Enter")
+    expect(page.get_by_test_id("waiting-note")).to_contain_text("Waiting for the supervisor", timeout=15_000)
+    return page
+
+
+# ---- similar waiting questions
+
+
+def test_similar_waiting_questions_are_offered_the_answer_and_each_caller_is_followed_up(
+    console, server, callers, contexts
+):
+    first = escalate(server, WAXING, "555-000-0001")
+    caller = call_page_asking(contexts, server, LIKE_IT[0])
+    like_ids = [request_id(server, LIKE_IT[0]), escalate(server, LIKE_IT[1], "555-000-0003")]
+    unlike = escalate(server, UNLIKE, "555-000-0004")
+
+    expect(console.locator("#pending-table")).to_contain_text(UNLIKE, timeout=15_000)
+    panel = console.locator("#similar-send")  # the panel shows with its button
+    expect(panel).to_be_hidden()
+    choose(console, first, WAXING)
+    console.locator("#answer-text textarea").fill(BROWS)
+    console.locator("#answer-send").click()
+    expect(console.locator("#answer-result")).to_contain_text(f"Request #{first} resolved", timeout=20_000)
+
+    expect(panel).to_be_visible(timeout=10_000)
+    expect(console.locator("#similar-title")).to_contain_text(
+        f"2 similar waiting questions: send them the answer to #{first} too?"
+    )
+    picks = console.locator("#similar-picks")
+    expect(picks.get_by_role("checkbox")).to_have_count(2)
+    expect(picks).to_contain_text(LIKE_IT[0])
+    expect(picks).not_to_contain_text(UNLIKE)
+    picks.get_by_label(f"#{like_ids[1]} · {LIKE_IT[1]}").uncheck()  # the supervisor keeps this one back
+    console.locator("#similar-send").click()
+
+    expect(console.locator("#answer-result")).to_contain_text(
+        "Sent the answer to 1 more request (1 caller followed up).", timeout=20_000
+    )
+    expect(panel).to_be_hidden()
+    queue = console.locator("#pending-table")
+    expect(queue).not_to_contain_text(LIKE_IT[0], timeout=15_000)
+    expect(queue).to_contain_text(LIKE_IT[1])
+    expect(queue).to_contain_text(UNLIKE)
+
+    # The caller on the call page hears the answer live; the webhook carries it too.
+    expect(caller.get_by_test_id("transcript").locator("li.followup .text")).to_contain_text(BROWS, timeout=10_000)
+    assert api(server, "GET", f"/api/help-requests/{like_ids[0]}")["answer"] == BROWS
+    assert api(server, "GET", f"/api/help-requests/{unlike}")["status"] == "pending"
+    followups = wait_for(lambda: callers.delivered() if len(callers.delivered()) == 2 else None)
+    assert sorted(f["json"]["data"]["question"] for f in followups) == sorted([WAXING, LIKE_IT[0]])
