@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import audit_tab, history_tab, knowledge_tab, pending_tab
+from supervisor_gradio import alerts, audit_tab, history_tab, knowledge_tab, pending_tab
 from supervisor_gradio.api import ClientFor
 
 USER = "supervisor"
+JS = alerts.JS
 AUTH_MESSAGE = "Sign in with the user name “supervisor” and the supervisor token as the password."
 
 CSS = """
 #console-header { font-size: 1.05rem; }
+.machine-only { display: none !important; }  /* read by the page's alert script, not by people */
+.alert-toggles { gap: 0.25rem 1rem; flex-wrap: wrap; justify-content: flex-start !important; }
+.alert-toggles > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
 .action-row { align-items: flex-end; }
 .action-row button { max-height: 3.2rem; }
 .verdict-row { flex-wrap: nowrap; }  /* Right and Wrong side by side, even on a phone */
@@ -28,13 +32,14 @@ CSS = """
 
 def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blocks:
     """`client_for(request)` gives the ApiClient for an event: fixed when standalone, per socket when mounted."""
-    with gr.Blocks(title="FrontDesk KB · Supervisor", analytics_enabled=False) as blocks:
+    with gr.Blocks(title=alerts.TITLE, analytics_enabled=False) as blocks:
         gr.Markdown("## FrontDesk KB · Supervisor console")
         header = gr.Markdown("Loading counts…", elem_id="console-header")
+        signal = alerts.build()
         timer = gr.Timer(refresh_seconds)
         with gr.Tabs():
             with gr.Tab("Pending", id="pending"):
-                pending_tab.build(client_for, header, timer, blocks)
+                pending_tab.build(client_for, header, signal, timer, blocks)
             with gr.Tab("Audit", id="audit") as audit:
                 audit_tab.build(client_for, header, timer, audit, blocks)
             with gr.Tab("History", id="history") as history:

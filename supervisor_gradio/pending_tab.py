@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import gradio as gr
 
-from supervisor_gradio import similar_panel, views
+from supervisor_gradio import alerts, similar_panel, views
 from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 EMPTY_QUEUE = "**No callers are waiting.** New questions show up here by themselves within a few seconds."
@@ -18,7 +18,7 @@ def header_text(client: ApiClient) -> str:
     return views.header_markdown(client.dashboard(), client.quality())
 
 
-def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
+def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
     shown_ids = gr.State([])
     suggestions = gr.State([])
     empty = gr.Markdown(EMPTY_QUEUE, visible=False, elem_id="pending-empty")
@@ -64,7 +64,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             items = client.pending()
             counts = header_text(client)
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return exc.explain(), *[gr.skip()] * 5
         at = datetime.now(UTC)
         ids = [item["id"] for item in items]
         choices = [views.pending_choice(item) for item in items]
@@ -77,9 +77,10 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             gr.Markdown(visible=not items),
             gr.Dropdown(choices=choices),
             ids,
+            alerts.signal_text(items),
         )
 
-    refreshed = [header, queue, empty, selected, shown_ids]
+    refreshed = [header, queue, empty, selected, shown_ids, signal]
 
     def open_request(current, filled_for, request: gr.Request):
         """Show the request and its suggestions; a request other than the form's gets a fresh form."""

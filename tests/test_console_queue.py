@@ -129,3 +129,65 @@ def test_similar_waiting_questions_are_offered_the_answer_and_each_caller_is_fol
     assert api(server, "GET", f"/api/help-requests/{unlike}")["status"] == "pending"
     followups = wait_for(lambda: callers.delivered() if len(callers.delivered()) == 2 else None)
     assert sorted(f["json"]["data"]["question"] for f in followups) == sorted([WAXING, LIKE_IT[0]])
+
+
+# ---- alerts
+
+# Stand-ins for the speaker and the desktop's notifications (the outside world): each records what it was asked.
+FAKE_ALERTS = """
+window.__beeps = 0; window.__notes = [];
+window.AudioContext = class {
+  constructor() { this.state = "running"; this.currentTime = 0; this.destination = {}; }
+  resume() {}
+  createGain() { return {gain: {value: 0}, connect: (next) => next}; }
+  createOscillator() {
+    return {frequency: {value: 0}, connect: (next) => next, start: () => { window.__beeps += 1; }, stop() {}};
+  }
+};
+window.Notification = class {
+  constructor(title, options) { window.__notes.push(title + ": " + options.body); }
+  close() {}
+};
+window.Notification.permission = "granted";
+window.Notification.requestPermission = async () => "granted";
+"""
+
+
+def beeps(page: Page) -> int:
+    return page.evaluate("window.__beeps")
+
+
+def notes(page: Page) -> list[str]:
+    return page.evaluate("window.__notes")
+
+
+def test_new_questions_show_in_the_title_beep_and_notify_and_each_alert_can_be_switched_off(contexts, server):
+    context = contexts()
+    context.add_init_script(FAKE_ALERTS)
+    page = open_console(context.new_page(), server.url)
+    expect(page).to_have_title("FrontDesk KB · Supervisor", timeout=10_000)
+    escalate(server, WAXING)
+    expect(page).to_have_title("(1) FrontDesk KB · Supervisor", timeout=15_000)
+    wait_for(lambda: beeps(page) == 1, what="a beep")
+    assert notes(page) == ["New question for the supervisor: 1 question is waiting."]
+
+    page.locator("#alert-sound input").uncheck()  # the supervisor switches the sound off
+    escalate(server, "Do you have a vending machine?")
+    expect(page).to_have_title("(2) FrontDesk KB · Supervisor", timeout=15_000)
+    wait_for(lambda: len(notes(page)) == 2, what="the second notification")
+    assert notes(page)[1] == "New question for the supervisor: 2 questions are waiting."
+    assert beeps(page) == 1
+
+    # Remembered: a reopened console keeps the sound off; notifications switched off there are off in the browser.
+    again = context.new_page()
+    again.goto(f"{server.url}/supervisor/")  # signed in already: the cookie is the browser's
+    expect(again.locator("#console-header")).to_contain_text("pending", timeout=20_000)
+    expect(again.locator("#alert-sound input")).not_to_be_checked(timeout=10_000)
+    expect(again.locator("#alert-notify input")).to_be_checked()
+    expect(again).to_have_title("(2) FrontDesk KB · Supervisor", timeout=15_000)
+    again.locator("#alert-notify input").uncheck()
+    assert again.evaluate("localStorage.getItem('frontdesk.alerts.notify')") == "off"
+    escalate(server, "Can I bring my dog to my appointment?")
+    for console in (page, again):  # the title and the alerts are set in one step: a new title means it has run
+        expect(console).to_have_title("(3) FrontDesk KB · Supervisor", timeout=15_000)
+    assert (beeps(page), len(notes(page)), beeps(again), notes(again)) == (1, 2, 0, [])
