@@ -3,6 +3,9 @@ waiting questions answered together, alerts for new questions, and the queue at 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
@@ -191,3 +194,62 @@ def test_new_questions_show_in_the_title_beep_and_notify_and_each_alert_can_be_s
     for console in (page, again):  # the title and the alerts are set in one step: a new title means it has run
         expect(console).to_have_title("(3) FrontDesk KB · Supervisor", timeout=15_000)
     assert (beeps(page), len(notes(page)), beeps(again), notes(again)) == (1, 2, 0, [])
+
+
+# ---- at phone width
+
+# What a phone user would find broken: anything past the right edge (the page scrolls sideways), a button whose
+# label is cut off, a button too small to tap, or a queue whose headers break into pieces.
+LAYOUT_PROBLEMS = """() => {
+  const width = window.innerWidth, problems = [];
+  if (document.documentElement.scrollWidth > width) problems.push(`page is ${document.documentElement.scrollWidth}px wide`);
+  const shown = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 1 && r.height > 1 && s.visibility === "visible" && s.display !== "none"; };
+  for (const el of document.querySelectorAll(".gradio-container *")) {
+    if (!shown(el) || el.closest("[role=tablist]")) continue;
+    const r = el.getBoundingClientRect(), name = (el.id || el.tagName) + " " + (el.textContent || "").trim().slice(0, 30);
+    if (r.right > width + 1) problems.push(`${name} ends at ${Math.round(r.right)}px`);
+    if (el.tagName === "BUTTON" && el.textContent.trim()) {
+      if (el.scrollWidth > el.clientWidth + 1) problems.push(`${name}: label cut off`);
+      if (r.height < 32) problems.push(`${name}: ${Math.round(r.height)}px high`);
+    }
+  }
+  for (const label of document.querySelectorAll("#pending-table th span")) {  // "Ca/ll/er/s" is no header
+    const size = parseFloat(getComputedStyle(label).fontSize);
+    if (shown(label) && label.getBoundingClientRect().height > 1.6 * size) problems.push(`${label.textContent} wraps`);
+  }
+  return problems;
+}"""
+
+
+def test_the_queue_and_the_answer_form_work_at_phone_width(contexts, server, tmp_path):
+    dog = "Can I bring my dog to my appointment?"
+    for question, caller in [(WAXING, "+1 555 123 4567"), (LIKE_IT[0], "+1 555 987 6543"), (dog, None)]:
+        escalate(server, question, caller)
+    page = open_console(
+        contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page(), server.url
+    )
+    queue = page.locator("#pending-table")
+    expect(queue).to_contain_text(dog, timeout=15_000)
+    expect(queue.get_by_role("row").filter(has_text=WAXING)).to_contain_text("•••4567")
+    assert "; ".join(page.evaluate(LAYOUT_PROBLEMS)) == ""
+
+    queue.get_by_role("gridcell", name=dog).tap()  # a tap on the row opens the request
+    expect(page.locator("#answer-caller-question :is(input, textarea)")).to_have_value(dog, timeout=10_000)
+    page.locator("#suggestions-more").tap()
+    expect(page.locator("#use-suggestion-0")).to_be_visible()
+    assert "; ".join(page.evaluate(LAYOUT_PROBLEMS)) == ""
+
+    queue.get_by_role("gridcell", name=WAXING).tap()
+    expect(page.locator("#answer-caller-question :is(input, textarea)")).to_have_value(WAXING, timeout=10_000)
+    page.locator("#answer-text textarea").fill(BROWS)
+    folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)  # docs/screenshots refreshes them
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "console-pending-phone.png"), full_page=True)
+    page.locator("#answer-send").tap()
+    expect(page.locator("#similar-send")).to_be_visible(timeout=20_000)
+    expect(page.locator("#similar-send")).to_be_in_viewport()
+    assert "; ".join(page.evaluate(LAYOUT_PROBLEMS)) == ""
+    page.locator("#similar-send").tap()
+    expect(page.locator("#answer-result")).to_contain_text("Sent the answer to 1 more request", timeout=20_000)
+    expect(queue).not_to_contain_text(LIKE_IT[0], timeout=15_000)
