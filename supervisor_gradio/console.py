@@ -26,7 +26,11 @@ CSS = """
 [role=grid] .body-cell :is(.selection-button, .cell-menu-button) { display: none !important; }
 .action-row { align-items: flex-end; }
 .action-row button { max-height: 3.2rem; }
-.action-row button, .button-row button { white-space: nowrap; }  /* "Use this answer" on one line, never clipped */
+/* "Use this answer", "Add phrasing", "Yes, delete it": one line, never narrower than their label */
+.action-row button, .button-row button { white-space: nowrap; min-width: fit-content !important; }
+/* Gradio announces each finished event to screen readers with an untranslated "common.complete": the
+   console's own result lines say what happened. */
+div.sr-only[role=status][aria-live] { display: none !important; }
 .button-row { flex-wrap: wrap; gap: 0.5rem; }
 .button-row > button { flex: 1 1 auto; min-width: max-content !important; }
 .verdict-row { flex-wrap: nowrap; }  /* Right and Wrong side by side, even on a phone */

@@ -46,14 +46,17 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
         suggestion_boxes.append(box)
         suggestion_buttons.append(button)
     show_weak = gr.Button("Show weak suggestions", visible=False, size="sm", elem_id="suggestions-more")
-    answer = gr.Textbox(
-        label="Your answer", lines=3, elem_id="answer-text", placeholder="What should the caller be told?"
-    )
-    corrected = gr.Textbox(label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question")
-    learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
+    with gr.Column(visible=False) as answer_form:  # shown once a request is picked: nothing to send before
+        answer = gr.Textbox(
+            label="Your answer", lines=3, elem_id="answer-text", placeholder="What should the caller be told?"
+        )
+        corrected = gr.Textbox(
+            label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question"
+        )
+        learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
+        send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
     # The request the answer form was filled in for: picking another one starts a fresh form.
     form_for = gr.State(None)
-    send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
     result = gr.Markdown(elem_id="answer-result")
     answered = gr.State(None)  # the request just answered: its similar waiting questions are offered next
 
@@ -97,13 +100,13 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
             gr.Button(visible=False),
         ]
         if help_request_id is None:
-            return ["", [], *hidden, *form, gr.skip()]
+            return ["", [], *hidden, *form, gr.skip(), gr.Column(visible=False)]
         client = client_for(request)
         try:
             item = client.help_request(help_request_id)
             found = client.knowledge(q=item["question"], limit=SUGGESTIONS)["items"]
         except ApiError as exc:
-            return ["", [], *hidden, *form, exc.explain()]
+            return ["", [], *hidden, *form, exc.explain(), gr.Column(visible=False)]
         offered = [
             {"id": e["id"], "answer": e["answer"], "strength": views.suggestion_strength(e["score"])} for e in found
         ]
@@ -128,7 +131,9 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
         # A fresh pending request clears the last message; otherwise keep it (it may explain a 409).
         note = "" if item["status"] == "pending" else gr.skip()
         shown_title = gr.Markdown(value=title, visible=bool(offered))
-        return [item["question"], offered, shown_title, *rows, *boxes, more, *form, note]
+        # A request answered elsewhere keeps the form as it was: after a 409 the answer typed is still there.
+        form_shown = gr.Column(visible=True) if item["status"] == "pending" else gr.skip()
+        return [item["question"], offered, shown_title, *rows, *boxes, more, *form, note, form_shown]
 
     opened = [
         question,
@@ -142,6 +147,7 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
         learn,
         form_for,
         result,
+        answer_form,
     ]
 
     def reveal_weak(offered):

@@ -4,6 +4,7 @@ waiting questions answered together, alerts for new questions, and the queue at 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -253,3 +254,73 @@ def test_the_queue_and_the_answer_form_work_at_phone_width(contexts, server, tmp
     page.locator("#similar-send").tap()
     expect(page.locator("#answer-result")).to_contain_text("Sent the answer to 1 more request", timeout=20_000)
     expect(queue).not_to_contain_text(LIKE_IT[0], timeout=15_000)
+
+
+# ---- the smaller things
+
+
+def test_forms_wait_for_something_to_act_on_and_tables_open_rows_without_looking_editable(console, server):
+    expect(console.locator("#answer-send")).to_be_hidden()  # no request picked: nothing to send
+    first = escalate(server, WAXING)
+    cell = console.locator("#pending-table").get_by_role("gridcell", name=WAXING)
+    cell.click()
+    expect(console.locator("#answer-send")).to_be_visible(timeout=10_000)
+    assert cell.evaluate("cell => getComputedStyle(cell).boxShadow") == "none"  # no edit outline
+    for button in cell.locator("button").all():
+        expect(button).to_be_hidden()
+    choose(console, first, WAXING)
+
+    console.get_by_role("tab", name="Knowledge base").click()
+    expect(console.locator("#kb-note")).to_contain_text("10 entries", timeout=15_000)
+    for action in ("#kb-save", "#kb-delete", "#kb-add-phrasing"):
+        expect(console.locator(action)).to_be_hidden()
+    console.locator("#kb-table").get_by_role("gridcell", name="42 Maple Street", exact=False).first.click()
+    expect(console.locator("#kb-entry-title")).to_contain_text("Entry #", timeout=10_000)
+    expect(console.locator("#kb-save")).to_be_visible()
+    console.locator("#kb-save").click()
+    expect(console.locator("#kb-result")).to_contain_text("Saved entry", timeout=15_000)
+    expect(console.locator("#kb-result")).to_be_in_viewport()  # the message is where the button was pressed
+    console.locator("#kb-delete").click()
+    for name in ("Add phrasing", "Yes, delete it", "Save changes"):  # one line each, label whole
+        button = console.get_by_role("button", name=name)
+        fits = button.evaluate("b => b.scrollWidth <= b.clientWidth && b.getBoundingClientRect().height < 60")
+        assert fits, name
+    # Gradio's live region says an untranslated "common.complete" after each event: it is out of the
+    # accessibility tree, so no screen reader reads it.
+    announcers = console.locator("div.sr-only[role=status]")
+    expect(announcers.first).to_be_attached()
+    hidden = "els => els.every(el => getComputedStyle(el).display === 'none' || el.closest('[aria-hidden=true]'))"
+    assert announcers.evaluate_all(hidden)
+    expect(console.get_by_role("status").filter(has_text="common.")).to_have_count(0)
+
+
+def test_knowledge_search_shows_what_matches_and_the_rest_on_request(console, server):
+    console.get_by_role("tab", name="Knowledge base").click()
+    note, table = console.locator("#kb-note"), console.locator("#kb-table")
+    expect(note).to_contain_text("10 entries", timeout=15_000)
+    headers = table.locator("th").evaluate_all("cells => cells.map(cell => cell.title)")
+    assert headers == ["#", "Answer", "Phrasings", "Hits", "Last used"]  # no column left blank
+
+    console.locator("#kb-query :is(input, textarea)").fill("waxing")
+    console.locator("#kb-search").click()
+    expect(note).to_contain_text("No entry comes close to that.", timeout=15_000)
+    expect(table.get_by_role("gridcell")).to_have_count(0)
+    console.locator("#kb-show-all").click()
+    expect(note).to_contain_text("All 10 entries, nearest in meaning first.", timeout=15_000)
+    expect(table.locator("th").last).to_have_attribute("title", "Match")
+    expect(table.get_by_role("row")).to_have_count(11)
+
+    console.locator("#kb-query :is(input, textarea)").fill("gift")  # one word: found by its text
+    console.locator("#kb-search").click()
+    expect(note).to_contain_text("1 of 10 entries match", timeout=15_000)
+    expect(table.get_by_role("row").nth(1)).to_contain_text("gift cards")
+    expect(console.locator("#kb-show-all")).to_have_text("Show all 10 entries, nearest first")
+
+
+def test_times_say_their_time_zone_and_the_header_counts_questions(console, server):
+    answered = httpx.post(f"{server.url}/api/ask", json={"question": "What are your opening hours?"}).json()
+    assert answered["outcome"] == "answered", answered
+    expect(console.locator("#console-header")).to_contain_text("100% of 1 question", timeout=15_000)
+    console.get_by_role("tab", name="Knowledge base").click()
+    hours = console.locator("#kb-table").get_by_role("row").filter(has_text="open Tuesday")
+    expect(hours).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{2,5}\b|[+-]\d{2}\b"), timeout=15_000)
