@@ -22,7 +22,9 @@ CSS = """
 /* Tables are read-only lists (a click opens the row): no cell outline, selection or cell menu buttons that
    suggest a cell can be edited. */
 [role=grid] .body-cell { cursor: pointer; }
-[role=grid] .body-cell.cell-selected { box-shadow: none !important; animation: none !important; }
+[role=grid] .body-cell.cell-selected, [role=grid] .body-cell.cell-selected * {
+  box-shadow: none !important; animation: none !important;
+}
 [role=grid] .body-cell :is(.selection-button, .cell-menu-button) { display: none !important; }
 .action-row { align-items: flex-end; }
 .action-row button { max-height: 3.2rem; }

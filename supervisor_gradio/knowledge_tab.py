@@ -64,7 +64,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         else:
             close = items if everything else [e for e in items if views.relevant(e, text)]
             if everything:
-                summary = f"All {len(items)} entries, nearest in meaning first."
+                summary = f"All {views.plural(len(items), 'entry', 'entries')}, nearest in meaning first."
             elif close:
                 summary = f"{len(close)} of {len(items)} entries match, nearest in meaning first."
             else:

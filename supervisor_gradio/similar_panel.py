@@ -16,8 +16,8 @@ def build(client_for: ClientFor, answered: gr.State, result: gr.Markdown, after:
             label="Untick any this answer does not fit", choices=[], elem_id="similar-picks", elem_classes="stacked"
         )
         with gr.Row(elem_classes="button-row"):
-            send = gr.Button("Send them this answer", variant="primary", elem_id="similar-send")
-            dismiss = gr.Button("No, answer them one by one", elem_id="similar-dismiss")
+            send = gr.Button("Send the same answer", variant="primary", elem_id="similar-send")
+            dismiss = gr.Button("No, answer separately", elem_id="similar-dismiss")
 
     def offer(help_request_id, request: gr.Request):
         hidden = gr.Group(visible=False), gr.skip(), gr.CheckboxGroup(choices=[], value=[])
@@ -33,7 +33,8 @@ def build(client_for: ClientFor, answered: gr.State, result: gr.Markdown, after:
         count = views.plural(len(items), "similar waiting question")
         return (
             gr.Group(visible=True),
-            f"**{count}**: send them the answer to #{int(help_request_id)} too? Each caller gets the same follow-up.",
+            f"**{count}**: send {'it' if len(items) == 1 else 'them'} the answer to #{int(help_request_id)} too? "
+            "Each caller gets the same follow-up.",
             gr.CheckboxGroup(choices=choices, value=[item["id"] for item in items]),
         )
 
@@ -41,7 +42,7 @@ def build(client_for: ClientFor, answered: gr.State, result: gr.Markdown, after:
         if help_request_id is None:
             return gr.skip(), "Answer a request first."
         if not chosen:
-            return gr.skip(), "Tick at least one question, or press “No, answer them one by one”."
+            return gr.skip(), "Tick at least one question, or press “No, answer separately”."
         try:
             sent = client_for(request).resolve_similar(help_request_id, [int(i) for i in chosen])
         except ApiError as exc:

@@ -265,7 +265,8 @@ def test_forms_wait_for_something_to_act_on_and_tables_open_rows_without_looking
     cell = console.locator("#pending-table").get_by_role("gridcell", name=WAXING)
     cell.click()
     expect(console.locator("#answer-send")).to_be_visible(timeout=10_000)
-    assert cell.evaluate("cell => getComputedStyle(cell).boxShadow") == "none"  # no edit outline
+    outlined = "cell => [cell, ...cell.querySelectorAll('*')].filter(el => getComputedStyle(el).boxShadow !== 'none')"
+    assert cell.evaluate(f"{outlined}.length") == 0  # no edit outline, on the cell or its text
     for button in cell.locator("button").all():
         expect(button).to_be_hidden()
     choose(console, first, WAXING)
@@ -324,3 +325,41 @@ def test_times_say_their_time_zone_and_the_header_counts_questions(console, serv
     console.get_by_role("tab", name="Knowledge base").click()
     hours = console.locator("#kb-table").get_by_role("row").filter(has_text="open Tuesday")
     expect(hours).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{2,5}\b|[+-]\d{2}\b"), timeout=15_000)
+
+
+# ---- screenshots for the docs
+
+
+def screenshot(page: Page, name: str, tmp_path, full_page: bool = False) -> Path:
+    """Set CONSOLE_SCREENSHOTS=docs/screenshots to refresh the committed ones."""
+    folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def test_screenshots_of_the_queue_and_the_audit(contexts, server, tmp_path):
+    page = open_console(contexts().new_page(), server.url)
+    first = escalate(server, WAXING, "+1 555 123 4567")
+    escalate(server, LIKE_IT[0], "+1 555 987 6543")
+    escalate(server, "Can I bring my dog to my appointment?")
+    expect(page.locator("#pending-table")).to_contain_text("dog", timeout=15_000)
+    choose(page, first, WAXING)
+    page.locator("#answer-text textarea").fill(BROWS)
+    page.locator("#answer-send").click()
+    expect(page.locator("#similar-send")).to_be_visible(timeout=20_000)
+    expect(page.locator("#pending-table")).not_to_contain_text(WAXING, timeout=15_000)
+    expect(page).to_have_title("(2) FrontDesk KB · Supervisor")
+    screenshot(page, "console-pending", tmp_path, full_page=True)
+
+    for question in ("What are your opening hours?", "Do you sell gift cards?"):
+        asked = httpx.post(f"{server.url}/api/ask", json={"question": question}).json()
+        assert asked["outcome"] == "answered", asked
+    page.get_by_role("tab", name="Audit").click()
+    expect(page.locator("#audit-right")).to_be_visible(timeout=15_000)
+    screenshot(page, "console-audit", tmp_path)
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#audit-right")).to_be_in_viewport()
+    assert "; ".join(page.evaluate(LAYOUT_PROBLEMS)) == ""
+    screenshot(page, "console-audit-phone", tmp_path, full_page=True)
