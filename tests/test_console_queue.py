@@ -270,6 +270,10 @@ def test_forms_wait_for_something_to_act_on_and_tables_open_rows_without_looking
     for button in cell.locator("button").all():
         expect(button).to_be_hidden()
     choose(console, first, WAXING)
+    console.locator("#suggestions-more").click()
+    expect(console.locator("#use-suggestion-0")).to_be_visible()
+    one_line = "b => b.scrollWidth <= b.clientWidth && b.getBoundingClientRect().height < 60"
+    assert console.locator("#use-suggestion-0").evaluate(one_line)  # "Use this answer", whole, on one line
 
     console.get_by_role("tab", name="Knowledge base").click()
     expect(console.locator("#kb-note")).to_contain_text("10 entries", timeout=15_000)
@@ -284,8 +288,7 @@ def test_forms_wait_for_something_to_act_on_and_tables_open_rows_without_looking
     console.locator("#kb-delete").click()
     for name in ("Add phrasing", "Yes, delete it", "Save changes"):  # one line each, label whole
         button = console.get_by_role("button", name=name)
-        fits = button.evaluate("b => b.scrollWidth <= b.clientWidth && b.getBoundingClientRect().height < 60")
-        assert fits, name
+        assert button.evaluate(one_line), name
     # Gradio's live region says an untranslated "common.complete" after each event: it is out of the
     # accessibility tree, so no screen reader reads it.
     announcers = console.locator("div.sr-only[role=status]")
