@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,11 +21,19 @@ class Settings(BaseSettings):
     match_threshold: float = Field(default=DEFAULT_MATCH_THRESHOLD, ge=0.0, le=1.0, alias="KB_MATCH_THRESHOLD")
     # Two pending questions this similar are the same question: the second caller joins the first request.
     duplicate_threshold: float = Field(default=0.92, ge=0.0, le=1.0, alias="KB_DUPLICATE_THRESHOLD")
+    # After an answer, pending questions at least this similar to the answered one are offered the same answer.
+    similar_threshold: float = Field(default=0.82, ge=0.0, le=1.0, alias="KB_SIMILAR_THRESHOLD")
     request_timeout_seconds: float = Field(default=1800, gt=0, alias="KB_REQUEST_TIMEOUT_SECONDS")
     sweep_interval_seconds: float = Field(default=1.0, gt=0, alias="KB_SWEEP_INTERVAL_SECONDS")
     supervisor_token: str | None = Field(default=None, alias="KB_SUPERVISOR_TOKEN")
     supervisor_webhook_url: str | None = Field(default=None, alias="KB_SUPERVISOR_WEBHOOK_URL")
+    # standard: signed Standard Webhooks JSON; slack: a Slack incoming-webhook message ({"text": ...}).
+    supervisor_webhook_format: Literal["standard", "slack"] = Field(
+        default="standard", alias="KB_SUPERVISOR_WEBHOOK_FORMAT"
+    )
     caller_webhook_url: str | None = Field(default=None, alias="KB_CALLER_WEBHOOK_URL")
+    # Where people reach this service (https://desk.example.com): the console link in Slack messages.
+    public_url: str | None = Field(default=None, alias="KB_PUBLIC_URL")
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, alias="KB_WEBHOOK_TIMEOUT_SECONDS")
     outbox_max_attempts: int = Field(default=8, ge=1, alias="KB_OUTBOX_MAX_ATTEMPTS")
     outbox_retry_base_seconds: float = Field(default=1.0, gt=0, alias="KB_OUTBOX_RETRY_BASE_SECONDS")
@@ -63,11 +72,31 @@ class Settings(BaseSettings):
     livekit_api_secret: str | None = Field(default=None, alias="LIVEKIT_API_SECRET")
 
     @field_validator(
-        "supervisor_token", "supervisor_webhook_url", "caller_webhook_url", "webhook_secret", mode="before"
+        "supervisor_token",
+        "supervisor_webhook_url",
+        "caller_webhook_url",
+        "webhook_secret",
+        "public_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in "<>| "):
+            raise ValueError("KB_PUBLIC_URL must be an http(s) address such as https://desk.example.com")
+        return value
+
+    @property
+    def console_url(self) -> str | None:
+        return f"{self.public_url.rstrip('/')}/supervisor/" if self.public_url else None
 
     @property
     def db_path(self) -> Path:

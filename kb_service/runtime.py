@@ -92,7 +92,12 @@ class Runtime:
             settings.business_name,
             settings.request_timeout_seconds,
             settings.duplicate_threshold,
-            Channels(settings.supervisor_webhook_url, settings.caller_webhook_url),
+            Channels(
+                settings.supervisor_webhook_url,
+                settings.caller_webhook_url,
+                settings.supervisor_webhook_format,
+                settings.console_url,
+            ),
         )
         self.confirmations = Confirmations(self.store, self.desk)
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)

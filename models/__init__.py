@@ -23,11 +23,19 @@ from models.schemas import (
     ResolveRequest,
     ResolveResponse,
     SessionPublic,
+    SimilarHelpRequest,
+    SimilarPage,
+    SimilarResolveRequest,
+    SimilarResolveResponse,
     StatsPublic,
     WaitingCaller,
 )
 
 __all__ = [
+    "SimilarHelpRequest",
+    "SimilarPage",
+    "SimilarResolveRequest",
+    "SimilarResolveResponse",
     "SessionPublic",
     "PrecisionBand",
     "LiveQualityPublic",

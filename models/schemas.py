@@ -178,6 +178,25 @@ class ResolveResponse(BaseModel):
     followups_queued: int
 
 
+class SimilarHelpRequest(HelpRequestPublic):
+    similarity: float  # cosine between this request's question and the answered one's
+
+
+class SimilarPage(BaseModel):
+    items: list[SimilarHelpRequest]  # pending requests, most similar first
+    threshold: float  # KB_SIMILAR_THRESHOLD: the least similarity listed
+
+
+class SimilarResolveRequest(StrictInput):
+    help_request_ids: Annotated[list[int], Field(min_length=1, max_length=200)]
+
+
+class SimilarResolveResponse(BaseModel):
+    resolved: list[int]  # answered now, each caller followed up
+    skipped: list[int]  # no longer pending, or no longer similar enough
+    followups_queued: int
+
+
 class PhrasingPublic(BaseModel):
     id: int
     question: str

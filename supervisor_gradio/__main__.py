@@ -23,7 +23,7 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
     """
     import hmac
 
-    from supervisor_gradio.console import AUTH_MESSAGE, CSS, USER, build_console
+    from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
 
     token = token or os.environ.get("KB_SUPERVISOR_TOKEN", "").strip()
     if not token:
@@ -44,6 +44,7 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
         auth=check,
         footer_links=[],
         css=CSS,
+        js=JS,
         show_error=False,
         auth_message=AUTH_MESSAGE,
     )

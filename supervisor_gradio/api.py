@@ -95,6 +95,15 @@ class ApiClient:
             body["knowledge_id"] = knowledge_id
         return self._call("POST", f"/api/help-requests/{help_request_id}/resolve", json=body)
 
+    def similar(self, help_request_id: int) -> list[dict]:
+        """Pending requests whose question is like this one's, most similar first."""
+        return self._call("GET", f"/api/help-requests/{help_request_id}/similar")["items"]
+
+    def resolve_similar(self, help_request_id: int, help_request_ids: list[int]) -> dict:
+        """Send a resolved request's answer to these similar ones: `{"resolved", "skipped", "followups_queued"}`."""
+        body = {"help_request_ids": help_request_ids}
+        return self._call("POST", f"/api/help-requests/{help_request_id}/similar/resolve", json=body)
+
     # ---- knowledge
 
     def knowledge(self, q: str | None = None, limit: int = 50, offset: int = 0) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from supervisor_gradio import (
+    alerts,
     audit_tab,
     callbacks_tab,
     history_tab,
@@ -19,30 +20,64 @@ from supervisor_gradio import (
 from supervisor_gradio.api import ClientFor
 
 USER = "supervisor"
+JS = alerts.JS
 AUTH_MESSAGE = "Sign in with the user name “supervisor” and the supervisor token as the password."
 
 CSS = """
 #console-header { font-size: 1.05rem; }
+.machine-only { display: none !important; }  /* read by the page's alert script, not by people */
+.alert-toggles { gap: 0.25rem 1rem; flex-wrap: wrap; justify-content: flex-start !important; }
+.alert-toggles > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; margin: 0 !important; }
+/* Tables are read-only lists (a click opens the row): no cell outline, selection or cell menu buttons that
+   suggest a cell can be edited. */
+[role=grid] .body-cell { cursor: pointer; }
+[role=grid] .body-cell.cell-selected, [role=grid] .body-cell.cell-selected * {
+  box-shadow: none !important; animation: none !important;
+}
+[role=grid] .body-cell :is(.selection-button, .cell-menu-button) { display: none !important; }
 .action-row { align-items: flex-end; }
 .action-row button { max-height: 3.2rem; }
+/* "Use this answer", "Add phrasing", "Yes, delete it": one line, never narrower than their label */
+.action-row button, .button-row button { white-space: nowrap; min-width: fit-content !important; }
+/* Gradio announces each finished event to screen readers with an untranslated "common.complete": the
+   console's own result lines say what happened. */
+div.sr-only[role=status][aria-live] { display: none !important; }
+.button-row { flex-wrap: wrap; gap: 0.5rem; }
+.button-row > button { flex: 1 1 auto; min-width: max-content !important; }
 .verdict-row { flex-wrap: nowrap; }  /* Right and Wrong side by side, even on a phone */
 .verdict-row > button { flex: 1 1 0; min-width: 0; white-space: nowrap; }
 @media (max-width: 640px) {  /* a phone between clients: stack the box and its button */
   .action-row { flex-direction: column; align-items: stretch; }
-  .action-row > * { width: 100%; max-width: none; }
+  .action-row > * { width: 100%; max-width: none; min-width: 0 !important; }
+  /* The queue keeps question, caller, wait and time left; the number and the caller count need a wider screen
+     (the number is in "Request to answer" too). Gradio sizes the columns in pixels from the desktop shares, so
+     the phone's shares are set here, alike for the header cells and the row cells below them. */
+  #pending-table :is(th, td, [role=gridcell]):is(:nth-child(1), :nth-child(4)) { display: none !important; }
+  #pending-table table { table-layout: fixed; }
+  #pending-table table, #pending-table div:has(> [role=row]) { width: 100% !important; }
+  #pending-table :is(th, td, [role=gridcell]) { min-width: 0 !important; max-width: none !important; }
+  #pending-table :is(th, td):nth-child(2) { width: 40% !important; }
+  #pending-table :is(th, td):nth-child(3) { width: 24% !important; }
+  #pending-table :is(th, td):is(:nth-child(5), :nth-child(6)) { width: 18% !important; }
+  #pending-table [role=gridcell]:nth-child(2) { flex: 0 0 40% !important; width: 40% !important; }
+  #pending-table [role=gridcell]:nth-child(3) { flex: 0 0 24% !important; width: 24% !important; }
+  #pending-table [role=gridcell]:is(:nth-child(5), :nth-child(6)) { flex: 0 0 18% !important; width: 18% !important; }
+  #pending-table th span { white-space: nowrap; font-size: 0.75rem; }
+  #pending-table th button { display: none; }  /* the column menu: no room, and nothing to sort on a phone */
 }
 """
 
 
 def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blocks:
     """`client_for(request)` gives the ApiClient for an event: fixed when standalone, per socket when mounted."""
-    with gr.Blocks(title="FrontDesk KB · Supervisor", analytics_enabled=False) as blocks:
+    with gr.Blocks(title=alerts.TITLE, analytics_enabled=False) as blocks:
         gr.Markdown("## FrontDesk KB · Supervisor console")
         header = gr.Markdown("Loading counts…", elem_id="console-header")
+        signal = alerts.build()
         timer = gr.Timer(refresh_seconds)
         with gr.Tabs():
             with gr.Tab("Pending", id="pending"):
-                pending_tab.build(client_for, header, timer, blocks)
+                pending_tab.build(client_for, header, signal, timer, blocks)
             with gr.Tab("Audit", id="audit") as audit:
                 audit_tab.build(client_for, header, timer, audit, blocks)
             with gr.Tab("Call-backs", id="callbacks") as callbacks:

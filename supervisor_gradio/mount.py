@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from kb_service.api.auth import token_matches
 from supervisor_gradio.api import ApiClient
-from supervisor_gradio.console import AUTH_MESSAGE, CSS, USER, build_console
+from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
 
 
 def local_base_url(request: gr.Request) -> str:
@@ -43,4 +43,6 @@ def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
         return username == USER and token_matches(token(), password)
 
     blocks = build_console(client_for)
-    return gr.mount_gradio_app(app, blocks, path=path, auth=check, footer_links=[], css=CSS, auth_message=AUTH_MESSAGE)
+    return gr.mount_gradio_app(
+        app, blocks, path=path, auth=check, footer_links=[], css=CSS, js=JS, auth_message=AUTH_MESSAGE
+    )

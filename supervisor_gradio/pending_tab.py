@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import alerts, similar_panel, views
 from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 EMPTY_QUEUE = "**No callers are waiting.** New questions show up here by themselves within a few seconds."
@@ -18,7 +18,7 @@ def header_text(client: ApiClient) -> str:
     return views.header_markdown(client.dashboard(), client.quality())
 
 
-def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
+def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
     shown_ids = gr.State([])
     suggestions = gr.State([])
     empty = gr.Markdown(EMPTY_QUEUE, visible=False, elem_id="pending-empty")
@@ -46,15 +46,19 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         suggestion_boxes.append(box)
         suggestion_buttons.append(button)
     show_weak = gr.Button("Show weak suggestions", visible=False, size="sm", elem_id="suggestions-more")
-    answer = gr.Textbox(
-        label="Your answer", lines=3, elem_id="answer-text", placeholder="What should the caller be told?"
-    )
-    corrected = gr.Textbox(label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question")
-    learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
+    with gr.Column(visible=False) as answer_form:  # shown once a request is picked: nothing to send before
+        answer = gr.Textbox(
+            label="Your answer", lines=3, elem_id="answer-text", placeholder="What should the caller be told?"
+        )
+        corrected = gr.Textbox(
+            label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question"
+        )
+        learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
+        send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
     # The request the answer form was filled in for: picking another one starts a fresh form.
     form_for = gr.State(None)
-    send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
     result = gr.Markdown(elem_id="answer-result")
+    answered = gr.State(None)  # the request just answered: its similar waiting questions are offered next
 
     def refresh(current, request: gr.Request):
         """Only the table, counts and choices change: what the supervisor is typing is left alone."""
@@ -63,7 +67,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             items = client.pending()
             counts = header_text(client)
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return exc.explain(), *[gr.skip()] * 5
         at = datetime.now(UTC)
         ids = [item["id"] for item in items]
         choices = [views.pending_choice(item) for item in items]
@@ -76,9 +80,10 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             gr.Markdown(visible=not items),
             gr.Dropdown(choices=choices),
             ids,
+            alerts.signal_text(items),
         )
 
-    refreshed = [header, queue, empty, selected, shown_ids]
+    refreshed = [header, queue, empty, selected, shown_ids, signal]
 
     def open_request(current, filled_for, request: gr.Request):
         """Show the request and its suggestions; a request other than the form's gets a fresh form."""
@@ -95,13 +100,13 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             gr.Button(visible=False),
         ]
         if help_request_id is None:
-            return ["", [], *hidden, *form, gr.skip()]
+            return ["", [], *hidden, *form, gr.skip(), gr.Column(visible=False)]
         client = client_for(request)
         try:
             item = client.help_request(help_request_id)
             found = client.knowledge(q=item["question"], limit=SUGGESTIONS)["items"]
         except ApiError as exc:
-            return ["", [], *hidden, *form, exc.explain()]
+            return ["", [], *hidden, *form, exc.explain(), gr.Column(visible=False)]
         offered = [
             {"id": e["id"], "answer": e["answer"], "strength": views.suggestion_strength(e["score"])} for e in found
         ]
@@ -126,7 +131,9 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         # A fresh pending request clears the last message; otherwise keep it (it may explain a 409).
         note = "" if item["status"] == "pending" else gr.skip()
         shown_title = gr.Markdown(value=title, visible=bool(offered))
-        return [item["question"], offered, shown_title, *rows, *boxes, more, *form, note]
+        # A request answered elsewhere keeps the form as it was: after a 409 the answer typed is still there.
+        form_shown = gr.Column(visible=True) if item["status"] == "pending" else gr.skip()
+        return [item["question"], offered, shown_title, *rows, *boxes, more, *form, note, form_shown]
 
     opened = [
         question,
@@ -140,6 +147,7 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
         learn,
         form_for,
         result,
+        answer_form,
     ]
 
     def reveal_weak(offered):
@@ -150,9 +158,9 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
     def resolve(current, text, corrected_text, learn_it, knowledge_id, request: gr.Request):
         help_request_id = views.as_id(current)
         if help_request_id is None:
-            return "Pick a request from the queue first.", gr.skip(), gr.skip(), gr.skip()
+            return "Pick a request from the queue first.", *[gr.skip()] * 3, None
         if not (text or "").strip():
-            return "Write an answer first (or use a suggestion).", gr.skip(), gr.skip(), gr.skip()
+            return "Write an answer first (or use a suggestion).", *[gr.skip()] * 3, None
         try:
             response = client_for(request).resolve(
                 help_request_id, text.strip(), (corrected_text or "").strip() or None, bool(learn_it), knowledge_id
@@ -162,11 +170,10 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
                 return (
                     f"⚠️ **Request #{help_request_id} was already answered or closed by someone else.** "
                     "Your answer was not sent; it is still in the box if you need it.",
-                    gr.skip(),
-                    gr.skip(),
-                    gr.skip(),
+                    *[gr.skip()] * 3,
+                    None,
                 )
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
+            return exc.explain(), *[gr.skip()] * 3, None
         sent = int(response["followups_queued"])
         followed = (
             f"Follow-up sent to {sent} waiting caller{'s' if sent != 1 else ''}."
@@ -180,16 +187,19 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
                 if knowledge_id is not None
                 else f" Learned as knowledge entry #{response['knowledge_id']}."
             )
-        return f"✅ Request #{help_request_id} resolved. {followed}{learned}", "", "", None
+        return f"✅ Request #{help_request_id} resolved. {followed}{learned}", "", "", None, help_request_id
 
-    resolved = [result, answer, corrected, selected]
+    resolved = [result, answer, corrected, selected, answered]
     after = {"fn": refresh, "inputs": [selected], "outputs": refreshed}
     reopen = {"fn": open_request, "inputs": [selected, form_for], "outputs": opened}
+    offer_similar = similar_panel.build(client_for, answered, result, after)
 
     def send_answer(current, text, corrected_text, learn_it, request: gr.Request):
         return resolve(current, text, corrected_text, learn_it, None, request)
 
-    send.click(send_answer, [selected, answer, corrected, learn], resolved).then(**after).then(**reopen)
+    send.click(send_answer, [selected, answer, corrected, learn], resolved).then(**after).then(**reopen).then(
+        **offer_similar
+    )
 
     for i, button in enumerate(suggestion_buttons):
 
@@ -197,10 +207,12 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, blocks: g
             """Resolve with the entry's answer and `knowledge_id`: the question always becomes one of its phrasings
             (the page says so; "Learn this answer" is about a written answer)."""
             if i >= len(offered):
-                return "That suggestion is gone; pick the request again.", gr.skip(), gr.skip(), gr.skip()
+                return "That suggestion is gone; pick the request again.", *[gr.skip()] * 3, None
             return resolve(current, offered[i]["answer"], corrected_text, True, offered[i]["id"], request)
 
-        button.click(use_suggestion, [selected, corrected, suggestions], resolved).then(**after).then(**reopen)
+        button.click(use_suggestion, [selected, corrected, suggestions], resolved).then(**after).then(**reopen).then(
+            **offer_similar
+        )
 
     def pick_row(ids, event: gr.SelectData):
         picked = views.id_at_row(ids, event.index)

@@ -10,7 +10,10 @@ from kb_service.ops.logs import mask_phone
 # Short headers: the table must still read on a phone.
 PENDING_HEADERS = ["#", "Question", "Caller", "Callers", "Waited", "Left"]
 HISTORY_HEADERS = ["#", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
-KNOWLEDGE_HEADERS = ["#", "Answer", "Phrasings", "Hits", "Last used", "Score"]
+KNOWLEDGE_HEADERS = ["#", "Answer", "Phrasings", "Hits", "Last used"]
+KNOWLEDGE_WIDTHS = ["6%", "40%", "36%", "6%", "12%"]
+SEARCH_HEADERS = [*KNOWLEDGE_HEADERS, "Match"]  # search results say how close each is, in words
+SEARCH_WIDTHS = ["6%", "36%", "32%", "6%", "11%", "9%"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -40,9 +43,14 @@ def duration(seconds: float) -> str:
     return f"{days} d {hours} h"
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 caller`, `2 callers`; `many` for the rest (`1 entry`, `2 entries`)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
 def local_time(value: str | None) -> str:
     moment = parse_time(value)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else ""  # the service's time zone
 
 
 def pending_row(item: dict, at: datetime) -> list:
@@ -108,15 +116,27 @@ def suggestion_strength(score: float) -> str:
 
 
 def knowledge_row(entry: dict) -> list:
-    score = entry.get("score")
-    return [
+    """A table row; a search result (with `score`) ends with how close it is, in words."""
+    row = [
         entry["id"],
         entry["answer"],
         " | ".join(p["question"] for p in entry["phrasings"]),
         entry["hit_count"],
         local_time(entry.get("last_used_at")) or "never",
-        "" if score is None else f"{score:.2f}",
     ]
+    return row if entry.get("score") is None else [*row, suggestion_strength(entry["score"])]
+
+
+# A search shows the entries at least this close in meaning, or that contain the words searched for: one-word
+# searches score low against whole questions ("gift" 0.51 to the gift-card entry, "colour" 0.36 to the colour
+# prices), while unrelated entries stay under 0.45 with the default model.
+SEARCH_RELEVANT = 0.50
+
+
+def relevant(entry: dict, text: str) -> bool:
+    needle = text.strip().casefold()
+    words = [entry["answer"], *(p["question"] for p in entry["phrasings"])]
+    return entry.get("score", 0) >= SEARCH_RELEVANT or any(needle in w.casefold() for w in words)
 
 
 def phrasing_lines(text: str) -> list[str]:
@@ -135,7 +155,7 @@ def header_markdown(dashboard: dict, quality: dict | None = None) -> str:
     counts = (
         f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
         f"**{int(dashboard['unresolved_today'])}** unresolved today · "
-        f"auto-answered (24 h): **{rate_text}** of {int(dashboard['asks_last_24h'])} calls"
+        f"auto-answered (24 h): **{rate_text}** of {plural(int(dashboard['asks_last_24h']), 'question')}"
     )
     return counts if quality is None else f"{counts}\n\n{precision_markdown(quality)}"
 

@@ -315,14 +315,16 @@ def test_edit_add_phrasing_delete_and_create_entries(console, server):
 
     console.locator("#kb-query :is(input, textarea)").fill("where can I park?")
     console.locator("#kb-search").click()
-    expect(console.locator("#kb-note")).to_contain_text("nearest entries", timeout=15_000)
+    expect(console.locator("#kb-note")).to_contain_text("entries match", timeout=15_000)
     expect(table.get_by_role("row").nth(1)).to_contain_text("42 Maple Street")
 
     address = api(server, "GET", "/api/knowledge", params={"q": "where can I park?", "limit": 1}).json()["items"][0]
     assert address["hit_count"] == 0
     table.get_by_role("row").nth(1).get_by_role("gridcell").nth(1).click()
     expect(console.locator("#kb-edit-answer textarea")).to_have_value(address["answer"], timeout=10_000)
-    expect(console.locator("#kb-result")).to_contain_text(f"Entry #{address['id']}: used 0 times, last used never")
+    expect(console.locator("#kb-entry-title")).to_contain_text(
+        f"Entry #{address['id']} · used 0 times, last used never"
+    )
 
     console.locator("#kb-edit-answer textarea").fill("We're at 7 Oak Avenue, with free parking out front.")
     console.locator("#kb-save").click()
@@ -352,7 +354,7 @@ def test_edit_add_phrasing_delete_and_create_entries(console, server):
     console.locator("#kb-create-answer textarea").fill("Yes, we have free wifi: ask at the desk.")
     console.locator("#kb-create-questions textarea").fill("Do you have wifi?\nIs there internet?")
     console.locator("#kb-create").click()
-    expect(console.locator("#kb-result")).to_contain_text("Added entry #", timeout=15_000)
+    expect(console.locator("#kb-create-result")).to_contain_text("Added entry #", timeout=15_000)
     created = ask(server, "Do you have wifi?")
     assert (created["outcome"], created["answer"]) == ("answered", "Yes, we have free wifi: ask at the desk.")
     console.locator("#kb-all").click()

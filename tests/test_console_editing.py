@@ -45,16 +45,17 @@ def test_adding_an_entry_opens_it_and_save_never_overwrites_another(console, ser
     kb.get_by_role("tab", name="Knowledge base").click()
     expect(kb.locator("#kb-note")).to_contain_text("10 entries", timeout=15_000)
     tenth = entry(server, 10)
-    kb.locator("#kb-entry-id :is(input, textarea)").fill("10")
-    kb.locator("#kb-open").click()
-    expect(kb.locator("#kb-edit-answer textarea")).to_have_value(tenth[0], timeout=10_000)
+    rows = kb.locator("#kb-table").get_by_role("row")
+    rows.filter(has_text=tenth[0]).get_by_role("gridcell").nth(1).click()  # a click on the row opens it
+    expect(kb.locator("#kb-entry-title")).to_contain_text("Entry #10", timeout=10_000)
+    expect(kb.locator("#kb-edit-answer textarea")).to_have_value(tenth[0])
 
     kb.get_by_text("Add an entry by hand").click()
     kb.locator("#kb-create-answer textarea").fill("Yes, we have free wifi: ask at the desk.")
     kb.locator("#kb-create-questions textarea").fill("Do you have wifi?\nIs there internet?")
     kb.locator("#kb-create").click()
-    expect(kb.locator("#kb-result")).to_contain_text("Added entry #11", timeout=15_000)
-    expect(kb.locator("#kb-entry-id :is(input, textarea)")).to_have_value("11")
+    expect(kb.locator("#kb-create-result")).to_contain_text("Added entry #11", timeout=15_000)
+    expect(kb.locator("#kb-entry-title")).to_contain_text("Entry #11")
     expect(kb.locator("#kb-edit-answer textarea")).to_have_value("Yes, we have free wifi: ask at the desk.")
     expect(kb.locator("#kb-edit-phrasings textarea")).to_have_value("Do you have wifi?\nIs there internet?")
 
@@ -66,10 +67,12 @@ def test_adding_an_entry_opens_it_and_save_never_overwrites_another(console, ser
     )
     assert entry(server, 10) == tenth
 
-    # A number typed but not opened: Save refuses rather than write #11's text into #10.
-    kb.locator("#kb-entry-id :is(input, textarea)").fill("10")
+    # Back to #10 by its row: the editor holds #10's own text, and Save writes it back unchanged.
+    rows.filter(has_text=tenth[0]).get_by_role("gridcell").nth(1).click()
+    expect(kb.locator("#kb-entry-title")).to_contain_text("Entry #10", timeout=10_000)
+    expect(kb.locator("#kb-edit-answer textarea")).to_have_value(tenth[0])
     kb.locator("#kb-save").click()
-    expect(kb.locator("#kb-result")).to_contain_text("Nothing saved: the editor holds entry #11", timeout=15_000)
+    expect(kb.locator("#kb-result")).to_contain_text("Saved entry #10", timeout=15_000)
     assert entry(server, 10) == tenth
     assert entry(server, 11)[0] == "Yes, we have free wifi: ask at the desk."
 

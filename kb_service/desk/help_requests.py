@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from kb_service.desk import outbox
+from kb_service.desk import outbox, slack
 from kb_service.desk.pending import PendingQuestions
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
@@ -62,6 +62,8 @@ class Channels:
 
     supervisor_webhook_url: str | None = None
     caller_webhook_url: str | None = None
+    supervisor_webhook_format: str = "standard"  # or "slack": a Slack incoming-webhook message (desk/slack.py)
+    console_url: str | None = None  # the console's public address, for the link in a Slack message
 
 
 class HelpDesk:
@@ -141,10 +143,12 @@ class HelpDesk:
             "text": f'Hey, I need help answering: "{question}" (request {help_request_id})',
         }
         outbox.queue(tx, "help_request.created", outbox.CONSOLE, payload, stamp=stamp)
-        if self.channels.supervisor_webhook_url:
-            outbox.queue(
-                tx, "help_request.created", outbox.WEBHOOK, payload, self.channels.supervisor_webhook_url, stamp
-            )
+        url = self.channels.supervisor_webhook_url
+        if url and self.channels.supervisor_webhook_format == "slack":
+            sent = {**payload, "created_at": stamp, "console_url": self.channels.console_url}
+            outbox.queue(tx, "help_request.created", slack.CHANNEL, sent, url, stamp)
+        elif url:
+            outbox.queue(tx, "help_request.created", outbox.WEBHOOK, payload, url, stamp)
 
     # ---- resolve
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from kb_service.desk import slack
 from kb_service.storage.store import Store, iso, iso_in, now
 
 log = logging.getLogger("frontdesk.outbox")
@@ -95,6 +96,9 @@ class Outbox:
         payload = json.loads(row["payload"])
         if row["channel"] == CONSOLE:
             console.info(payload["text"])
+            return
+        if row["channel"] == slack.CHANNEL:
+            slack.post(self._http, row["target"], payload)
             return
         body = json.dumps({"type": row["event_type"], "id": row["event_id"], "data": payload})
         sent_at = datetime.fromtimestamp(int(time.time()), UTC)

@@ -3,8 +3,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SupervisorDep
+from kb_service.desk.similar import resolve_similar, similar_page
 from kb_service.storage.idempotency import IdempotencyKey
-from models import HelpRequestPage, HelpRequestPublic, HelpRequestStatus, ResolveRequest, ResolveResponse
+from models import (
+    HelpRequestPage,
+    HelpRequestPublic,
+    HelpRequestStatus,
+    ResolveRequest,
+    ResolveResponse,
+    SimilarPage,
+    SimilarResolveRequest,
+    SimilarResolveResponse,
+)
 
 router = APIRouter(prefix="/api/help-requests", tags=["supervisor"])
 
@@ -46,4 +56,25 @@ def resolve_help_request(
     response = runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
     runtime.outbox_worker.wake()
     runtime.refresh_thresholds()  # the resolve labelled the matcher's best candidate right or wrong
+    return response
+
+
+@router.get("/{help_request_id}/similar", response_model=SimilarPage)
+def list_similar(help_request_id: int, runtime: RuntimeDep, supervisor: SupervisorDep) -> SimilarPage:
+    """Pending requests whose question is like this one's (cosine >= KB_SIMILAR_THRESHOLD), most similar first."""
+    return similar_page(runtime.desk, help_request_id, runtime.settings.similar_threshold)
+
+
+@router.post("/{help_request_id}/similar/resolve", response_model=SimilarResolveResponse)
+def resolve_similar_requests(
+    help_request_id: int, body: SimilarResolveRequest, runtime: RuntimeDep, supervisor: SupervisorDep
+) -> SimilarResolveResponse:
+    """Send this resolved request's answer to the chosen similar pending requests, each resolved and followed up
+    like a resolve. Ids no longer pending or no longer similar come back in `skipped`; 409 if this one is not
+    resolved."""
+    response = resolve_similar(
+        runtime.desk, help_request_id, body.help_request_ids, runtime.settings.similar_threshold, supervisor
+    )
+    runtime.outbox_worker.wake()
+    runtime.refresh_thresholds()
     return response
