@@ -18,21 +18,15 @@ NOTHING_TO_CALL = (
 )
 
 
-def zoned_time(value: str | None) -> str:
-    """The service's local time, with its zone: `2026-12-01 18:05 EST`."""
-    moment = views.parse_time(value)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else ""
-
-
 def why(item: dict) -> str:
     reason = "asked to be called back" if item["reason"] == "asked" else "no answer in time"
     return f"{reason} · answered since" if item["status"] == "resolved" else reason
 
 
 def row(item: dict, done: bool) -> list:
-    first = [item["id"], item.get("name") or "", item["phone"], item["question"], zoned_time(item["asked_at"])]
+    first = [item["id"], item.get("name") or "", item["phone"], item["question"], views.local_time(item["asked_at"])]
     if done:
-        return [*first, zoned_time(item["called_back_at"]), item.get("note") or ""]
+        return [*first, views.local_time(item["called_back_at"]), item.get("note") or ""]
     return [*first, why(item)]
 
 

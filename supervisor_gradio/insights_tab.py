@@ -10,7 +10,6 @@ import gradio as gr
 
 from supervisor_gradio import views
 from supervisor_gradio.api import ApiError, ClientFor
-from supervisor_gradio.callbacks_tab import zoned_time
 
 PERIODS = [("7 days", 7), ("30 days", 30), ("90 days", 90)]
 ESCALATED_HEADERS = ["Question (latest wording)", "Asked", "Requests", "Unanswered", "Last asked"]
@@ -80,13 +79,13 @@ def escalated_row(group: dict) -> list:
         group["asks"],
         group["requests"],
         group["unanswered"],
-        zoned_time(group["last_asked_at"]),
+        views.local_time(group["last_asked_at"]),
     ]
 
 
 def unused_row(entry: dict) -> list:
-    last = zoned_time(entry["last_used_at"]) or "never"
-    return [entry["id"], entry["answer"], entry["hit_count"], last, zoned_time(entry["created_at"])]
+    last = views.local_time(entry["last_used_at"]) or "never"
+    return [entry["id"], entry["answer"], entry["hit_count"], last, views.local_time(entry["created_at"])]
 
 
 def build(client_for: ClientFor, tab: gr.Tab) -> None:
