@@ -23,9 +23,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/frontdesk serve $(ARGS)
 
-## Set up (venv, packages, Debian chromium for the browser tests), then run every test
+## Set up (venv, packages, Debian chromium and PostgreSQL for the tests), then run every test
 test: $(STAMP)
 	scripts/install-browser
+	scripts/install-postgresql
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint: ruff's checks and its formatter (check only)
