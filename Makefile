@@ -38,7 +38,7 @@ clean:
 	rm -rf $(VENV) data
 
 ## Benchmarks (not tests): each prints the service figure, its raw floor and the ratio; results in bench/results/
-.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale
+.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale bench-replicas bench-storage-layer
 bench-ask: $(STAMP)
 	$(BIN)/python -m bench.ask_latency $(ARGS)
 bench-throughput: $(STAMP)
@@ -50,3 +50,9 @@ bench-rebuild: $(STAMP)
 	$(BIN)/python -m bench.rebuild $(ARGS)
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale $(ARGS)
+bench-replicas: $(STAMP)
+	scripts/install-wrk
+	scripts/install-postgresql
+	$(BIN)/python -m bench.replicas $(ARGS)
+bench-storage-layer: $(STAMP)
+	$(BIN)/python -m bench.storage_layer $(ARGS)

@@ -85,7 +85,8 @@ def test_after_the_retry_limit_an_event_is_dead_and_counted(make_client):
 
 
 @pytest.mark.slow
-def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path):
+@BOTH_BACKENDS
+def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path, database_url):
     """The first attempt fails and the process dies before the retry: the restart delivers the same event."""
     data_dir = tmp_path / "data"
     with Receiver([500]) as receiver:
@@ -94,6 +95,7 @@ def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path):
             "KB_SUPERVISOR_WEBHOOK_URL": receiver.url,
             "KB_WEBHOOK_SECRET": SECRET,
             "KB_OUTBOX_RETRY_BASE_SECONDS": "5",
+            **({"KB_DATABASE_URL": database_url} if database_url else {}),
         }
         service = ServiceProcess(data_dir, **env)
         try:

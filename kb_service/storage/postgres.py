@@ -182,7 +182,9 @@ class PostgresStore(Store):
 
     def listen(self) -> psycopg.Connection:
         """A connection of its own, outside the pool, listening for other replicas' changes."""
-        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=int(CONNECT_WAIT_SECONDS))
+        conn = psycopg.connect(
+            self.url, autocommit=True, connect_timeout=int(CONNECT_WAIT_SECONDS), application_name="frontdesk-listener"
+        )
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         return conn
 
