@@ -20,7 +20,7 @@ from tests.support import AUTH, TOKEN, Receiver, wait_for
 from tests.test_durability import ROOT, ServiceProcess
 from tests.test_streams import events_of
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 UNRELATED = [  # unknown to the service and far apart: none joins another's request
     "Can I bring my dog to the appointment?",
