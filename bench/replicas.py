@@ -3,7 +3,7 @@
 .venv/bin/python -m bench.replicas --clinc150 PATH [--phrasings 10000] [--seconds 60] [--rounds 3]
 
 Three services over the same knowledge base: one on SQLite pinned to core 0, and replicas A (core 0) and B
-(core 1) on one throwaway PostgreSQL cluster (started here, unpinned, as is wrk). Each round, in turn: wrk with 32
+(core 1) on one throwaway PostgreSQL cluster (started here, unpinned, as is wrk; reached by its Unix socket). Each round, in turn: wrk with 32
 clients on the SQLite service; wrk with 32 clients on A alone; two wrk with 16 clients each on A and B at once.
 So "2 replicas ÷ 1 replica on 1 core" and "PostgreSQL ÷ SQLite" are measured under the same load generator and
 the same machine load. Then learn-to-answer across replicas: a resolve's 200 on A until a paraphrase is
@@ -28,14 +28,16 @@ from bench.throughput import wrk
 from tests.postgres_support import PostgresCluster
 
 
-def learn_across(a: str, b: str) -> list[float]:
-    """Seconds from each resolve's 200 on A to its paraphrase answered on B."""
+def learn_across(a: str, b: str) -> tuple[list[float], dict[str, int]]:
+    """Seconds from each resolve's 200 on A to its paraphrase answered on B, and how many pairs were skipped
+    (the question was not escalated) or never answered within 10 s."""
     auth = {"Authorization": f"Bearer {common.TOKEN}"}
-    timings = []
+    timings, missed = [], {"not escalated": 0, "not answered in 10 s": 0}
     with httpx.Client(base_url=a, timeout=30, headers=auth) as on_a, httpx.Client(base_url=b, headers=auth) as on_b:
         for question, paraphrase in PAIRS:
             ask = on_a.post("/api/ask", json={"question": question}).json()
             if ask["outcome"] != "escalated":
+                missed["not escalated"] += 1
                 continue
             pending = on_a.get("/api/help-requests", params={"status": "pending", "limit": 200}).json()["items"]
             request = next(r for r in pending if ask["help_request_id"] in [c["reference"] for c in r["callers"]])
@@ -50,7 +52,9 @@ def learn_across(a: str, b: str) -> list[float]:
                 if reply["outcome"] == "answered" and reply["answer"] == answer:
                     timings.append(time.perf_counter() - resolved)
                     break
-    return timings
+            else:
+                missed["not answered in 10 s"] += 1
+    return timings, missed
 
 
 def main() -> None:
@@ -73,7 +77,7 @@ def main() -> None:
     load_before = common.machine()["load_average"]
     cluster = PostgresCluster().start()
     try:
-        url = cluster.fresh_database()
+        url = cluster.fresh_database(socket=True)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             bodies = root / "bodies.txt"
@@ -93,7 +97,7 @@ def main() -> None:
                     with ThreadPoolExecutor(2) as pool:
                         runs = list(pool.map(lambda s: wrk(s.url, args.clients // 2, window, bodies), (a, b)))
                     served["postgresql, 2 replicas"] += sum(r["requests"] for r in runs)
-                timings = learn_across(a.url, b.url)
+                timings, missed = learn_across(a.url, b.url)
     finally:
         cluster.destroy()
     rate = {name: n / args.seconds for name, n in served.items()}
@@ -116,6 +120,7 @@ def main() -> None:
         {
             "asks_per_s": rate,
             "learned_answered": len(timings),
+            "learned_missed": missed,
             "load_average_before": load_before,
             "load": "wrk -t1, kept-alive connections; PostgreSQL and wrk unpinned on the same 2 cores",
         },

@@ -73,8 +73,7 @@ class Runtime:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         limit_thread_pools()
         self.token, self.token_generated = load_or_create_token(settings)
-        self.store = open_store(settings)
-        self.store.require_migrated()
+        self.store = open_store(settings)  # PostgreSQL: refuses one that is not migrated
         self.embedder = embedder or make_embedder(settings)  # built once (or shared by the tests)
         self.kb = KnowledgeBase(
             self.store, self.embedder, settings.index_path, settings.index_kind, settings.index_exact_max

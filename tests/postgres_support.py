@@ -72,16 +72,19 @@ class PostgresCluster:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def url(self, database: str = "postgres") -> str:
+    def url(self, database: str = "postgres", socket: bool = False) -> str:
+        """TCP on loopback, or the cluster's Unix socket (as a replica on the database's host would connect)."""
+        if socket:
+            return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
-    def fresh_database(self) -> str:
+    def fresh_database(self, socket: bool = False) -> str:
         """A new empty database; returns its URL."""
         self._databases += 1
         name = f"test_{os.getpid()}_{self._databases}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
-        return self.url(name)
+        return self.url(name, socket)
 
     def execute(self, database_url: str, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(database_url, autocommit=True) as conn:

@@ -88,6 +88,8 @@ def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(postgres):
     assert refused.returncode == 1
     assert "not migrated" in refused.stderr and "frontdesk migrate" in refused.stderr
     assert "Traceback" not in refused.stderr
+    stats = frontdesk("stats", database_url=url)  # every command that reads it says the same
+    assert stats.returncode == 1 and "frontdesk migrate" in stats.stderr and "Traceback" not in stats.stderr
     first, again = frontdesk("migrate", database_url=url), frontdesk("migrate", database_url=url)
     assert first.returncode == again.returncode == 0
     assert "applied" in first.stdout and "nothing to apply" in again.stdout

@@ -24,10 +24,8 @@ def knowledge_base(settings: Settings):
     from kb_service.storage.store import open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings)
-    store.require_migrated()
     kb = KnowledgeBase(
-        store,
+        open_store(settings),
         make_embedder(settings),
         settings.index_path,
         settings.index_kind,
@@ -89,14 +87,10 @@ def serve(host: str, port: int, access_log: bool) -> None:
 
 
 def require_migrated(settings: Settings) -> None:
-    """SQLite migrates itself on open; PostgreSQL must have had `frontdesk migrate`."""
+    """SQLite migrates itself on open; PostgreSQL must have had `frontdesk migrate` (Unmigrated otherwise)."""
     from kb_service.storage.store import open_store
 
-    store = open_store(settings)
-    try:
-        store.require_migrated()
-    finally:
-        store.close()
+    open_store(settings).close()
 
 
 @main.command()

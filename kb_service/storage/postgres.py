@@ -126,7 +126,8 @@ class PostgresStore(Store):
             min_size=1,
             max_size=POOL_SIZE,
             kwargs={"autocommit": True, "row_factory": _rows},
-            check=ConnectionPool.check_connection,  # a connection broken by a restart is replaced, not used
+            # No check on checkout (a round trip per query): a connection a restart broke fails once, its
+            # request gets a 503, and the pool discards it.
             timeout=CONNECT_WAIT_SECONDS,
             open=False,
         )
