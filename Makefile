@@ -23,11 +23,11 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/frontdesk serve $(ARGS)
 
-## Set up (venv, packages, Debian chromium for the browser tests, espeak-ng and sox for the voice tests), then run
-## every test
+## Set up (venv, packages; Debian chromium, PostgreSQL, espeak-ng and sox for the tests), then run every test
 test: $(STAMP)
 	scripts/install-browser
 	scripts/install-audio
+	scripts/install-postgresql
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint: ruff's checks and its formatter (check only)
@@ -39,7 +39,7 @@ clean:
 	rm -rf $(VENV) data
 
 ## Benchmarks (not tests): each prints the service figure, its raw floor and the ratio; results in bench/results/
-.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale bench-voice
+.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale bench-voice bench-replicas bench-storage-layer
 bench-ask: $(STAMP)
 	$(BIN)/python -m bench.ask_latency $(ARGS)
 bench-throughput: $(STAMP)
@@ -55,3 +55,9 @@ bench-voice: $(STAMP)
 	scripts/install-wrk
 	scripts/install-audio
 	$(BIN)/python -m bench.voice $(ARGS)
+bench-replicas: $(STAMP)
+	scripts/install-wrk
+	scripts/install-postgresql
+	$(BIN)/python -m bench.replicas $(ARGS)
+bench-storage-layer: $(STAMP)
+	$(BIN)/python -m bench.storage_layer $(ARGS)

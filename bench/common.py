@@ -115,8 +115,11 @@ def raw_index(vectors: np.ndarray):
     return raw
 
 
-def build_kb(data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: int = 5) -> None:
-    """A knowledge base of len(texts) phrasings (`per_entry` per answer), written straight to SQLite."""
+def build_kb(
+    data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: int = 5, database_url: str | None = None
+) -> None:
+    """A knowledge base of len(texts) phrasings (`per_entry` per answer), written straight to SQLite (or to the
+    PostgreSQL database of `database_url`, migrated first)."""
     from kb_service.embedding import DIMENSION, MODEL_NAME
     from kb_service.knowledge.entries import KnowledgeBase
     from kb_service.storage.store import Store
@@ -125,7 +128,13 @@ def build_kb(data_dir: Path, texts: list[str], vectors: np.ndarray, per_entry: i
         model_name, dimension = MODEL_NAME, DIMENSION
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    kb = KnowledgeBase(Store(data_dir / "frontdesk.db"), Stored())
+    if database_url:
+        from kb_service.storage.postgres import PostgresStore
+
+        store = PostgresStore(database_url, migrate=True)
+    else:
+        store = Store(data_dir / "frontdesk.db")
+    kb = KnowledgeBase(store, Stored())
     with kb.store.write() as tx:
         for start in range(0, len(texts), per_entry):
             kb.insert_entry(
@@ -143,7 +152,8 @@ def free_port() -> int:
 class Service:
     """`frontdesk serve` in a subprocess on loopback, over a prepared data dir."""
 
-    def __init__(self, data_dir: Path, **env: str):
+    def __init__(self, data_dir: Path, cpus: str | None = None, **env: str):
+        self.cpus = cpus  # pinned with taskset, such as "0"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -159,8 +169,9 @@ class Service:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Self:
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "frontdesk"), "serve", "--port", str(self.port)],
+            [*pin, str(Path(sys.executable).parent / "frontdesk"), "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     data_dir: Path = Field(default=Path("./data"), alias="KB_DATA_DIR")
+    # postgresql://user@host:port/db: PostgreSQL for N replicas (README "Several replicas"); unset: SQLite in data_dir.
+    database_url: str | None = Field(default=None, alias="KB_DATABASE_URL")
     match_threshold: float = Field(default=DEFAULT_MATCH_THRESHOLD, ge=0.0, le=1.0, alias="KB_MATCH_THRESHOLD")
     # Two pending questions this similar are the same question: the second caller joins the first request.
     duplicate_threshold: float = Field(default=0.92, ge=0.0, le=1.0, alias="KB_DUPLICATE_THRESHOLD")
@@ -77,6 +79,7 @@ class Settings(BaseSettings):
         "caller_webhook_url",
         "webhook_secret",
         "public_url",
+        "database_url",
         mode="before",
     )
     @classmethod

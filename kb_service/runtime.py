@@ -27,7 +27,7 @@ from kb_service.matching.matcher import Matcher
 from kb_service.speech import Recognizer
 from kb_service.speech.vocabulary import Vocabulary
 from kb_service.storage import idempotency
-from kb_service.storage.store import Store
+from kb_service.storage.store import open_store
 from models import LiveQualityPublic
 
 log = logging.getLogger("frontdesk")
@@ -76,15 +76,16 @@ class Runtime:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         limit_thread_pools()
         self.token, self.token_generated = load_or_create_token(settings)
-        self.store = Store(settings.db_path)
+        self.store = open_store(settings)  # PostgreSQL: refuses one that is not migrated
         self.embedder = embedder or make_embedder(settings)  # built once (or shared by the tests)
         self.kb = KnowledgeBase(
             self.store, self.embedder, settings.index_path, settings.index_kind, settings.index_exact_max
         )
         self.index_status = self.kb.load_index()
-        if settings.demo and self.kb.count() == 0 and self.store.scalar("SELECT COUNT(*) FROM help_requests") == 0:
-            demo.load(self.kb)
-            self.index_status += ", demo knowledge base loaded"
+        with self.store.startup_lock():  # replicas starting together load the demo once
+            if settings.demo and self.kb.count() == 0 and not self.store.scalar("SELECT COUNT(*) FROM help_requests"):
+                demo.load(self.kb)
+                self.index_status += ", demo knowledge base loaded"
         self.matcher = Matcher(self.kb, settings.match_threshold)
         self.desk = HelpDesk(
             self.store,
@@ -116,6 +117,7 @@ class Runtime:
         )
         self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
+        self.listener = None  # PostgreSQL: other replicas' changes, as they commit (`start`)
         self._saved_version = -1
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
@@ -174,9 +176,21 @@ class Runtime:
             self.speech = Recognizer(Vocabulary(self.store, self.settings.business_name))
         self.outbox_worker.start()
         self.sweeper.start()
+        if self.settings.database_url:
+            from kb_service.storage.listener import ChangeListener
+
+            self.listener = ChangeListener(self.store, {"knowledge": self.kb.sync_if_changed_elsewhere})
+            self.listener.start()
+
+    def on_change(self, channel: str, handler: Callable[[], object]) -> None:
+        """Run `handler` when another replica commits a change to `channel` (PostgreSQL; SQLite: never)."""
+        if self.listener is not None:
+            self.listener.handlers[channel] = handler
 
     def stop(self) -> None:
         self.stopping = True
+        if self.listener is not None:
+            self.listener.stop()
         if self.asks is not None:
             self.asks.close()
         if self.speech is not None:

@@ -32,14 +32,44 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the run, started the first time a test needs it."""
+    from tests.postgres_support import PostgresCluster
+
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.destroy()
+
+
 @pytest.fixture
-def make_client(embedder, data_dir):
+def backend(request) -> str:
+    """The storage backend: SQLite unless a module parametrizes it (`BOTH_BACKENDS`)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(backend, request) -> str | None:
+    """A fresh, migrated PostgreSQL database for this test, or None for SQLite."""
+    if backend == "sqlite":
+        return None
+    from kb_service.storage.postgres import PostgresStore
+
+    url = request.getfixturevalue("postgres").fresh_database()
+    PostgresStore(url, migrate=True).close()
+    return url
+
+
+@pytest.fixture
+def make_client(embedder, data_dir, database_url):
     """Build a TestClient over a fresh app; call again with the same data dir to simulate a restart.
 
     `shared_model=False` lets the app build its own embedder from the settings, as the real service does."""
     opened = []
 
     def _make(auth: bool = True, shared_model: bool = True, **overrides) -> TestClient:
+        if database_url:
+            overrides.setdefault("KB_DATABASE_URL", database_url)
         settings = make_settings(overrides.pop("data_dir", data_dir), **overrides)
         app = create_app(settings, embedder if shared_model else None)
         client = TestClient(app, headers=AUTH if auth else None)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 import uvicorn
 
 from kb_service.config import Settings
@@ -18,6 +19,8 @@ TOKEN = "test-supervisor-token-0123456789"
 # 20 intents of CLINC150 and its out-of-scope queries, shipped with the tests (CC BY 3.0: see its README).
 CLINC150 = Path(__file__).resolve().parent / "data" / "clinc150" / "subset.json"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# `pytestmark = BOTH_BACKENDS` runs a module's tests on SQLite and on PostgreSQL (conftest's `backend`).
+BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -67,9 +70,10 @@ class LiveServer:
 class Receiver:
     """A local HTTP endpoint standing in for a webhook consumer or SMS gateway. Records every POST.
 
-    `script` is a list of status codes (or "drop" to close the connection) answered in turn; then 200."""
+    `script` is a list of status codes (or "drop" to close the connection) answered in turn; then 200.
+    `delay`: seconds a slow consumer takes before it answers each request (recorded on arrival)."""
 
-    def __init__(self, script: list | None = None):
+    def __init__(self, script: list | None = None, delay: float = 0.0):
         self.requests: list[dict] = []
         self.script = list(script or [])
         self._lock = threading.Lock()
@@ -87,6 +91,7 @@ class Receiver:
                 if action == "drop":
                     self.connection.close()
                     return
+                time.sleep(delay)  # the consumer's own slowness, not a wait for an effect
                 self.send_response(action)
                 self.end_headers()
 

@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings, open_session, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, LiveServer, make_settings, open_session, wait_for
+
+pytestmark = BOTH_BACKENDS
 
 UNKNOWN = "Do you offer eyelash extensions?"
 PARAPHRASE = "Can I get eyelash extensions done at your place?"
@@ -217,8 +219,8 @@ def test_list_is_newest_first_and_paginated(client):
     assert oldest["items"][0]["id"] == ids[0]
 
 
-def test_concurrent_resolves_of_one_request_give_exactly_one_200(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
+def test_concurrent_resolves_of_one_request_give_exactly_one_200(embedder, data_dir, database_url):
+    with LiveServer(create_app(make_settings(data_dir, KB_DATABASE_URL=database_url), embedder)) as server:
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
             request_id = http.post("/api/ask", json={"question": UNKNOWN, "caller": {"phone": "555 0100"}}).json()[
                 "help_request_id"

@@ -123,7 +123,7 @@ def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
 
     with runtime.store.write() as tx:  # another process (the CLI, say) puts the old answer back
         tx.execute("UPDATE knowledge_entries SET answer = 'Yes, we sell shampoo.' WHERE id = ?", (created["id"],))
-        Store.bump_knowledge_version(tx)
+        runtime.store.bump_knowledge_version(tx, created["id"])
     assert guard() is None  # not seen yet...
     runtime.kb.sync_if_changed_elsewhere()  # ...until the sweep's check for other processes' writes
     assert guard() == "different named thing"

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.support import AUTH, Receiver, wait_for
+from tests.postgres_support import connect_db
+from tests.support import AUTH, BOTH_BACKENDS, Receiver, wait_for
 from tests.test_durability import ServiceProcess
 
 SECRET = "whsec_" + base64.b64encode(b"a-32-byte-test-secret-for-hmac!!").decode()
@@ -26,7 +26,8 @@ def unique_by_webhook_id(requests: list[dict]) -> dict[str, dict]:
     return seen
 
 
-def test_retries_through_500_and_a_dropped_connection_then_once(make_client, data_dir):
+@BOTH_BACKENDS
+def test_retries_through_500_and_a_dropped_connection_then_once(make_client, data_dir, database_url):
     with Receiver([500, "drop", 200]) as receiver:
         client = make_client(
             KB_DEMO=False,
@@ -43,11 +44,12 @@ def test_retries_through_500_and_a_dropped_connection_then_once(make_client, dat
     assert len(events) == 1
     event = next(iter(events.values()))
     assert event["json"]["data"]["help_request_id"] == request_id
-    with sqlite3.connect(data_dir / "frontdesk.db") as db:
+    with connect_db(data_dir, database_url) as db:
         row = db.execute("SELECT status, attempts FROM outbox WHERE channel = 'webhook'").fetchone()
     assert row == ("delivered", 3)
 
 
+@BOTH_BACKENDS
 def test_signature_verifies_with_standardwebhooks_and_tampering_fails(make_client):
     with Receiver() as receiver:
         client = make_client(KB_DEMO=False, KB_SUPERVISOR_WEBHOOK_URL=receiver.url, KB_WEBHOOK_SECRET=SECRET)
@@ -67,6 +69,7 @@ def test_signature_verifies_with_standardwebhooks_and_tampering_fails(make_clien
         Webhook(other_secret).verify(request["body"], headers)
 
 
+@BOTH_BACKENDS
 def test_after_the_retry_limit_an_event_is_dead_and_counted(make_client):
     with Receiver([500] * 10) as receiver:
         client = make_client(
@@ -82,7 +85,8 @@ def test_after_the_retry_limit_an_event_is_dead_and_counted(make_client):
 
 
 @pytest.mark.slow
-def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path):
+@BOTH_BACKENDS
+def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path, database_url):
     """The first attempt fails and the process dies before the retry: the restart delivers the same event."""
     data_dir = tmp_path / "data"
     with Receiver([500]) as receiver:
@@ -91,6 +95,7 @@ def test_kill_9_between_commit_and_send_still_delivers_once(tmp_path):
             "KB_SUPERVISOR_WEBHOOK_URL": receiver.url,
             "KB_WEBHOOK_SECRET": SECRET,
             "KB_OUTBOX_RETRY_BASE_SECONDS": "5",
+            **({"KB_DATABASE_URL": database_url} if database_url else {}),
         }
         service = ServiceProcess(data_dir, **env)
         try:

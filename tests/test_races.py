@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -13,13 +12,16 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings, open_session, wait_for
+from tests.postgres_support import connect_db
+from tests.support import AUTH, BOTH_BACKENDS, LiveServer, make_settings, open_session, wait_for
+
+pytestmark = BOTH_BACKENDS
 
 TRIALS = 100
 
 
-def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
-    app = create_app(make_settings(data_dir, KB_DEMO=False), embedder)
+def test_fifty_concurrent_resolves_one_winner(embedder, data_dir, database_url):
+    app = create_app(make_settings(data_dir, KB_DEMO=False, KB_DATABASE_URL=database_url), embedder)
     callers = [("Ana", "+1 555 010 0001"), ("Bo", "+1 555 010 0002"), ("Cy", None)]
     with LiveServer(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as http:
         reference_of = {}  # session id -> that caller's own reference
@@ -57,7 +59,7 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir):
         assert winner["followups_queued"] == 3
         stats = http.get("/api/stats").json()
     assert stats["knowledge_entries"] == 1 and stats["phrasings_in_index"] == stats["phrasings_in_db"] == 1
-    with sqlite3.connect(data_dir / "frontdesk.db") as db:
+    with connect_db(data_dir, database_url) as db:
         assert db.execute("SELECT answer FROM knowledge_entries").fetchall() == [(winner["help_request"]["answer"],)]
         events = db.execute("SELECT session_id, payload FROM session_events").fetchall()
         assert sorted(session for session, _ in events) == sorted(reference_of)  # one follow-up per caller
@@ -125,7 +127,8 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
         assert client.get(f"/api/help-requests/{request_id}").json() == final
     assert sum(outcomes.values()) == TRIALS
     print(f"resolve vs sweeper over {TRIALS} trials: {outcomes}")
-    with sqlite3.connect(client.app.state.runtime.settings.db_path) as db:
+    settings = client.app.state.runtime.settings
+    with connect_db(settings.data_dir, settings.database_url) as db:
         followups = dict(
             db.execute(
                 "SELECT event_type, COUNT(*) FROM outbox WHERE channel = 'console' "

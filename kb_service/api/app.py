@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         runtime.start()
         app.state.runtime = runtime
         app.state.streams = StreamHub(runtime.store, settings.max_streams_per_ip, settings.max_streams)
+        runtime.on_change("events", app.state.streams.nudge)
         log.info("index %s; %d entries, %d phrasings", runtime.index_status, runtime.kb.count(), len(runtime.kb.index))
         try:
             await app.state.streams.start()

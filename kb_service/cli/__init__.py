@@ -21,11 +21,11 @@ def settings_or_exit() -> Settings:
 def knowledge_base(settings: Settings):
     from kb_service.embedding.factory import make_embedder
     from kb_service.knowledge.entries import KnowledgeBase
-    from kb_service.storage.store import Store
+    from kb_service.storage.store import open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     kb = KnowledgeBase(
-        Store(settings.db_path),
+        open_store(settings),
         make_embedder(settings),
         settings.index_path,
         settings.index_kind,
@@ -63,6 +63,7 @@ def serve(host: str, port: int, access_log: bool) -> None:
     from kb_service.api.auth import load_or_create_token
 
     settings = settings_or_exit()
+    require_migrated(settings)
     token, generated = load_or_create_token(settings)
     base = f"http://{host}:{port}"
     click.echo(f"Call page:          {base}/")
@@ -83,6 +84,36 @@ def serve(host: str, port: int, access_log: bool) -> None:
         access_log=access_log,  # log_level alone would turn uvicorn's access lines back on
         **server_options(settings),
     )
+
+
+def require_migrated(settings: Settings) -> None:
+    """SQLite migrates itself on open; PostgreSQL must have had `frontdesk migrate` (Unmigrated otherwise)."""
+    from kb_service.storage.store import open_store
+
+    open_store(settings).close()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations this version needs (PostgreSQL: before the first `serve`).
+
+    Safe while the service runs: each migration is one transaction, and two at once apply it once. SQLite
+    needs no step (`frontdesk serve` migrates its file itself). With KB_DATABASE_URL set, it migrates that
+    PostgreSQL database.
+
+    \b
+    Example:
+        frontdesk migrate
+    """
+    from kb_service.storage.store import open_store
+
+    store = open_store(settings_or_exit(), migrate=False)
+    try:
+        applied = store.migrate()
+    finally:
+        store.close()
+    done = f"applied {', '.join(map(str, applied))}" if applied else "nothing to apply"
+    click.echo(f"{store.name}: {done}; the schema is current")
 
 
 def server_options(settings: Settings) -> dict:

@@ -75,9 +75,9 @@ def export(file: Path) -> None:
         frontdesk export backup.jsonl
         frontdesk export backup.csv
     """
-    from kb_service.storage.store import Store
+    from kb_service.storage.store import open_store
 
-    store = Store(settings_or_exit().db_path)
+    store = open_store(settings_or_exit())
     rows = store.query(
         "SELECT e.id, e.answer, p.question FROM knowledge_entries e"
         " JOIN phrasings p ON p.knowledge_id = e.id ORDER BY e.id, p.id"

@@ -37,10 +37,10 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     from kb_service.knowledge.entries import KnowledgeBase
     from kb_service.knowledge.index import VectorIndex
     from kb_service.ops import stats as stats_module
-    from kb_service.storage.store import Store
+    from kb_service.storage.store import open_store
 
     settings = settings_or_exit()
-    store = Store(settings.db_path)
+    store = open_store(settings)
 
     class _NoModel:  # stats needs no embeddings; don't pay for loading the model
         dimension = 384
@@ -82,10 +82,10 @@ def _quality_stats(as_json: bool, plot: Path | None) -> None:
 
     from kb_service.matching import live
     from kb_service.ops import quality
-    from kb_service.storage.store import Store
+    from kb_service.storage.store import open_store
 
     settings = settings_or_exit()
-    store = Store(settings.db_path)
+    store = open_store(settings)
     threshold, confirm = live.thresholds(store, settings.match_threshold, settings.target_precision)
     result = quality.collect(store, live.estimate(store, threshold, confirm, settings.target_precision))
     if plot:
@@ -229,13 +229,13 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
 
 
 def _store_if_exists(settings: Settings):
-    from kb_service.storage.store import Store
+    from kb_service.storage.store import open_store
 
     class _Empty:
         def scalar(self, *args):
             return None
 
-    return Store(settings.db_path) if settings.db_path.exists() else _Empty()
+    return open_store(settings) if settings.database_url or settings.db_path.exists() else _Empty()
 
 
 @main.command()

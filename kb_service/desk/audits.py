@@ -5,20 +5,16 @@ one in AUDIT_EVERY. Each verdict is a label for live calibration (`matching/live
 
 from __future__ import annotations
 
-import sqlite3
-
 from kb_service.errors import Conflict, NotFound
 from kb_service.matching import live
-from kb_service.storage.store import Store, iso, now
+from kb_service.storage.store import Row, Store, Tx, iso, now
 from models import AuditPage, AuditPublic
 
 AUDIT_FIRST = 3
 AUDIT_EVERY = 20
 
 
-def sample(
-    tx: sqlite3.Connection, question: str, answer: str, knowledge_id: int, confidence: float, stamp: str
-) -> None:
+def sample(tx: Tx, question: str, answer: str, knowledge_id: int, confidence: float, stamp: str) -> None:
     """Queue this auto-answer for review if it falls in the sample."""
     answers = tx.execute("SELECT hit_count FROM knowledge_entries WHERE id = ?", (knowledge_id,)).fetchone()
     hits = answers["hit_count"] if answers else 0  # this answer's hit is already counted
@@ -29,7 +25,7 @@ def sample(
         )
 
 
-def _public(row: sqlite3.Row) -> AuditPublic:
+def _public(row: Row) -> AuditPublic:
     return AuditPublic(
         id=row["id"],
         question=row["question"],

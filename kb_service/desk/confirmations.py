@@ -8,7 +8,6 @@ unanswered is escalated when it expires, so the question is never lost."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import datetime
 
 import numpy as np
@@ -18,7 +17,7 @@ from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.matching import live
 from kb_service.matching.matcher import Decision
-from kb_service.storage.store import Store, iso, iso_in, now
+from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import AskOutcome, AskRequest, AskResponse, Caller
 
 CONFIRM_SECONDS = 300
@@ -33,9 +32,7 @@ class Confirmations:
         self.store = store
         self.desk = desk
 
-    def open(
-        self, tx: sqlite3.Connection, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime
-    ) -> AskResponse | None:
+    def open(self, tx: Tx, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime) -> AskResponse | None:
         """Ask the caller to confirm the best entry; None if that entry is gone (the caller escalates)."""
         best = decision.best
         row = tx.execute(
@@ -132,7 +129,7 @@ class Confirmations:
                 _close(tx, confirmation_id, "expired", self._escalate(tx, row, at), iso(at))
         return len(due)
 
-    def _escalate(self, tx: sqlite3.Connection, row: sqlite3.Row, at: datetime) -> AskResponse:
+    def _escalate(self, tx: Tx, row: Row, at: datetime) -> AskResponse:
         caller = Caller(name=row["caller_name"], phone=row["caller_phone"])
         escalation = self.desk.escalate(
             tx,
@@ -147,7 +144,7 @@ class Confirmations:
         return escalation.response(row["score"])
 
 
-def _close(tx: sqlite3.Connection, confirmation_id: str, status: str, response: AskResponse, stamp: str) -> None:
+def _close(tx: Tx, confirmation_id: str, status: str, response: AskResponse, stamp: str) -> None:
     """Settle the confirmation, and log the ask's final outcome in place of `confirm`."""
     tx.execute("UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?", (status, stamp, confirmation_id))
     tx.execute(

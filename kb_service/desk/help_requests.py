@@ -6,7 +6,6 @@ learns the answer and queues every follow-up, so a resolve and the sweeper can n
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +19,7 @@ from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
 from kb_service.matching import live
 from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
-from kb_service.storage.store import Store, iso, iso_in, now
+from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import (
     AskOutcome,
     AskResponse,
@@ -88,7 +87,7 @@ class HelpDesk:
 
     def escalate(
         self,
-        tx: sqlite3.Connection,
+        tx: Tx,
         question: str,
         vector: np.ndarray,
         caller: Caller,
@@ -109,7 +108,7 @@ class HelpDesk:
             cur = tx.execute(
                 "INSERT INTO help_requests (question, embedding, status, caller_name, caller_phone, session_id,"
                 " best_score, best_knowledge_id, best_confidence, created_at, deadline_at)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     question,
                     to_blob(vector),
@@ -122,21 +121,21 @@ class HelpDesk:
                     iso_in(self.timeout_seconds, at),
                 ),
             )
-            help_request_id, joined = int(cur.lastrowid), False
+            help_request_id, joined = int(cur.fetchone()[0]), False
             self.pending.opened(help_request_id, vector)
             self._notify_supervisor(tx, help_request_id, question, stamp)
         cur = tx.execute(
             "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (help_request_id, caller.name, caller.phone, session_id, stamp, question),
         )
-        return Escalation(help_request_id, joined, int(cur.lastrowid))
+        return Escalation(help_request_id, joined, int(cur.fetchone()[0]))
 
-    def _same_pending_question(self, tx: sqlite3.Connection, vector: np.ndarray) -> int | None:
+    def _same_pending_question(self, tx: Tx, vector: np.ndarray) -> int | None:
         nearest = self.pending.nearest(tx, vector)
         return nearest[0] if nearest is not None and nearest[1] >= self.duplicate_threshold else None
 
-    def _notify_supervisor(self, tx: sqlite3.Connection, help_request_id: int, question: str, stamp: str) -> None:
+    def _notify_supervisor(self, tx: Tx, help_request_id: int, question: str, stamp: str) -> None:
         payload = {
             "help_request_id": help_request_id,
             "question": question,
@@ -199,7 +198,7 @@ class HelpDesk:
             self.kb.apply(added, knowledge_id)
         return response
 
-    def _not_pending(self, tx: sqlite3.Connection, help_request_id: int) -> Exception:
+    def _not_pending(self, tx: Tx, help_request_id: int) -> Exception:
         row = tx.execute("SELECT status FROM help_requests WHERE id = ?", (help_request_id,)).fetchone()
         if row is None:
             return NotFound(f"help request {help_request_id} does not exist")
@@ -231,9 +230,7 @@ class HelpDesk:
 
     # ---- follow-ups
 
-    def _follow_up(
-        self, tx: sqlite3.Connection, help_request_id: int, question: str, status: str, answer: str | None
-    ) -> int:
+    def _follow_up(self, tx: Tx, help_request_id: int, question: str, status: str, answer: str | None) -> int:
         """Queue a text and a live event for every caller waiting on this request. Each quotes that caller's own
         question and carries that caller's own reference, never another caller's."""
         callers = tx.execute(
@@ -265,6 +262,7 @@ class HelpDesk:
                     " VALUES (?, 'followup', ?, ?)",
                     (caller["session_id"], json.dumps(live), iso(now())),
                 )
+                self.store.notify(tx, "events")
         return len(callers)
 
     def follow_up_message(self, name: str | None, question: str, answer: str | None) -> str:
@@ -278,7 +276,7 @@ class HelpDesk:
 
     # ---- reads
 
-    def _row(self, help_request_id: int) -> sqlite3.Row:
+    def _row(self, help_request_id: int) -> Row:
         row = self.store.query_one("SELECT * FROM help_requests WHERE id = ?", (help_request_id,))
         if row is None:
             raise NotFound(f"help request {help_request_id} does not exist")
@@ -298,7 +296,7 @@ class HelpDesk:
         total = self.store.scalar(f"SELECT COUNT(*) FROM help_requests {where}", params)
         return [self._public(r) for r in rows], total
 
-    def _public(self, row: sqlite3.Row) -> HelpRequestPublic:
+    def _public(self, row: Row) -> HelpRequestPublic:
         callers = self.store.query(
             "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (row["id"],)
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime
@@ -15,17 +14,18 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from kb_service.desk import slack
-from kb_service.storage.store import Store, iso, iso_in, now
+from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 
 log = logging.getLogger("frontdesk.outbox")
 console = logging.getLogger("frontdesk.console")
 
+LEASE_MARGIN_SECONDS = 5.0  # a claim lasts this, plus the HTTP timeout for each webhook it holds
 CONSOLE = "console"
 WEBHOOK = "webhook"
 
 
 def queue(
-    tx: sqlite3.Connection,
+    tx: Tx,
     event_type: str,
     channel: str,
     payload: dict,
@@ -56,6 +56,7 @@ class Outbox:
         self._signer = Webhook(webhook_secret) if webhook_secret else None  # Standard Webhooks signatures
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
+        self.timeout = timeout
         self._http = httpx.Client(timeout=timeout)
 
     def close(self) -> None:
@@ -63,10 +64,7 @@ class Outbox:
 
     def deliver_due(self, limit: int = 50) -> int:
         """Try every message that is due once. Returns how many were delivered."""
-        rows = self.store.query(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (iso(now()), limit),
-        )
+        rows = self._claim(limit)
         delivered, console_lines = 0, []
         for row in rows:
             try:
@@ -82,17 +80,33 @@ class Outbox:
         self._mark_delivered(console_lines)
         return delivered
 
+    def _claim(self, limit: int) -> list[Row]:
+        """Lease the due messages to this process, in a short transaction of its own (none is open while
+        sending). Another replica skips them until the lease ends; if this one dies, it retries them then."""
+        stamp = iso(now())
+        due = "status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+        if not self.store.scalar(f"SELECT 1 FROM outbox WHERE {due} LIMIT 1", (stamp, stamp)):
+            return []  # the usual idle round: no write transaction
+        with self.store.write(serialised=False) as tx:
+            rows = tx.execute(
+                f"SELECT * FROM outbox WHERE {due} ORDER BY id LIMIT ?{self.store.skip_locked}", (stamp, stamp, limit)
+            ).fetchall()
+            webhooks = sum(row["channel"] == WEBHOOK for row in rows)
+            lease_until = iso_in(LEASE_MARGIN_SECONDS + self.timeout * webhooks)
+            tx.executemany("UPDATE outbox SET lease_until = ? WHERE id = ?", [(lease_until, r["id"]) for r in rows])
+        return rows
+
     def _mark_delivered(self, ids: list[int]) -> None:
         if not ids:
             return
-        with self.store.write() as tx:
+        with self.store.write(serialised=False) as tx:
             tx.executemany(
-                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?"
+                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL"
                 " WHERE id = ? AND status = 'pending'",
                 [(iso(now()), i) for i in ids],
             )
 
-    def _send(self, row: sqlite3.Row) -> None:
+    def _send(self, row: Row) -> None:
         payload = json.loads(row["payload"])
         if row["channel"] == CONSOLE:
             console.info(payload["text"])
@@ -112,14 +126,14 @@ class Outbox:
         response = self._http.post(row["target"], content=body.encode(), headers=headers)
         response.raise_for_status()
 
-    def _failed(self, row: sqlite3.Row, exc: Exception) -> None:
+    def _failed(self, row: Row, exc: Exception) -> None:
         attempts = row["attempts"] + 1
         dead = attempts >= self.max_attempts
         delay = self.retry_base_seconds * 2 ** (attempts - 1) * (1 + random.random() / 2)
         error = f"{type(exc).__name__}: {exc}"[:500]
-        with self.store.write() as tx:
+        with self.store.write(serialised=False) as tx:
             tx.execute(
-                "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?"
+                "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL"
                 " WHERE id = ? AND status = 'pending'",
                 (attempts, "dead" if dead else "pending", iso_in(delay), error, row["id"]),
             )

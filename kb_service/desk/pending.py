@@ -15,12 +15,12 @@ of the transaction calls `forget()` when a commit or a savepoint fails.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import numpy as np
 
 from kb_service.embedding import from_blob
+from kb_service.storage.store import Tx
 
 PENDING = "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM help_requests WHERE status = 'pending'"
 
@@ -38,7 +38,7 @@ class PendingQuestions:
             self._count = 0
             self._max_id = 0
 
-    def nearest(self, tx: sqlite3.Connection, vector: np.ndarray) -> tuple[int, float] | None:
+    def nearest(self, tx: Tx, vector: np.ndarray) -> tuple[int, float] | None:
         """The pending request whose question is most similar to `vector`, and the cosine; None if none."""
         with self._lock:
             self._catch_up(tx)
@@ -55,7 +55,7 @@ class PendingQuestions:
                 self._append([help_request_id], [vector])
                 self._max_id = help_request_id
 
-    def _catch_up(self, tx: sqlite3.Connection) -> None:
+    def _catch_up(self, tx: Tx) -> None:
         count, max_id = tx.execute(PENDING).fetchone()
         if (count, max_id) == (self._count, self._max_id):
             return
@@ -70,7 +70,7 @@ class PendingQuestions:
                 return
         self._reload(tx, count, max_id)
 
-    def _reload(self, tx: sqlite3.Connection, count: int, max_id: int) -> None:
+    def _reload(self, tx: Tx, count: int, max_id: int) -> None:
         known = dict(zip(self._ids[: self._count].tolist(), self._vectors[: self._count]))
         ids = [r[0] for r in tx.execute("SELECT id FROM help_requests WHERE status = 'pending' ORDER BY id")]
         missing = [i for i in ids if i not in known]

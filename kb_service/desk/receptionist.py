@@ -3,7 +3,6 @@ sure, otherwise escalate to the supervisor."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import numpy as np
@@ -14,7 +13,7 @@ from kb_service.desk.help_requests import HelpDesk
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.matcher import ANSWER, CONFIRM, Decision, Matcher
 from kb_service.storage.idempotency import IdempotencyKey
-from kb_service.storage.store import iso, now
+from kb_service.storage.store import Tx, iso, now
 from models import AskOutcome, AskRequest, AskResponse
 
 
@@ -31,7 +30,10 @@ class Receptionist:
         """Match a batch of embedded asks, then answer or escalate each: one index search and one transaction.
 
         Each ask runs in its own savepoint, so one that fails (a reused Idempotency-Key, say) gets its error
-        and leaves the others' effects in place. Nothing is acknowledged before the commit."""
+        and leaves the others' effects in place. Nothing is acknowledged before the commit.
+        First the index catches up with what other replicas learned: an ask sees every resolve acknowledged
+        before it started, on any replica."""
+        self.kb.sync_if_changed_elsewhere()
         decisions = self.matcher.match(vectors, [ask.question for ask in asks], guard_all=False)
         results: list[AskResponse | Exception] = []
         at = now()  # one time for the batch's rows: they commit together
@@ -53,7 +55,7 @@ class Receptionist:
 
     def _record(
         self,
-        tx: sqlite3.Connection,
+        tx: Tx,
         vector: np.ndarray,
         ask: AskRequest,
         idempotency: IdempotencyKey | None,
@@ -102,7 +104,7 @@ class Receptionist:
             idempotency.remember(tx, response)
         return response
 
-    def _answer(self, tx: sqlite3.Connection, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:
+    def _answer(self, tx: Tx, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:
         knowledge_id = decision.best.knowledge_id
         row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (knowledge_id,)).fetchone()
         if row is None:

@@ -57,7 +57,7 @@ class Centroids:
 
     def recount_all(self) -> None:
         totals: dict[int, tuple[np.ndarray, int]] = {}
-        for kid, blob in self.store.conn.execute("SELECT knowledge_id, embedding FROM phrasings"):
+        for kid, blob in self.store.query("SELECT knowledge_id, embedding FROM phrasings"):
             total, count = totals.get(kid, (None, 0))
             vector = from_blob(blob)
             if total is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from kb_service.embedding import Embedder, from_blob, to_blob
 from kb_service.errors import NotFound
 from kb_service.knowledge.caches import Centroids, EntryTexts
 from kb_service.knowledge.index import VectorIndex
-from kb_service.storage.store import Store, iso, now
+from kb_service.storage.store import Store, Tx, iso, now
 from models import KnowledgePublic, PhrasingPublic
 
 log = logging.getLogger("frontdesk.knowledge")
@@ -56,8 +55,8 @@ class KnowledgeBase:
     def _new_index(self) -> VectorIndex:
         return VectorIndex(self.embedder.dimension, self.index_kind, self.index_exact_max)
 
-    def _bump(self, tx: sqlite3.Connection) -> None:
-        version = Store.bump_knowledge_version(tx)
+    def _bump(self, tx: Tx, knowledge_id: int) -> None:
+        version = self.store.bump_knowledge_version(tx, knowledge_id)
         pending = getattr(self._pending, "versions", [])
         if pending and pending[-1] != version - 1:
             pending = []  # left by a transaction that rolled back: never ours
@@ -65,20 +64,16 @@ class KnowledgeBase:
 
     # ---- writes (each inside a caller-supplied transaction, so lifecycle changes can include them)
 
-    def insert_entry(
-        self, tx: sqlite3.Connection, answer: str, questions: list[str], vectors: np.ndarray
-    ) -> tuple[int, NewPhrasings]:
+    def insert_entry(self, tx: Tx, answer: str, questions: list[str], vectors: np.ndarray) -> tuple[int, NewPhrasings]:
         stamp = iso(now())
         cur = tx.execute(
-            "INSERT INTO knowledge_entries (answer, created_at, updated_at) VALUES (?, ?, ?)",
+            "INSERT INTO knowledge_entries (answer, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
             (answer, stamp, stamp),
         )
-        knowledge_id = int(cur.lastrowid)
+        knowledge_id = int(cur.fetchone()[0])
         return knowledge_id, self.insert_phrasings(tx, knowledge_id, questions, vectors)
 
-    def insert_phrasings(
-        self, tx: sqlite3.Connection, knowledge_id: int, questions: list[str], vectors: np.ndarray
-    ) -> NewPhrasings:
+    def insert_phrasings(self, tx: Tx, knowledge_id: int, questions: list[str], vectors: np.ndarray) -> NewPhrasings:
         if tx.execute("SELECT 1 FROM knowledge_entries WHERE id = ?", (knowledge_id,)).fetchone() is None:
             raise NotFound(f"knowledge entry {knowledge_id} does not exist")
         existing = {r[0] for r in tx.execute("SELECT question FROM phrasings WHERE knowledge_id = ?", (knowledge_id,))}
@@ -89,13 +84,14 @@ class KnowledgeBase:
                 continue
             existing.add(question)
             cur = tx.execute(
-                "INSERT INTO phrasings (knowledge_id, question, embedding, model, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO phrasings (knowledge_id, question, embedding, model, created_at) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (knowledge_id, question, to_blob(vector), self.embedder.model_name, stamp),
             )
-            ids.append(int(cur.lastrowid))
+            ids.append(int(cur.fetchone()[0]))
             kept.append(vector)
         if ids:
-            self._bump(tx)
+            self._bump(tx, knowledge_id)
             tx.execute("UPDATE knowledge_entries SET updated_at = ? WHERE id = ?", (stamp, knowledge_id))
         return NewPhrasings(ids, np.array(kept, dtype=np.float32).reshape(len(ids), self.embedder.dimension))
 
@@ -169,7 +165,7 @@ class KnowledgeBase:
                     "UPDATE knowledge_entries SET answer = ?, updated_at = ? WHERE id = ?",
                     (answer, iso(now()), knowledge_id),
                 )
-                self._bump(tx)  # so that other processes drop their copy of the entry's texts
+                self._bump(tx, knowledge_id)  # so that other processes drop their copy of the entry's texts
             if questions is not None:
                 # Keep unchanged phrasings (and their ids); replace the rest.
                 current = {
@@ -180,7 +176,7 @@ class KnowledgeBase:
                 removed = [pid for q, pid in current.items() if q not in wanted]
                 if removed:
                     tx.executemany("DELETE FROM phrasings WHERE id = ?", [(pid,) for pid in removed])
-                    self._bump(tx)
+                    self._bump(tx, knowledge_id)
                 new = [(q, v) for q, v in zip(questions, vectors, strict=True) if q not in current]
                 new = list({q: (q, v) for q, v in new}.values())
                 added = self.insert_phrasings(
@@ -195,10 +191,10 @@ class KnowledgeBase:
             cur = tx.execute("DELETE FROM knowledge_entries WHERE id = ?", (knowledge_id,))
             if cur.rowcount == 0:
                 raise NotFound(f"knowledge entry {knowledge_id} does not exist")
-            self._bump(tx)
+            self._bump(tx, knowledge_id)
         self.apply(removed=removed)
 
-    def record_hit(self, tx: sqlite3.Connection, knowledge_id: int, stamp: str | None = None) -> None:
+    def record_hit(self, tx: Tx, knowledge_id: int, stamp: str | None = None) -> None:
         tx.execute(
             "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
             (stamp or iso(now()), knowledge_id),
@@ -274,7 +270,7 @@ class KnowledgeBase:
                 "UPDATE phrasings SET embedding = ?, model = ? WHERE id = ?",
                 [(to_blob(v), self.embedder.model_name, r["id"]) for r, v in zip(rows, vectors)],
             )
-            Store.bump_knowledge_version(tx)
+            self.store.bump_knowledge_version(tx)
         self.index.remove([r["id"] for r in rows])
         return len(rows)
 
@@ -301,7 +297,8 @@ class KnowledgeBase:
             return len(missing) + len(extra)
 
     def sync_if_changed_elsewhere(self) -> int:
-        """Cheap check for writes by another process (such as `frontdesk import`)."""
+        """Catch up with writes by another replica or process (such as `frontdesk import`): one cheap version
+        read when nothing changed; else only the entries `knowledge_changes` names since the version in hand."""
         version = self.store.knowledge_version()
         with self._sync_lock:
             if version == self._synced_version and len(self.index) == len(self._owner):
@@ -312,11 +309,55 @@ class KnowledgeBase:
                 self._own_versions -= newer
                 self._synced_version = version
                 return 0
+            if self._synced_version >= 0 and (changed := self._catch_up(version)) is not None:
+                return changed
         self.texts.forget()  # another process changed something (an answer, say)
         if len(self.index) == self.phrasing_count() and self.index.ids() == set(self._owner):
             self._synced_version = version
             return 0
         return self.sync()
+
+    def _catch_up(self, version: int) -> int | None:
+        """Apply the logged changes after `_synced_version` (under the sync lock); None if the log cannot say
+        (it starts later, or a change touched every entry): then the caller syncs in full."""
+        changes = self.store.query(
+            "SELECT version, knowledge_id FROM knowledge_changes WHERE version > ? ORDER BY version",
+            (self._synced_version,),
+        )
+        versions = [r["version"] for r in changes]
+        if versions != list(range(self._synced_version + 1, self._synced_version + 1 + len(versions))):
+            return None
+        if not versions or versions[-1] < version or any(r["knowledge_id"] is None for r in changes):
+            return None
+        touched = {r["knowledge_id"] for r in changes if r["version"] not in self._own_versions}
+        changed = self._reload_entries(touched)
+        self._synced_version = versions[-1]
+        self._own_versions = {v for v in self._own_versions if v > self._synced_version}
+        return changed
+
+    def _reload_entries(self, knowledge_ids: set[int]) -> int:
+        """Make the index hold exactly the DB's phrasings of these entries."""
+        if not knowledge_ids:
+            return 0
+        ids = sorted(knowledge_ids)
+        marks = ",".join("?" * len(ids))
+        rows = self.store.query(
+            f"SELECT id, knowledge_id, embedding FROM phrasings WHERE knowledge_id IN ({marks})", ids
+        )
+        in_db = {r["id"]: r for r in rows}
+        held = {pid for pid, kid in self._owner.items() if kid in knowledge_ids}
+        removed = held - in_db.keys()
+        added = sorted(in_db.keys() - held)
+        self.index.remove(removed)
+        for pid in removed:
+            del self._owner[pid]
+        if added:
+            for pid in added:
+                self._owner[pid] = in_db[pid]["knowledge_id"]
+            self.index.add(np.array(added), np.stack([from_blob(in_db[pid]["embedding"]) for pid in added]))
+        self.centroids.recount(knowledge_ids)
+        self.texts.forget(knowledge_ids)
+        return len(removed) + len(added)
 
     def save_index(self) -> None:
         if self.index_path is not None:
@@ -331,7 +372,7 @@ class KnowledgeBase:
                 "UPDATE phrasings SET embedding = ?, model = ? WHERE id = ?",
                 [(to_blob(v), self.embedder.model_name, r["id"]) for r, v in zip(rows, vectors)],
             )
-            Store.bump_knowledge_version(tx)
+            self.store.bump_knowledge_version(tx)
         self.index = self._new_index()
         self.sync()
         self.save_index()

@@ -186,7 +186,10 @@ def learned_count(store: Store) -> int:
 
 def save(store: Store, result: Calibration) -> None:
     with store.write() as tx:
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_KEY, json.dumps(asdict(result))))
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (META_KEY, json.dumps(asdict(result))),
+        )
 
 
 def load(store: Store) -> Calibration | None:

@@ -16,10 +16,9 @@ of recent traffic (a confirmation costs the caller a yes, never a wrong answer).
 from __future__ import annotations
 
 import math
-import sqlite3
 from dataclasses import dataclass
 
-from kb_service.storage.store import Store, iso, now
+from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
 
 Z = 1.96  # 95%
@@ -45,7 +44,7 @@ def wilson(right: int, total: int) -> tuple[float | None, float | None]:
     return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
-def record(tx: sqlite3.Connection, knowledge_id: int | None, confidence: float, correct: bool, source: str) -> None:
+def record(tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, source: str) -> None:
     tx.execute(
         "INSERT INTO match_labels (knowledge_id, confidence, correct, source, created_at) VALUES (?, ?, ?, ?, ?)",
         (knowledge_id, confidence, int(correct), source, iso(now())),

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from kb_service.errors import Conflict
-from kb_service.storage.store import Store, iso, iso_in, now
+from kb_service.storage.store import Store, Tx, iso, iso_in, now
 
 MAX_KEY_CHARS = 255
 KEEP_SECONDS = 24 * 3600  # long enough for any client retry; old keys are swept
@@ -33,7 +32,7 @@ class IdempotencyKey:
         digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
         return cls(scope, key, digest)
 
-    def replay(self, tx: sqlite3.Connection) -> dict | None:
+    def replay(self, tx: Tx) -> dict | None:
         """The stored response of an earlier request with this key, or None if this is the first."""
         row = tx.execute(
             "SELECT fingerprint, response FROM idempotency_keys WHERE scope = ? AND key = ?", (self.scope, self.key)
@@ -47,7 +46,7 @@ class IdempotencyKey:
             )
         return json.loads(row["response"])
 
-    def remember(self, tx: sqlite3.Connection, response: BaseModel) -> None:
+    def remember(self, tx: Tx, response: BaseModel) -> None:
         tx.execute(
             "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
             (self.scope, self.key, self.fingerprint, response.model_dump_json(), iso(now())),

@@ -1,4 +1,9 @@
-"""Versioned schema. Append new versions; never edit one that has shipped."""
+"""Versioned schema. Append new versions; never edit one that has shipped.
+
+A version is a list of SQL statements in SQLite's dialect, restricted to what both backends share (TEXT, INTEGER,
+REAL, BLOB, `INTEGER PRIMARY KEY AUTOINCREMENT`, `ALTER TABLE ... ADD COLUMN`); the PostgreSQL backend maps those
+type names (`storage/postgres.py`), so one list migrates both. Versions need not be contiguous: each is applied
+once, in list order."""
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
@@ -176,6 +181,20 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """ALTER TABLE help_request_callers ADD COLUMN callback_requested_at TEXT""",
             """ALTER TABLE help_request_callers ADD COLUMN called_back_at TEXT""",
             """ALTER TABLE help_request_callers ADD COLUMN callback_note TEXT""",
+        ],
+    ),
+    (
+        6,
+        [
+            # Every knowledge version and the entry it touched (NULL: any), so each replica's index catches up
+            # with just those entries. Numbered under the meta row's lock: no gaps, in commit order.
+            """CREATE TABLE knowledge_changes (
+                version INTEGER PRIMARY KEY,
+                knowledge_id INTEGER,
+                changed_at TEXT NOT NULL
+            )""",
+            # A delivery claimed by one replica until then; after it (the replica died), another retries it.
+            """ALTER TABLE outbox ADD COLUMN lease_until TEXT""",
         ],
     ),
 ]
