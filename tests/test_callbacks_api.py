@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from kb_service.api.app import create_app
 from kb_service.desk import retention
 from kb_service.storage.store import Store
-from tests.support import AUTH, make_settings, open_session, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, make_settings, open_session, wait_for
 from tests.test_secrets_and_data import move_back
 
 WAXING = "do you do eyebrow waxing?"
@@ -33,6 +33,7 @@ def callbacks(client, status: str = "open") -> list[dict]:
     return response.json()["items"]
 
 
+@BOTH_BACKENDS
 def test_a_caller_who_asks_is_listed_with_the_full_phone_and_marked_done_once(client):
     session = open_session(client)
     reference = ask(client, WAXING, {"name": "Ana"}, session)
@@ -60,6 +61,7 @@ def test_a_caller_who_asks_is_listed_with_the_full_phone_and_marked_done_once(cl
     assert callbacks(client, "done")[0]["note"] == "Booked her for Friday."  # the second click changed nothing
 
 
+@BOTH_BACKENDS
 def test_every_caller_of_a_timed_out_request_with_a_phone_needs_a_call_of_their_own(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=0.5)
     first = ask(client, PARROT, {"name": "Pia", "phone": "555 0101"})
@@ -77,6 +79,7 @@ def test_every_caller_of_a_timed_out_request_with_a_phone_needs_a_call_of_their_
     assert [i["id"] for i in callbacks(client)] == [second]
 
 
+@BOTH_BACKENDS
 def test_bad_input_gets_a_clear_4xx(client):
     anonymous = TestClient(client.app)  # the same running service, without the supervisor token or a cookie
     reference = ask(client, WAXING, {"phone": "555 0101"})

@@ -8,6 +8,8 @@ import json
 
 from fastapi.testclient import TestClient
 
+from tests.support import BOTH_BACKENDS
+
 WALK_INS = "Yes, we take walk-ins whenever a stylist is free, but booking ahead is the only way to be sure of a slot."
 PAIRS = "\n".join(
     [
@@ -24,6 +26,7 @@ def entries(client) -> int:
     return client.get("/api/knowledge", params={"limit": 1}).json()["total"]
 
 
+@BOTH_BACKENDS
 def test_pasted_pairs_preview_line_by_line_then_import_once(client):
     before = entries(client)
     preview = client.post("/api/knowledge/import/preview", json={"format": "pairs", "text": PAIRS})
@@ -60,6 +63,7 @@ def test_pasted_pairs_preview_line_by_line_then_import_once(client):
     assert again["message"] == "imported 0 entries, skipped 3 duplicates" and entries(client) == before + 2
 
 
+@BOTH_BACKENDS
 def test_a_wrong_line_is_named_and_nothing_is_written(client):
     before = entries(client)
     csv_text = "answer,question\nOpen 9-5.,When do you open?\nOpen 9-5.,Hours?\nWe close at 7.,   \n,Who?\n"
@@ -105,6 +109,7 @@ def test_a_wrong_line_is_named_and_nothing_is_written(client):
     assert entries(client) == before
 
 
+@BOTH_BACKENDS
 def test_bad_requests_get_a_clear_4xx(client):
     anonymous = TestClient(client.app)
     for path in ("/api/knowledge/import/preview", "/api/knowledge/import"):

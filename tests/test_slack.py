@@ -8,12 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from kb_service.desk import slack
-from tests.support import Receiver, make_settings, wait_for
+from tests.support import BOTH_BACKENDS, Receiver, make_settings, wait_for
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 QUESTION = "<!channel> do you do eyebrow threading & tinting?"
 
 
+@BOTH_BACKENDS
 def test_a_new_question_posts_a_slack_message_with_the_wait_and_a_console_link(make_client):
     with Receiver(script=[500]) as hook:
         client = make_client(
