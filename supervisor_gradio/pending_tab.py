@@ -199,7 +199,7 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
 
     send.click(send_answer, [selected, answer, corrected, learn], resolved).then(**after).then(**reopen).then(
         **offer_similar
-    )
+    ).then(None, js=similar_panel.REVEAL)
 
     for i, button in enumerate(suggestion_buttons):
 
@@ -212,7 +212,7 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
 
         button.click(use_suggestion, [selected, corrected, suggestions], resolved).then(**after).then(**reopen).then(
             **offer_similar
-        )
+        ).then(None, js=similar_panel.REVEAL)
 
     def pick_row(ids, event: gr.SelectData):
         picked = views.id_at_row(ids, event.index)

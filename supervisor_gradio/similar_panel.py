@@ -59,3 +59,10 @@ def build(client_for: ClientFor, answered: gr.State, result: gr.Markdown, after:
     send.click(send_to, [answered, picks], [panel, result]).then(**after)
     dismiss.click(lambda: gr.Group(visible=False), None, [panel])
     return {"fn": offer, "inputs": [answered], "outputs": [panel, title, picks]}
+
+
+# Run after the offer: on a phone the panel opens below the fold, so bring it into view once it is drawn.
+REVEAL = """() => requestAnimationFrame(() => {
+    const panel = document.getElementById("similar-panel");
+    if (panel && panel.offsetParent !== null) panel.scrollIntoView({block: "nearest"});
+})"""
