@@ -29,37 +29,25 @@ class Receptionist:
     ) -> list[AskResponse | Exception]:
         """Match a batch of embedded asks, then answer or escalate each: one index search and one transaction.
 
-        An ask that can fail on its own (an escalation, a confirmation, an Idempotency-Key that may be reused)
-        runs in its own savepoint, so it gets its error and leaves the others' effects in place; a plain answer
-        cannot, and skips the savepoint's two round trips on PostgreSQL. The ask-log rows go in together at the
-        end. Nothing is acknowledged before the commit.
+        Each ask runs in its own savepoint, so one that fails (a reused Idempotency-Key, say) gets its error
+        and leaves the others' effects in place. Nothing is acknowledged before the commit.
         First the index catches up with what other replicas learned: an ask sees every resolve acknowledged
         before it started, on any replica."""
         self.kb.sync_if_changed_elsewhere()
         decisions = self.matcher.match(vectors, [ask.question for ask in asks], guard_all=False)
         results: list[AskResponse | Exception] = []
-        logged: list[tuple] = []
         at = now()  # one time for the batch's rows: they commit together
         try:
             with self.kb.store.write() as tx:
                 for vector, ask, key, decision in zip(vectors, asks, keys, decisions, strict=True):
-                    if key is None and decision.outcome == ANSWER:
-                        results.append(self._record(tx, vector, ask, key, decision, at, logged))
-                        continue
                     tx.execute("SAVEPOINT ask")
                     try:
-                        results.append(self._record(tx, vector, ask, key, decision, at, logged))
+                        results.append(self._record(tx, vector, ask, key, decision, at))
                     except Exception as exc:  # this caller gets the error; the batch goes on
                         tx.execute("ROLLBACK TO ask")
                         self.desk.pending.forget()  # it may hold a request that savepoint opened
                         results.append(exc)
                     tx.execute("RELEASE ask")
-                if logged:
-                    tx.executemany(
-                        "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
-                        " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        logged,
-                    )
         except BaseException:
             self.desk.pending.forget()  # it may hold requests this transaction created and then lost
             raise
@@ -73,9 +61,7 @@ class Receptionist:
         idempotency: IdempotencyKey | None,
         decision: Decision,
         at: datetime,
-        logged: list[tuple],
     ) -> AskResponse:
-        """Answer, confirm or escalate one ask; its ask-log row is appended to `logged` once it has succeeded."""
         if idempotency and (earlier := idempotency.replay(tx)) is not None:
             return AskResponse.model_validate(earlier)
         best_id = decision.best.knowledge_id if decision.best else None
@@ -98,9 +84,9 @@ class Receptionist:
                 best=best,
             )
             response = escalation.response(decision.score)
-        if idempotency:
-            idempotency.remember(tx, response)
-        logged.append(
+        tx.execute(
+            "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
+            " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 stamp,
                 ask.question,
@@ -112,8 +98,10 @@ class Receptionist:
                 response.help_request_id,
                 ask.session_id,
                 response.confirmation_id,
-            )
+            ),
         )
+        if idempotency:
+            idempotency.remember(tx, response)
         return response
 
     def _answer(self, tx: Tx, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:

@@ -196,7 +196,7 @@ class KnowledgeBase:
 
     def record_hit(self, tx: Tx, knowledge_id: int, stamp: str | None = None) -> Row | None:
         """Count an answer given from this entry; its answer and hit count (with this hit), or None if it is gone.
-        One statement: on PostgreSQL each is a round trip, and an answered ask's transaction is mostly these."""
+        One statement, as each is a round trip on PostgreSQL."""
         return tx.execute(
             "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?"
             " RETURNING answer, hit_count",
