@@ -7,10 +7,9 @@ from datetime import datetime
 
 from fastapi.testclient import TestClient
 
-from kb_service.api.app import create_app
 from kb_service.desk import retention
-from kb_service.storage.store import Store
-from tests.support import AUTH, BOTH_BACKENDS, make_settings, open_session, wait_for
+from kb_service.storage.store import open_store
+from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 from tests.test_secrets_and_data import move_back
 
 WAXING = "do you do eyebrow waxing?"
@@ -126,24 +125,25 @@ def test_bad_input_gets_a_clear_4xx(client):
     assert late.status_code == 409 and "answered" in late.json()["detail"]
 
 
-def test_retention_forgets_a_call_back_with_the_callers_details(embedder, data_dir):
-    app = create_app(make_settings(data_dir, KB_RETENTION_DAYS=0, KB_REQUEST_TIMEOUT_SECONDS=0.3), embedder)
-    with TestClient(app, headers=AUTH) as client:
-        old = ask(client, PARROT, {"name": "Olga Old", "phone": "555 0101"})
-        wait_for(lambda: callbacks(client), what="the request to time out")
-        assert client.post(f"/api/callbacks/{old}/done", json={"note": "Olga prefers mornings"}).status_code == 200
-        new = ask(client, WAXING, {"name": "Nina New", "phone": "555 0202"})
-        wait_for(lambda: len(callbacks(client, "all")) == 2, what="the second request to time out")
-    store = Store(data_dir / "frontdesk.db")
+@BOTH_BACKENDS
+def test_retention_forgets_a_call_back_with_the_callers_details(make_client, data_dir, database_url):
+    client = make_client(KB_RETENTION_DAYS=0, KB_REQUEST_TIMEOUT_SECONDS=0.3)
+    old = ask(client, PARROT, {"name": "Olga Old", "phone": "555 0101"})
+    wait_for(lambda: callbacks(client), what="the request to time out")
+    assert client.post(f"/api/callbacks/{old}/done", json={"note": "Olga prefers mornings"}).status_code == 200
+    new = ask(client, WAXING, {"name": "Nina New", "phone": "555 0202"})
+    wait_for(lambda: len(callbacks(client, "all")) == 2, what="the second request to time out")
+    client.__exit__(None, None, None)
+    store = open_store(make_settings(data_dir, **({"KB_DATABASE_URL": database_url} if database_url else {})))
     try:
         old_request = store.scalar("SELECT help_request_id FROM help_request_callers WHERE id = ?", (old,))
-        move_back(store, {"help_requests": {old_request}, "help_request_callers": {old}}, 100)
+        move_back(store, {"help_requests": {old_request}, "help_request_callers": {old}}, 100, key="id")
         assert retention.forget_old(store, 90)["help_request_callers"] == 1
         row = store.query_one(
             "SELECT name, phone, question, callback_note FROM help_request_callers WHERE id = ?", (old,)
         )
         assert tuple(row) == (None, None, None, None)
+        assert retention.forget_old(store, 90)["help_request_callers"] == 0  # nothing more to do
     finally:
         store.close()
-    with TestClient(create_app(make_settings(data_dir, KB_RETENTION_DAYS=0), embedder), headers=AUTH) as client:
-        assert [i["id"] for i in callbacks(client, "all")] == [new]
+    assert [i["id"] for i in callbacks(make_client(KB_RETENTION_DAYS=0), "all")] == [new]

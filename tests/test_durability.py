@@ -1,7 +1,8 @@
 """Crash durability: the real service as its own process, `kill -9` at a random moment under load, restart.
 
 Every write the service acknowledged (2xx) must be in the database after the restart, the index must equal
-the database, and SQLite's integrity check must pass. FRONTDESK_STRESS=1 runs more operations per round."""
+the database, and SQLite's integrity check must pass. On PostgreSQL the killed process is a `frontdesk serve` on
+the test cluster's database. FRONTDESK_STRESS=1 runs more operations per round."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import pytest
 
 from kb_service.embedding import DIMENSION
 from kb_service.knowledge.index import VectorIndex
-from tests.support import AUTH, TOKEN, free_port, wait_for
+from tests.postgres_support import connect_db
+from tests.support import AUTH, BOTH_BACKENDS, TOKEN, free_port, wait_for
 
 ROUNDS = 10
 OPERATIONS = 400 if os.environ.get("FRONTDESK_STRESS") else 200
@@ -162,9 +164,11 @@ class Load:
             self.errors.append(f"resolve {response.status_code}: {response.text[:200]}")
 
 
-def check_acknowledged_writes(db_path: Path, load: Load) -> None:
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+def check_acknowledged_writes(data_dir: Path, database_url: str | None, load: Load) -> None:
+    if database_url is None:
+        with sqlite3.connect(data_dir / "frontdesk.db") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with connect_db(data_dir, database_url) as db:
         for ask in load.asks:
             logged = db.execute("SELECT outcome FROM ask_log WHERE question = ?", (ask["question"],)).fetchall()
             assert logged == [(ask["response"]["outcome"],)], ask
@@ -185,16 +189,16 @@ def check_acknowledged_writes(db_path: Path, load: Load) -> None:
             assert db.execute("SELECT COUNT(*) FROM phrasings WHERE knowledge_id = ?", (knowledge_id,)).fetchone()[0]
 
 
-def db_phrasing_ids(db_path: Path) -> set[int]:
-    with sqlite3.connect(db_path) as db:
+def db_phrasing_ids(data_dir: Path, database_url: str | None = None) -> set[int]:
+    with connect_db(data_dir, database_url) as db:
         return {r[0] for r in db.execute("SELECT id FROM phrasings")}
 
 
 @pytest.mark.slow
-def test_kill_9_under_load_loses_no_acknowledged_write(tmp_path):
-    data_dir = tmp_path / "data"
+@BOTH_BACKENDS
+def test_kill_9_under_load_loses_no_acknowledged_write(data_dir, database_url):
     rng = random.Random(7)
-    service = ServiceProcess(data_dir)
+    service = ServiceProcess(data_dir, **({"KB_DATABASE_URL": database_url} if database_url else {}))
     acknowledged = 0
     try:
         service.start()
@@ -213,13 +217,13 @@ def test_kill_9_under_load_loses_no_acknowledged_write(tmp_path):
             assert not load.errors, load.errors[:5]
             acknowledged += load.acknowledged()
             service.start()  # the restart is also the next round's service
-            check_acknowledged_writes(data_dir / "frontdesk.db", load)
+            check_acknowledged_writes(data_dir, database_url, load)
             stats = httpx.get(f"{service.url}/api/stats", headers=AUTH, timeout=30).json()
             assert stats["phrasings_in_index"] == stats["phrasings_in_db"] > 0
         service.stop()
         # After a clean stop the snapshot on disk holds exactly the database's phrasing ids.
         saved = VectorIndex.load(data_dir / "index.faiss", DIMENSION)
-        assert saved.ids() == db_phrasing_ids(data_dir / "frontdesk.db")
+        assert saved.ids() == db_phrasing_ids(data_dir, database_url)
         meta = json.loads((data_dir / "index.json").read_text())
         assert meta["size"] == len(saved)
         # Structured logs: one JSON object per line, and no caller phone number in clear text.
@@ -269,7 +273,7 @@ def test_damaged_or_stale_snapshot_recovers_to_the_database(make_client, data_di
         index_file.with_suffix(".tmp").write_bytes(b"half a snapshot")
     restarted = make_client()
     runtime = restarted.app.state.runtime
-    assert runtime.kb.index.ids() == db_phrasing_ids(data_dir / "frontdesk.db")
+    assert runtime.kb.index.ids() == db_phrasing_ids(data_dir)
     answer = restarted.post("/api/ask", json={"question": "do you validate parking?"}).json()
     assert answer["outcome"] == "answered" and "parking" in answer["answer"]
 

@@ -210,17 +210,18 @@ def a_round_of_calls(client, questions: dict[str, str], callers: list[dict]) -> 
     )
 
 
-def move_back(store: Store, rows: dict[str, set[int]], days: int) -> None:
-    """Every timestamp of these rows `days` earlier, written through the store as the service writes them."""
+def move_back(store: Store, rows: dict[str, set[int]], days: int, key: str = "rowid") -> None:
+    """Every timestamp of these rows (by `key`: rowid, or id on either backend) `days` earlier, written through
+    the store as the service writes them."""
     with store.write() as tx:
-        for table, rowids in rows.items():
-            columns = [c["name"] for c in tx.execute(f"PRAGMA table_info({table})") if c["name"].endswith("_at")]
-            for rowid in rowids:
-                row = tx.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE rowid = ?", (rowid,)).fetchone()
+        for table, keys in rows.items():
+            for value in keys:
+                row = tx.execute(f"SELECT * FROM {table} WHERE {key} = ?", (value,)).fetchone()
+                columns = [c for c in row.keys() if c.endswith("_at")]
                 moved = {c: iso(datetime.fromisoformat(row[c]) - timedelta(days=days)) for c in columns if row[c]}
                 if moved:
                     sets = ", ".join(f"{c} = :{c}" for c in moved)
-                    tx.execute(f"UPDATE {table} SET {sets} WHERE rowid = :rowid", {**moved, "rowid": rowid})
+                    tx.execute(f"UPDATE {table} SET {sets} WHERE {key} = :key", {**moved, "key": value})
 
 
 def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder, data_dir):

@@ -14,10 +14,8 @@ AUDIT_FIRST = 3
 AUDIT_EVERY = 20
 
 
-def sample(tx: Tx, question: str, answer: str, knowledge_id: int, confidence: float, stamp: str) -> None:
-    """Queue this auto-answer for review if it falls in the sample."""
-    answers = tx.execute("SELECT hit_count FROM knowledge_entries WHERE id = ?", (knowledge_id,)).fetchone()
-    hits = answers["hit_count"] if answers else 0  # this answer's hit is already counted
+def sample(tx: Tx, question: str, answer: str, knowledge_id: int, confidence: float, stamp: str, hits: int) -> None:
+    """Queue this auto-answer for review if it falls in the sample (`hits`: the entry's answers, this one too)."""
     if hits <= AUDIT_FIRST or hits % AUDIT_EVERY == 0:
         tx.execute(
             "INSERT INTO audits (question, answer, knowledge_id, confidence, asked_at) VALUES (?, ?, ?, ?, ?)",

@@ -106,11 +106,10 @@ class Receptionist:
 
     def _answer(self, tx: Tx, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:
         knowledge_id = decision.best.knowledge_id
-        row = tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (knowledge_id,)).fetchone()
+        row = self.kb.record_hit(tx, knowledge_id, stamp)
         if row is None:
             return None
-        self.kb.record_hit(tx, knowledge_id, stamp)
-        audits.sample(tx, ask.question, row["answer"], knowledge_id, decision.confidence, stamp)
+        audits.sample(tx, ask.question, row["answer"], knowledge_id, decision.confidence, stamp, row["hit_count"])
         return AskResponse(
             outcome=AskOutcome.answered,
             answer=row["answer"],

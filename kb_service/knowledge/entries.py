@@ -13,7 +13,7 @@ from kb_service.embedding import Embedder, from_blob, to_blob
 from kb_service.errors import NotFound
 from kb_service.knowledge.caches import Centroids, EntryTexts
 from kb_service.knowledge.index import VectorIndex
-from kb_service.storage.store import Store, Tx, iso, now
+from kb_service.storage.store import Row, Store, Tx, iso, now
 from models import KnowledgePublic, PhrasingPublic
 
 log = logging.getLogger("frontdesk.knowledge")
@@ -194,11 +194,14 @@ class KnowledgeBase:
             self._bump(tx, knowledge_id)
         self.apply(removed=removed)
 
-    def record_hit(self, tx: Tx, knowledge_id: int, stamp: str | None = None) -> None:
-        tx.execute(
-            "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
+    def record_hit(self, tx: Tx, knowledge_id: int, stamp: str | None = None) -> Row | None:
+        """Count an answer given from this entry; its answer and hit count (with this hit), or None if it is gone.
+        One statement, as each is a round trip on PostgreSQL."""
+        return tx.execute(
+            "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?"
+            " RETURNING answer, hit_count",
             (stamp or iso(now()), knowledge_id),
-        )
+        ).fetchone()
 
     # ---- reads
 
