@@ -28,7 +28,7 @@ import httpx
 from bench import common
 from bench.throughput import wrk
 from kb_service.speech.audio import decode
-from kb_service.speech.recognizer import load_model, model_dir
+from kb_service.speech.recognizer import hear, load_model, model_dir
 from kb_service.speech.vocabulary import build_prompt
 from tests.speech_support import QUESTIONS, VOICES, speak
 
@@ -85,16 +85,7 @@ def main() -> None:
     def floor(audio: bytes) -> tuple[float, str]:
         """Seconds for faster-whisper on the recording plus the ask floor for what it heard."""
         started = time.perf_counter()
-        segments, _ = model.transcribe(
-            decode(audio),
-            language="en",
-            beam_size=1,
-            vad_filter=True,
-            initial_prompt=prompt,
-            condition_on_previous_text=False,
-            without_timestamps=True,
-        )
-        text = " ".join(s.text.strip() for s in segments).strip()
+        text = hear(model, decode(audio), prompt)
         index.search(embedder.embed([text]), 20)
         return time.perf_counter() - started, text
 

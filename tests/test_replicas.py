@@ -176,7 +176,9 @@ def test_with_a_slow_receiver_each_webhook_id_arrives_once(tmp_path, migrated):
                     "outcome"
                 ] == "escalated"
             wait_for(lambda: len(receiver.requests) >= 10, timeout=60, what="ten webhooks")
-            time.sleep(1.0)  # a second delivery, if there were one, would come within the next poll
+            # Once every row is marked delivered no replica can claim one again: a duplicate would have come by now.
+            delivered = "SELECT COUNT(*) FROM outbox WHERE status != 'delivered'"
+            wait_for(lambda: r.rows(delivered) == [(0,)], timeout=30, what="every outbox row marked delivered")
     ids = [request["headers"]["webhook-id"] for request in receiver.requests]
     assert len(ids) == len(set(ids)) == 10
 

@@ -32,6 +32,20 @@ class Transcript:
     duration_seconds: float
 
 
+def hear(model, audio, prompt: str | None) -> str:
+    """The text of decoded 16 kHz audio: greedy, English, the VAD on, the knowledge base's words as the prompt."""
+    segments, _ = model.transcribe(
+        audio,
+        language="en",
+        beam_size=1,
+        vad_filter=True,
+        initial_prompt=prompt,
+        condition_on_previous_text=False,
+        without_timestamps=True,
+    )
+    return " ".join(segment.text.strip() for segment in segments).strip()
+
+
 class SpeechUnavailable(DomainError):
     status_code = 503
 
@@ -94,16 +108,7 @@ class Recognizer:
         prompt = self.vocabulary.prompt(
             lambda texts: [len(e.ids) for e in model.hf_tokenizer.encode_batch(texts, add_special_tokens=False)]
         )
-        segments, _ = model.transcribe(
-            audio,
-            language="en",
-            beam_size=1,
-            vad_filter=True,
-            initial_prompt=prompt,
-            condition_on_previous_text=False,
-            without_timestamps=True,
-        )
-        return " ".join(segment.text.strip() for segment in segments).strip()
+        return hear(model, audio, prompt)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
