@@ -35,7 +35,8 @@ log = logging.getLogger("frontdesk")
 BIG_INDEX_SAVE_SECONDS = 300.0
 LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE = 4
 TRANSCRIPTIONS_PER_SESSION_PER_MINUTE = 30  # a sentence every 2 s on average, for a whole minute
-CALIBRATION_SHARE = 0.1  # of the sweeper's time at most: a burst of learned answers makes one calibration
+CALLERS_FIRST_SECONDS = 0.5  # the longest background work waits for asks in hand before its next step
+CALIBRATION_SHARE = 0.1  # of a core at most: a burst of learned answers makes one calibration
 
 
 class Worker:
@@ -137,15 +138,16 @@ class Runtime:
 
     def _sweep(self) -> None:
         if time.monotonic() >= self._next_calibration:
-            settings, started = self.settings, time.monotonic()
+            settings, started = self.settings, time.thread_time()
             if calibration.maybe_recalibrate(
                 self.matcher,
                 self.store,
                 settings.recalibrate_every,
                 settings.target_precision,
                 settings.match_threshold,
+                self._let_callers_first,
             ):
-                took = time.monotonic() - started
+                took = time.thread_time() - started  # its own CPU time, not the time it gave to asks
                 self._next_calibration = time.monotonic() + took / CALIBRATION_SHARE
         self.refresh_thresholds()  # a new calibration, new verdicts or new traffic
         timed_out = self.desk.expire_overdue()
@@ -168,6 +170,12 @@ class Runtime:
             self.sessions.forget_expired()
             retention.forget_old(self.store, self.settings.retention_days)
             self._keys_swept_at = time.monotonic()
+
+    def _let_callers_first(self) -> None:
+        """Background work's pause: wait while asks are in hand (at most CALLERS_FIRST_SECONDS, so that it
+        still moves on under steady load)."""
+        if self.asks is not None:
+            self.asks.wait_idle(CALLERS_FIRST_SECONDS)
 
     def start(self) -> None:
         # Concurrent asks share forward passes, searches and commits.

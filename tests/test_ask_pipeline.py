@@ -99,6 +99,29 @@ def test_asks_that_arrive_while_the_model_is_busy_share_the_next_forward_pass(cl
     assert [(r.outcome.value, r.knowledge_id) for r in responses] == [(r["outcome"], r["knowledge_id"]) for r in alone]
 
 
+def test_wait_idle_waits_while_an_ask_is_in_hand(client, embedder):
+    """Background work (calibration) waits with `wait_idle` before each step, so callers go first."""
+    model = GatedEmbedder(embedder)
+    pipeline = AskPipeline(client.app.state.runtime.receptionist, model)
+
+    async def ask_while_waiting() -> tuple:
+        idle_before = pipeline.wait_idle(0)
+        ask = asyncio.ensure_future(pipeline.submit(AskRequest(question=QUESTIONS[0])))
+        assert await asyncio.to_thread(model.busy.wait, 10), "the ask never reached the model"
+        idle_while_held = await asyncio.to_thread(pipeline.wait_idle, 0.05)
+        model.go_on.set()
+        idle_after = await asyncio.to_thread(pipeline.wait_idle, 30)
+        return idle_before, idle_while_held, idle_after, await ask
+
+    try:
+        idle_before, idle_while_held, idle_after, response = run_async(ask_while_waiting())
+    finally:
+        model.go_on.set()
+        pipeline.close()
+    assert (idle_before, idle_while_held, idle_after) == (True, False, True)
+    assert response.outcome.value == "answered"
+
+
 def test_one_failing_ask_leaves_the_rest_of_its_batch_recorded(client, embedder):
     runtime = client.app.state.runtime
     key = "retry-1"

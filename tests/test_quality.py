@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import math
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from kb_service.cli import main
+from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import calibration, evaluation
+from kb_service.matching.matcher import Matcher
+from kb_service.storage.store import Store
 from tests.support import CLINC150, TOKEN, wait_for
 
 
@@ -101,6 +106,21 @@ def test_self_calibration_never_goes_below_the_configured_threshold_and_reports_
     self_test = calibration.calibrate_entries(embedder, data.knowledge, 0.95, floor=result.threshold)
     assert self_test.estimated_precision is None or self_test.estimated_precision <= 1.0
     assert "95% lower bound" in result.describe() or "cannot estimate" in result.describe()
+
+
+def test_calibration_lets_waiting_asks_go_first_before_each_chunk_and_gets_the_same_result(embedder, tmp_path):
+    """The service passes a `yield_to` that waits while asks are in hand, so a calibration beside calls does not
+    slow their answers; giving way changes nothing in what it finds."""
+    data = evaluation.restrict(evaluation.load_clinc150(CLINC150, 5, "val"), 20)
+    store = Store(tmp_path / "kb.db")
+    kb = KnowledgeBase(store, embedder)
+    kb.import_entries(data.knowledge)
+    gave_way = []
+    patient = calibration.calibrate(Matcher(kb, 0.9), 0.95, 0.9, yield_to=lambda: gave_way.append(True))
+    plain = calibration.calibrate(Matcher(kb, 0.9), 0.95, 0.9)
+    store.close()
+    assert len(gave_way) == math.ceil(100 / calibration.CHUNK) > 1
+    assert dataclasses.replace(patient, calibrated_at="") == dataclasses.replace(plain, calibrated_at="")
 
 
 def test_a_knowledge_base_too_small_to_calibrate_keeps_the_configured_threshold_and_says_so(embedder):

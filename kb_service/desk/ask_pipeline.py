@@ -7,6 +7,7 @@ arrived meanwhile, lets the receptionist match and record its batch (`Receptioni
 the rest overlap under load. The route awaits an asyncio future: the event loop never waits for model work.
 There is no waiting window: a lone ask starts at once, and under load a batch grows to what arrived during the
 previous pass.
+Background work (calibration) waits for a moment with no ask in hand (`wait_idle`), so callers go first.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ class AskPipeline:
         self.batches = 0  # forward passes made, and the asks they carried (exported in /metrics)
         self.asks = 0
         self._incoming: deque[_Ask] = deque()
-        self._arrived = threading.Condition()
+        lock = threading.Lock()
+        self._arrived = threading.Condition(lock)
+        self._idle = threading.Condition(lock)
+        self._in_hand = 0  # asks submitted and not yet answered
         self._model_turn = threading.Lock()  # one forward pass at a time: two would only fight over the cores
         self._closed = False
         self._threads = [
@@ -66,8 +70,14 @@ class AskPipeline:
             if self._closed:
                 raise ServiceStopping("the service is shutting down; ask again in a moment")
             self._incoming.append(_Ask(body, key, loop, future))
+            self._in_hand += 1
             self._arrived.notify()
         return await future
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no ask is queued or being answered, for at most `timeout` seconds; whether it is so."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_hand == 0, timeout)
 
     def close(self) -> None:
         """Finish what is queued, then stop the workers."""
@@ -93,7 +103,7 @@ class AskPipeline:
                     vectors = self.embedder.embed([a.body.question for a in asks])
                 except Exception as exc:  # every waiting caller gets the error, not a hang
                     log.exception("embedding a batch of %d asks failed", len(asks))
-                    _deliver(asks, [exc] * len(asks))
+                    self._done(asks, [exc] * len(asks))
                     continue
                 self.batches += 1
             self._respond(asks, vectors)
@@ -106,7 +116,14 @@ class AskPipeline:
             results = [exc] * len(asks)
         with self._arrived:
             self.asks += len(asks)
+        self._done(asks, results)
+
+    def _done(self, asks: list[_Ask], results: list) -> None:
         _deliver(asks, results)
+        with self._idle:
+            self._in_hand -= len(asks)
+            if self._in_hand == 0:
+                self._idle.notify_all()
 
 
 def _deliver(asks: list[_Ask], results: list) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -29,7 +30,7 @@ from kb_service.storage.store import Store, iso, now
 log = logging.getLogger("frontdesk.calibration")
 
 META_KEY = "calibration"
-CHUNK = 512
+CHUNK = 64  # phrasings ranked at a time; before each chunk, callers waiting on an answer go first
 MAX_QUESTIONS = 2_000  # phrasings asked at most (a sample, in a large knowledge base)
 MIN_KNOWN = 30  # known questions below which the self-test says nothing
 DUPLICATE_COSINE = 0.98  # a phrasing this close to another of its entry is a copy, not another way of asking
@@ -76,8 +77,13 @@ class NotEnoughData(Exception):
     """Calibration needs at least two entries."""
 
 
-def calibrate(matcher: Matcher, target_precision: float, floor: float) -> Calibration:
-    """The lowest threshold, from `floor` up, that the self-test does not show to be below the target."""
+def calibrate(
+    matcher: Matcher, target_precision: float, floor: float, yield_to: Callable[[], object] = lambda: None
+) -> Calibration:
+    """The lowest threshold, from `floor` up, that the self-test does not show to be below the target.
+
+    `yield_to` is called before each chunk of the self-test: the service passes one that waits while asks are
+    in hand, so that a calibration running beside calls does not slow their answers."""
     store = matcher.kb.store
     rows = store.query("SELECT id, knowledge_id, embedding FROM phrasings")
     owner = {r["id"]: r["knowledge_id"] for r in rows}
@@ -90,7 +96,7 @@ def calibrate(matcher: Matcher, target_precision: float, floor: float) -> Calibr
     ids = sorted(owner)
     if len(ids) > MAX_QUESTIONS:
         ids = sorted(random.Random(0).sample(ids, MAX_QUESTIONS))
-    outcomes, duplicates = _self_test(matcher, ids, owner, vectors, per_entry)
+    outcomes, duplicates = _self_test(matcher, ids, owner, vectors, per_entry, yield_to)
     known = [o for o in outcomes if o.expected is not None]
     base = dict(
         target_precision=target_precision,
@@ -146,11 +152,12 @@ def calibrate(matcher: Matcher, target_precision: float, floor: float) -> Calibr
     )
 
 
-def _self_test(matcher, ids, owner, vectors, per_entry) -> tuple[list[Outcome], int]:
+def _self_test(matcher, ids, owner, vectors, per_entry, yield_to) -> tuple[list[Outcome], int]:
     """Every phrasing asked as a known question (itself left out) and an unknown one (its entry left out);
     also how many known questions had a near-copy in their own entry."""
     outcomes, duplicates = [], 0
     for start in range(0, len(ids), CHUNK):
+        yield_to()
         chunk = ids[start : start + CHUNK]
         known = [pid for pid in chunk if per_entry[owner[pid]] > 1]
         if known:
@@ -205,7 +212,12 @@ def load(store: Store) -> Calibration | None:
 
 
 def maybe_recalibrate(
-    matcher: Matcher, store: Store, every: int, target_precision: float, floor: float
+    matcher: Matcher,
+    store: Store,
+    every: int,
+    target_precision: float,
+    floor: float,
+    yield_to: Callable[[], object] = lambda: None,
 ) -> Calibration | None:
     """Calibrate when the knowledge base changed since the stored calibration: at start, after an import, and
     after every `every` learned answers (0 turns automatic calibration off)."""
@@ -217,7 +229,7 @@ def maybe_recalibrate(
     if current is not None and 0 < learned_count(store) - current.learned < every:
         return None  # changed by learned answers only: wait for `every` of them
     try:
-        result = calibrate(matcher, target_precision, floor)
+        result = calibrate(matcher, target_precision, floor, yield_to)
     except NotEnoughData:
         return None
     save(store, result)
