@@ -30,9 +30,10 @@ from tests.postgres_support import PostgresCluster
 
 def learn_across(a: str, b: str) -> tuple[list[float], dict[str, int]]:
     """Seconds from each resolve's 200 on A to its paraphrase answered on B, and how many pairs were skipped
-    (the question was not escalated) or never answered within 10 s."""
+    (the question was not escalated) or never answered on B within 10 s, and of those, how many A (which learned
+    the answer) does not answer either: the matcher's outcome, not replication's."""
     auth = {"Authorization": f"Bearer {common.TOKEN}"}
-    timings, missed = [], {"not escalated": 0, "not answered in 10 s": 0}
+    timings, missed = [], {"not escalated": 0, "not answered in 10 s": 0, "of which A does not answer either": 0}
     with httpx.Client(base_url=a, timeout=30, headers=auth) as on_a, httpx.Client(base_url=b, headers=auth) as on_b:
         for question, paraphrase in PAIRS:
             ask = on_a.post("/api/ask", json={"question": question}).json()
@@ -54,6 +55,11 @@ def learn_across(a: str, b: str) -> tuple[list[float], dict[str, int]]:
                     break
             else:
                 missed["not answered in 10 s"] += 1
+                on_learner = on_a.post("/api/ask", json={"question": paraphrase}).json()
+                offered = on_learner["outcome"] in ("answered", "confirm")
+                missed["of which A does not answer either"] += not (
+                    offered and on_learner["knowledge_id"] == learned["knowledge_id"]
+                )
     return timings, missed
 
 
