@@ -1,5 +1,6 @@
 """Call-backs tab: callers to phone back (their request timed out, or they asked to be called back instead of
-waiting), each with their full phone number, marked "called back" with a note.
+waiting), each with their full phone number, marked "called back" with a note. The list refreshes on the console's
+timer when it changed, keeping the call-back being marked.
 
 Only the signed-in supervisor sees this tab, so phones show in full here; everywhere else they are masked."""
 
@@ -36,8 +37,8 @@ def choice(item: dict) -> tuple[str, int]:
     return f"#{item['id']} · {short} · {item['phone']}", item["id"]
 
 
-def build(client_for: ClientFor, tab: gr.Tab) -> None:
-    shown_ids = gr.State([])
+def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
+    shown_rows = gr.State([])
     with gr.Row(elem_classes="action-row"):
         which = gr.Radio([TO_CALL, CALLED], value=TO_CALL, label="Show", elem_id="callbacks-which", scale=3)
         refresh_button = gr.Button("Refresh", elem_id="callbacks-refresh", scale=0, min_width=110)
@@ -65,27 +66,44 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         mark = gr.Button("Mark called back", variant="primary", elem_id="callbacks-mark")
     result = gr.Markdown(elem_id="callbacks-result")
 
-    def load(shown: str, request: gr.Request):
+    def fetch(shown: str, request: gr.Request) -> tuple[bool, list[dict], int]:
         done = shown == CALLED
-        try:
-            page = client_for(request).callbacks("done" if done else "open")
-        except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
-        items, total = page["items"], int(page["total"])
+        page = client_for(request).callbacks("done" if done else "open")
+        return done, page["items"], int(page["total"])
+
+    def view(done: bool, items: list[dict], total: int, keep: int | None = None):
         if done:
             summary = f"**{total}** call-back{'s' if total != 1 else ''} made, the latest first."
         elif total:
             summary = f"**{total}** caller{'s' if total != 1 else ''} to call back, the longest waiting first."
         else:
             summary = NOTHING_TO_CALL
+        rows = [row(i, done) for i in items]
+        kept = keep if keep in [i["id"] for i in items] and not done else None
         return (
             summary,
-            gr.Dataframe(value=[row(i, done) for i in items], headers=DONE_HEADERS if done else OPEN_HEADERS),
-            gr.Dropdown(choices=[] if done else [choice(i) for i in items], value=None),
-            [i["id"] for i in items],
+            gr.Dataframe(value=rows, headers=DONE_HEADERS if done else OPEN_HEADERS),
+            gr.Dropdown(choices=[] if done else [choice(i) for i in items], value=kept),
+            rows,
         )
 
-    loaded = [count, table, selected, shown_ids]
+    def load(shown: str, request: gr.Request):
+        try:
+            return view(*fetch(shown, request))
+        except ApiError as exc:
+            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
+
+    def refresh(shown: str, current, before: list, request: gr.Request):
+        """Every few seconds, only when the list changed, keeping the call-back being marked."""
+        try:
+            done, items, total = fetch(shown, request)
+        except ApiError:  # the next tick tries again; a click shows the error
+            return [gr.skip()] * 4
+        if [row(i, done) for i in items] == before:
+            return [gr.skip()] * 4
+        return view(done, items, total, keep=views.as_id(current))
+
+    loaded = [count, table, selected, shown_rows]
 
     def mark_done(current, text, request: gr.Request):
         callback_id = views.as_id(current)
@@ -99,11 +117,12 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
             return exc.explain(), gr.skip()
         return f"✅ Call-back #{callback_id} marked called back.", ""
 
-    def pick_row(ids, event: gr.SelectData):
-        picked = views.id_at_row(ids, event.index)
+    def pick_row(rows, event: gr.SelectData):
+        picked = views.id_at_row([r[0] for r in rows], event.index)
         return gr.skip() if picked is None else picked
 
     for trigger in (tab.select, which.change, refresh_button.click):
         trigger(load, [which], loaded)
     mark.click(mark_done, [selected, note], [result, note]).then(load, [which], loaded)
-    table.select(pick_row, [shown_ids], [selected])
+    table.select(pick_row, [shown_rows], [selected])
+    timer.tick(refresh, [which, selected, shown_rows], loaded, show_progress="hidden", api_visibility="private")

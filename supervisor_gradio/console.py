@@ -81,7 +81,7 @@ def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blo
             with gr.Tab("Audit", id="audit") as audit:
                 audit_tab.build(client_for, header, timer, audit, blocks)
             with gr.Tab("Call-backs", id="callbacks") as callbacks:
-                callbacks_tab.build(client_for, callbacks)
+                callbacks_tab.build(client_for, callbacks, timer)
             with gr.Tab("History", id="history") as history:
                 history_tab.build(client_for, history)
             with gr.Tab("Knowledge base", id="knowledge") as knowledge:

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from kb_service.api.app import create_app
 from kb_service.desk.help_requests import CHECKING_MESSAGE
 from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH, LiveServer, make_settings, open_session
 
 pytestmark = pytest.mark.slow
 
@@ -115,3 +115,40 @@ def test_a_waiting_caller_asks_for_a_call_back_and_the_supervisor_marks_it(serve
     expect(console.locator("#callbacks-count")).to_have_text("1 call-back made, the latest first.", timeout=15_000)
     expect(table).to_contain_text("Booked her for Friday 3 pm.")
     assert call.errors == [] and console.errors == []
+
+
+def ask_for_call_back(server, name: str, question: str, phone: str) -> int:
+    """A caller on the API: a session, a question the agent cannot answer, then "call me back instead"."""
+    with httpx.Client(base_url=server.url) as caller:
+        session_id, proof = open_session(caller)
+        asked = caller.post("/api/ask", json={"question": question, "session_id": session_id}, headers=proof)
+        assert asked.json()["outcome"] == "escalated", asked.text
+        reference = asked.json()["help_request_id"]
+        body = {"reference": reference, "phone": phone, "name": name}
+        response = caller.post(f"/api/sessions/{session_id}/callbacks", json=body, headers=proof)
+        assert response.status_code == 200, response.text
+        return reference
+
+
+def test_the_call_backs_tab_shows_new_callers_by_itself_and_keeps_the_one_being_marked(server, new_page):
+    console = new_page(viewport={"width": 1280, "height": 900})
+    open_console(console, server.url)
+    console.get_by_role("tab", name="Call-backs").click()
+    count = console.locator("#callbacks-count")
+    expect(count).to_contain_text("Nobody to call back.", timeout=15_000)
+
+    first = ask_for_call_back(server, "Ana Lima", WAXING, PHONE)
+    expect(count).to_have_text("1 caller to call back, the longest waiting first.", timeout=15_000)  # no click
+    console.locator("#callbacks-table").get_by_test_id("cell-0-3").click()
+    expect(console.locator("#callbacks-select input")).to_have_value(re.compile(rf"^#{first} · Ana"))
+    console.locator("#callbacks-note textarea").fill("Left a voicemail.")
+
+    ask_for_call_back(server, "Bo Chen", "Can I bring my dog?", "+1 555 010 9999")
+    expect(count).to_have_text("2 callers to call back, the longest waiting first.", timeout=15_000)
+    expect(console.locator("#callbacks-table")).to_contain_text("Bo Chen")
+    expect(console.locator("#callbacks-select input")).to_have_value(re.compile(rf"^#{first} · Ana"))
+    expect(console.locator("#callbacks-note textarea")).to_have_value("Left a voicemail.")
+    console.locator("#callbacks-mark").click()
+    expect(console.locator("#callbacks-result")).to_have_text(f"✅ Call-back #{first} marked called back.")
+    assert [c["name"] for c in callbacks(server)] == ["Bo Chen"]
+    assert console.errors == []
