@@ -16,7 +16,6 @@ of recent traffic (a confirmation costs the caller a yes, never a wrong answer).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
@@ -51,21 +50,26 @@ def record(tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, s
     )
 
 
-@dataclass(frozen=True)
 class Labels:
-    """Every verdict as (confidence, correct), best confidence first."""
+    """The verdicts, counted by confidence range in the database: each count is one range scan of an index that
+    holds both columns, so a service with years of verdicts does not read them all on every sweep."""
 
-    verdicts: list[tuple[float, bool]]
-
-    @classmethod
-    def load(cls, store: Store) -> Labels:
-        rows = store.query("SELECT confidence, correct FROM match_labels ORDER BY confidence DESC")
-        return cls([(r["confidence"], bool(r["correct"])) for r in rows])
+    def __init__(self, store: Store):
+        self.store = store
 
     def between(self, low: float, high: float | None = None) -> tuple[int, int]:
         """(right, total) of the verdicts with low <= confidence < high."""
-        chosen = [ok for c, ok in self.verdicts if c >= low and (high is None or c < high)]
-        return sum(chosen), len(chosen)
+        sql = "SELECT COALESCE(SUM(correct), 0) AS rights, COUNT(*) AS total FROM match_labels WHERE confidence >= ?"
+        params: tuple = (low,)
+        if high is not None:
+            sql, params = sql + " AND confidence < ?", (low, high)
+        [row] = self.store.query(sql, params)
+        return int(row["rights"]), int(row["total"])
+
+    def span(self) -> tuple[float, float] | None:
+        """The lowest and the highest confidence of any verdict; None without verdicts."""
+        [row] = self.store.query("SELECT MIN(confidence) AS low, MAX(confidence) AS high FROM match_labels")
+        return None if row["low"] is None else (row["low"], row["high"])
 
 
 def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
@@ -120,18 +124,18 @@ def thresholds(store: Store, configured: float, target: float) -> tuple[float, f
 
     calibrated = calibration.load(store)
     base = max(calibrated.threshold, configured) if calibrated else configured
-    answer = live_threshold(Labels.load(store), base, target)
+    answer = live_threshold(Labels(store), base, target)
     return answer, confirm_threshold(recent_confidences(store), answer)
 
 
 def estimate(store: Store, threshold: float, confirm_threshold: float | None, target: float) -> LiveQualityPublic:
-    labels = Labels.load(store)
+    labels = Labels(store)
     right, total = labels.between(threshold)
     lower, upper = wilson(right, total)
-    start = math.floor(min([c for c, _ in labels.verdicts] + [threshold]) / BAND_WIDTH) * BAND_WIDTH
+    lowest, highest = labels.span() or (threshold, -math.inf)
     bands = []
-    edge = round(start, 4)
-    while labels.verdicts and edge <= max(c for c, _ in labels.verdicts):
+    edge = round(math.floor(min(lowest, threshold) / BAND_WIDTH) * BAND_WIDTH, 4)
+    while edge <= highest:
         high = round(edge + BAND_WIDTH, 4)
         band_right, band_total = labels.between(edge, high)
         if band_total:

@@ -4,6 +4,7 @@ auto-answer); and the live precision estimate from callers' and supervisors' ver
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from kb_service.ops.stats import help_request_counts, rate
@@ -63,10 +64,10 @@ def plot_live_precision(store: Store, path, threshold: float, target: float) -> 
 
     from kb_service.matching.live import Labels, wilson
 
-    labels = Labels.load(store)
-    confidences = sorted({round(c, 2) for c, _ in labels.verdicts})
+    labels = Labels(store)
+    lowest, highest = labels.span() or (threshold, threshold)
     xs, ys, lows, highs, counts = [], [], [], [], []
-    for t in confidences:
+    for t in [round(c / 100, 2) for c in range(math.floor(lowest * 100), math.floor(highest * 100) + 1)]:
         right, total = labels.between(t)
         if total < 5:
             continue
@@ -82,8 +83,9 @@ def plot_live_precision(store: Store, path, threshold: float, target: float) -> 
     ax.set_ylim(0.5, 1.01)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"Live precision from {len(labels.verdicts)} verdicts (callers' confirmations, resolves, audits)")
+    verdicts = labels.between(lowest)[1]  # all of them
+    ax.set_title(f"Live precision from {verdicts} verdicts (callers' confirmations, resolves, audits)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return len(labels.verdicts)
+    return verdicts

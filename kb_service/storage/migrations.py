@@ -197,4 +197,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """ALTER TABLE outbox ADD COLUMN lease_until TEXT""",
         ],
     ),
+    (
+        7,
+        [
+            # The live threshold counts verdicts by confidence range on every sweep: with both columns in the
+            # index, each count is a range scan of it, not a read of every verdict.
+            """DROP INDEX match_labels_confidence""",
+            """CREATE INDEX match_labels_verdicts ON match_labels(confidence, correct)""",
+        ],
+    ),
 ]
