@@ -128,7 +128,7 @@ class PostgresStore(Store):
             kwargs={"autocommit": True, "row_factory": _rows},
             # No check on checkout (a round trip per query): a connection a restart broke fails once, its
             # request gets a 503, and the pool discards it. The pool stays small (asks share a commit) and the
-            # sweeper meets broken ones first: right after a restart, 0 of 88 asks got a 503.
+            # sweeper tends to meet broken ones first (docs/performance.md).
             timeout=CONNECT_WAIT_SECONDS,
             open=False,
         )
