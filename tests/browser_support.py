@@ -1,8 +1,11 @@
-"""Browser helpers: Debian chromium through Playwright (fails, never skips, when missing), and console sign-in."""
+"""Browser helpers: Debian chromium through Playwright (fails, never skips, when missing), pages that record
+dialogs, and console sign-in."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright, expect
@@ -23,6 +26,18 @@ def launch_chromium(playwright: Playwright) -> Browser:
     """Fails (never skips) when the browser is missing: `scripts/install-browser` puts it there."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/install-browser (make test does)"
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def browser_page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
+    """A page in a fresh browser context that records any dialog (an `alert` would mean caller text ran as code)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def sign_in(page: Page, url: str, password: str = TOKEN) -> None:

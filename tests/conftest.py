@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from kb_service.api.app import create_app
 from kb_service.embedding import Embedder
 from kb_service.embedding.onnx_backend import OnnxEmbedder
-from tests.browser_support import launch_chromium
-from tests.support import AUTH, make_settings
+from tests.browser_support import browser_page, launch_chromium, open_console
+from tests.support import AUTH, LiveServer, Receiver, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +85,53 @@ def make_client(embedder, data_dir, database_url):
 @pytest.fixture
 def client(make_client) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def serve(embedder, data_dir, database_url):
+    """serve(**settings) -> the real app on a free port over this test's data dir; every one stopped after the test.
+
+    Fixtures that open pages depend on `server`, so the browser leaves before the server stops."""
+    started: list[LiveServer] = []
+
+    def _serve(**overrides) -> LiveServer:
+        if database_url:
+            overrides.setdefault("KB_DATABASE_URL", database_url)
+        started.append(LiveServer(create_app(make_settings(data_dir, **overrides), embedder)).__enter__())
+        return started[-1]
+
+    yield _serve
+    for server in reversed(started):
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def server(serve) -> LiveServer:
+    """The served app with the default settings; a module that needs others overrides it with `serve(KB_...=...)`."""
+    return serve()
+
+
+@pytest.fixture
+def receiver():
+    """A local webhook receiver (the outside world) that records every POST."""
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    """The messages of every dialog the test's pages opened."""
+    return []
+
+
+@pytest.fixture
+def page(browser, server, dialogs):
+    """A fresh page recording dialogs; it depends on `server`, so it closes before the server stops."""
+    with browser_page(browser, dialogs) as page:
+        yield page
+
+
+@pytest.fixture
+def console(page, server):
+    """The supervisor console, signed in."""
+    return open_console(page, server.url)

@@ -50,10 +50,13 @@ def free_port() -> int:
 class LiveServer:
     """The real app on a real port, in a thread of this process (so it can share the loaded model)."""
 
-    def __init__(self, app):
-        self.port = free_port()
+    def __init__(self, app, port: int | None = None, **options):
+        """`port`: a given one, so a restarted service is where its clients reconnect. `options`: uvicorn's."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1)
+        # Open event streams (call pages, consoles) would hold a graceful shutdown forever: cut them after a second.
+        options = {"timeout_graceful_shutdown": 1, **options}
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

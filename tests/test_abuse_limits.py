@@ -10,13 +10,11 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from kb_service.api.app import create_app
 from kb_service.api.limits import BODY_TIMEOUT_SECONDS, HEADER_TIMEOUT_SECONDS
@@ -28,29 +26,10 @@ from tests.test_security import routes as all_routes  # every route, mounted con
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class ServedApp:
+def served(embedder, data_dir, **overrides) -> LiveServer:
     """The app in a thread of this process, with the uvicorn options of `frontdesk serve`."""
-
-    def __init__(self, app, settings):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **server_options(settings))
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServedApp:
-        self.thread.start()
-        wait_for(lambda: self.server.started, timeout=60, what="uvicorn to start")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
-def served(embedder, data_dir, **overrides) -> ServedApp:
     settings = make_settings(data_dir, KB_DEMO=False, **overrides)
-    return ServedApp(create_app(settings, embedder), settings)
+    return LiveServer(create_app(settings, embedder), **server_options(settings))
 
 
 def asks_from(web: httpx.Client, forwarded_for: list[str]) -> list[int]:
@@ -211,11 +190,8 @@ def test_deeply_nested_json_is_a_clear_4xx_on_every_json_route(embedder, data_di
         assert answers[("POST", "/api/knowledge")] in (400, 422)
 
 
-def test_cursors_beyond_sqlite_are_422_from_header_and_query(embedder, data_dir):
-    with (
-        LiveServer(create_app(make_settings(data_dir, KB_DEMO=False), embedder)) as server,
-        httpx.Client(base_url=server.url, timeout=30) as web,
-    ):
+def test_cursors_beyond_sqlite_are_422_from_header_and_query(serve):
+    with httpx.Client(base_url=serve(KB_DEMO=False).url, timeout=30) as web:
         session = web.post("/api/sessions").json()
         url = f"/api/sessions/{session['session_id']}/events"
         mine = {"X-Session-Token": session["session_token"]}

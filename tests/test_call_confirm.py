@@ -7,8 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH
 
 # On the demo salon, each lands between the confirmation and the answering threshold.
 PARKING = "do you have parking"
@@ -35,10 +34,9 @@ window.__hear = (text) => {
 
 
 @pytest.fixture
-def server(embedder, tmp_path):
+def server(serve):
     # The browser's Web Speech API (faked below) hears the caller here; tests/test_voice_call.py hears real audio.
-    with LiveServer(create_app(make_settings(tmp_path / "data", KB_SPEECH="browser"), embedder)) as live:
-        yield live
+    return serve(KB_SPEECH="browser")
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from PIL import Image, ImageChops
 from playwright.sync_api import Page, expect
 
@@ -49,33 +47,6 @@ window.__hear = (text, isFinal) => {
   window.__recognition.onresult({resultIndex: 0, results: [result]});
 };
 """
-
-
-@pytest.fixture
-def serve(embedder, tmp_path):
-    """Start the real service on a free port with these settings; stopped after the test."""
-    servers = []
-
-    def _serve(**overrides) -> LiveServer:
-        server = LiveServer(create_app(make_settings(tmp_path / "data", **overrides), embedder)).__enter__()
-        servers.append(server)
-        return server
-
-    yield _serve
-    for server in reversed(servers):
-        server.__exit__(None, None, None)
-
-
-class SamePortServer(LiveServer):
-    """A live server on a given port, so a restarted service is where the page reconnects."""
-
-    def __init__(self, app, port: int):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
 
 class Call:
@@ -200,7 +171,7 @@ def test_a_dropped_connection_neither_misses_nor_repeats_a_follow_up(embedder, t
     settings = make_settings(tmp_path / "data")
 
     def start() -> LiveServer:
-        return SamePortServer(create_app(settings, embedder), port).__enter__()
+        return LiveServer(create_app(settings, embedder), port).__enter__()  # the port the page reconnects to
 
     server = start()
     call = open_call(server.url)

@@ -3,59 +3,20 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.api.app import create_app
-from tests.browser_support import choose_request, open_console, pending_table, sign_in
-from tests.support import AUTH, TOKEN, LiveServer, Receiver, make_settings, wait_for
+from tests.browser_support import browser_page, choose_request, open_console, pending_table, sign_in
+from tests.support import AUTH, TOKEN, wait_for
 
 XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def receiver():
-    with Receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def server(embedder, data_dir, receiver):
-    app = create_app(make_settings(data_dir, KB_CALLER_WEBHOOK_URL=receiver.url), embedder)
-    with LiveServer(app) as server:
-        yield server
-
-
-@pytest.fixture
-def dialogs() -> list[str]:
-    return []
-
-
-@contextmanager
-def browser_page(browser, dialogs: list[str]):
-    """A fresh browser context that records any dialog (an `alert` would mean caller text ran as code)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def page(browser, server, dialogs):
-    """Depends on `server` so the browser leaves before the server stops (no dangling event streams)."""
-    with browser_page(browser, dialogs) as page:
-        yield page
-
-
-@pytest.fixture
-def console(page, server):
-    return open_console(page, server.url)
+def server(receiver, serve):  # the receiver first, so it outlives the server
+    return serve(KB_CALLER_WEBHOOK_URL=receiver.url)
 
 
 def ask(server, question: str, **caller) -> dict:
@@ -271,9 +232,9 @@ def test_caller_text_is_shown_literally_and_runs_nothing(console, server, dialog
 # ---- history
 
 
-def test_history_filters_by_status_and_searches_plain_text(browser, embedder, tmp_path, dialogs):
-    settings = make_settings(tmp_path / "data", KB_REQUEST_TIMEOUT_SECONDS=4)
-    with LiveServer(create_app(settings, embedder)) as server, browser_page(browser, dialogs) as page:
+def test_history_filters_by_status_and_searches_plain_text(browser, serve, dialogs):
+    server = serve(KB_REQUEST_TIMEOUT_SECONDS=4)
+    with browser_page(browser, dialogs) as page:
         answered = escalate(server, "Do you sell shampoo (the salon brand)?")
         resolved = api(server, "POST", f"/api/help-requests/{answered}/resolve", json={"answer": "Yes, $20."})
         assert resolved.status_code == 200, resolved.text

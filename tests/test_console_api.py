@@ -8,17 +8,10 @@ import sys
 import httpx
 import pytest
 
-from kb_service.api.app import create_app
 from kb_service.ops.logs import mask_phone
 from supervisor_gradio import views
 from supervisor_gradio.api import ApiClient, ApiError
-from tests.support import AUTH, TOKEN, LiveServer, free_port, make_settings, wait_for
-
-
-@pytest.fixture
-def server(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        yield server
+from tests.support import AUTH, TOKEN, free_port, wait_for
 
 
 @pytest.fixture

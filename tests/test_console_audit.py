@@ -4,15 +4,12 @@ Wrong by clicking, the verdicts checked through the public API, and the precisio
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from kb_service.api.app import create_app
-from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH
 
 pytestmark = pytest.mark.slow
 
@@ -23,34 +20,10 @@ EMPTY = "Nothing to review: the agent's recent answers have all been checked."
 
 
 @pytest.fixture
-def server(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        yield server
-
-
-@contextmanager
-def browser_page(browser, dialogs: list[str]):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def dialogs() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def audit(browser, server, dialogs):
+def audit(console):
     """The console signed in, on the Audit tab."""
-    with browser_page(browser, dialogs) as page:
-        open_console(page, server.url)
-        page.get_by_role("tab", name="Audit").click()
-        yield page
+    console.get_by_role("tab", name="Audit").click()
+    return console
 
 
 def api(server, method: str, path: str, **kwargs) -> httpx.Response:

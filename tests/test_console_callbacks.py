@@ -14,21 +14,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.api.app import create_app
 from kb_service.desk.help_requests import CHECKING_MESSAGE
 from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, make_settings, open_session
+from tests.support import AUTH, open_session
 
 pytestmark = pytest.mark.slow
 
 WAXING = "Do you do eyebrow waxing?"
 PHONE = "+1 (555) 010-2030"
-
-
-@pytest.fixture
-def server(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,26 +7,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.api.app import create_app
-from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        yield server
-
-
-@pytest.fixture
-def console(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    try:
-        yield open_console(context.new_page(), server.url)
-    finally:
-        context.close()
 
 
 def api(server, method: str, path: str, **kwargs) -> dict:

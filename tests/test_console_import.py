@@ -12,9 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.api.app import create_app
 from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +25,6 @@ GOOD = [
     "What time do you open in the morning? | We open at 8am on Saturdays.",
 ]
 BAD = "<b>Do you do nails?</b>"  # no answer: the line is named, shown as text
-
-
-@pytest.fixture
-def server(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.api.app import create_app
 from kb_service.storage.store import Store, iso
 from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, make_settings
+from tests.support import AUTH
 from tests.test_secrets_and_data import move_back
 
 pytestmark = pytest.mark.slow
@@ -38,12 +37,6 @@ def api(server, method: str, path: str, **kwargs):
     response = httpx.request(method, f"{server.url}{path}", headers=AUTH, timeout=30, **kwargs)
     assert response.status_code < 400, response.text
     return response.json()
-
-
-@pytest.fixture
-def server(embedder, data_dir):
-    with LiveServer(create_app(make_settings(data_dir), embedder)) as server:
-        yield server
 
 
 def a_fortnight_of_calls(server, data_dir) -> None:

@@ -11,9 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from kb_service.api.app import create_app
 from tests.browser_support import open_console
-from tests.support import AUTH, LiveServer, Receiver, make_settings, wait_for
+from tests.support import AUTH, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +23,8 @@ BROWS = "Yes, eyebrow waxing is $15."
 
 
 @pytest.fixture
-def callers():
-    with Receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def server(embedder, data_dir, callers):
-    with LiveServer(create_app(make_settings(data_dir, KB_CALLER_WEBHOOK_URL=callers.url), embedder)) as server:
-        yield server
+def server(receiver, serve):  # the receiver first, so it outlives the server
+    return serve(KB_CALLER_WEBHOOK_URL=receiver.url)
 
 
 @pytest.fixture
@@ -48,11 +40,6 @@ def contexts(browser, server):
     yield _new
     for context in opened:
         context.close()
-
-
-@pytest.fixture
-def console(contexts, server) -> Page:
-    return open_console(contexts().new_page(), server.url)
 
 
 def api(server, method: str, path: str, **kwargs) -> dict:
@@ -92,7 +79,7 @@ def call_page_asking(contexts, server, question: str) -> Page:
 
 
 def test_similar_waiting_questions_are_offered_the_answer_and_each_caller_is_followed_up(
-    console, server, callers, contexts
+    console, server, receiver, contexts
 ):
     first = escalate(server, WAXING, "555-000-0001")
     caller = call_page_asking(contexts, server, LIKE_IT[0])
@@ -131,7 +118,7 @@ def test_similar_waiting_questions_are_offered_the_answer_and_each_caller_is_fol
     expect(caller.get_by_test_id("transcript").locator("li.followup .text")).to_contain_text(BROWS, timeout=10_000)
     assert api(server, "GET", f"/api/help-requests/{like_ids[0]}")["answer"] == BROWS
     assert api(server, "GET", f"/api/help-requests/{unlike}")["status"] == "pending"
-    followups = wait_for(lambda: callers.delivered() if len(callers.delivered()) == 2 else None)
+    followups = wait_for(lambda: receiver.delivered() if len(receiver.delivered()) == 2 else None)
     assert sorted(f["json"]["data"]["question"] for f in followups) == sorted([WAXING, LIKE_IT[0]])
 
 

@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from kb_service.api.app import create_app
-from tests.support import AUTH, BOTH_BACKENDS, LiveServer, make_settings, open_session, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, open_session, wait_for
 
 pytestmark = BOTH_BACKENDS
 
@@ -219,20 +218,19 @@ def test_list_is_newest_first_and_paginated(client):
     assert oldest["items"][0]["id"] == ids[0]
 
 
-def test_concurrent_resolves_of_one_request_give_exactly_one_200(embedder, data_dir, database_url):
-    with LiveServer(create_app(make_settings(data_dir, KB_DATABASE_URL=database_url), embedder)) as server:
-        with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
-            request_id = http.post("/api/ask", json={"question": UNKNOWN, "caller": {"phone": "555 0100"}}).json()[
-                "help_request_id"
-            ]
+def test_concurrent_resolves_of_one_request_give_exactly_one_200(server):
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
+        request_id = http.post("/api/ask", json={"question": UNKNOWN, "caller": {"phone": "555 0100"}}).json()[
+            "help_request_id"
+        ]
 
-            def resolve(n):
-                return http.post(f"/api/help-requests/{request_id}/resolve", json={"answer": f"answer {n}"})
+        def resolve(n):
+            return http.post(f"/api/help-requests/{request_id}/resolve", json={"answer": f"answer {n}"})
 
-            with ThreadPoolExecutor(16) as pool:
-                codes = [r.status_code for r in pool.map(resolve, range(32))]
-            assert sorted(set(codes)) == [200, 409] and codes.count(200) == 1
-            final = http.get(f"/api/help-requests/{request_id}").json()
-            entries = http.get("/api/knowledge", params={"limit": 200}).json()["items"]
-            learned = [e for e in entries if e["answer"].startswith("answer ")]
-            assert len(learned) == 1 and learned[0]["answer"] == final["answer"]
+        with ThreadPoolExecutor(16) as pool:
+            codes = [r.status_code for r in pool.map(resolve, range(32))]
+        assert sorted(set(codes)) == [200, 409] and codes.count(200) == 1
+        final = http.get(f"/api/help-requests/{request_id}").json()
+        entries = http.get("/api/knowledge", params={"limit": 200}).json()["items"]
+        learned = [e for e in entries if e["answer"].startswith("answer ")]
+        assert len(learned) == 1 and learned[0]["answer"] == final["answer"]

@@ -7,8 +7,7 @@ import logging
 
 import httpx
 
-from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, Receiver, make_settings, open_session, wait_for
+from tests.support import AUTH, Receiver, open_session, wait_for
 
 QUESTION = "Do you do eyebrow threading?"
 
@@ -121,11 +120,8 @@ def read_events(url: str, headers: dict | None = None, want: int = 1, timeout: f
     return events
 
 
-def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(embedder, data_dir):
-    with (
-        LiveServer(create_app(make_settings(data_dir), embedder)) as server,
-        httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http,
-    ):
+def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(server):
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
         session_id, mine = open_session(http)
         someone_else, theirs = open_session(http)
         asks = [

@@ -15,8 +15,9 @@ import pytest
 
 from kb_service.api.app import create_app
 from kb_service.api.routes import sessions as sessions_route
+from kb_service.cli import server_options
 from tests.support import AUTH, LiveServer, make_settings, run_async, wait_for
-from tests.test_abuse_limits import Serve, ServedApp
+from tests.test_abuse_limits import Serve
 
 
 def new_session(web: httpx.Client) -> tuple[str, dict[str, str]]:
@@ -44,7 +45,11 @@ def test_streams_are_capped_per_client_and_in_all_and_a_hang_up_frees_the_slot(e
         data_dir, KB_DEMO=False, KB_TRUSTED_PROXIES="127.0.0.1", KB_MAX_STREAMS_PER_IP=2, KB_MAX_STREAMS=3
     )
     app = create_app(settings, embedder)
-    with ServedApp(app, settings) as server, httpx.Client(base_url=server.url, timeout=30) as web, ExitStack() as held:
+    with (
+        LiveServer(app, **server_options(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as web,
+        ExitStack() as held,
+    ):
         session_id, mine = new_session(web)
         url = f"/api/sessions/{session_id}/events"
 
@@ -131,12 +136,9 @@ def test_one_poller_wakes_only_the_streams_with_news_and_nothing_is_lost_or_repe
         assert last["id"] == resumed[1]["id"]
 
 
-def test_idle_streams_get_keepalives(embedder, data_dir, monkeypatch):
+def test_idle_streams_get_keepalives(serve, monkeypatch):
     monkeypatch.setattr(sessions_route, "KEEPALIVE_SECONDS", 0.3)
-    with (
-        LiveServer(create_app(make_settings(data_dir, KB_DEMO=False), embedder)) as server,
-        httpx.Client(base_url=server.url, timeout=10) as web,
-    ):
+    with httpx.Client(base_url=serve(KB_DEMO=False).url, timeout=10) as web:
         session_id, mine = new_session(web)
         with web.stream("GET", f"/api/sessions/{session_id}/events", headers=mine) as stream:
             lines = stream.iter_lines()

@@ -9,10 +9,9 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from kb_service.api.app import create_app
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.speech_support import join, normalise, speak
-from tests.support import LiveServer, make_settings, wait_for
+from tests.support import wait_for
 
 HOURS = "We're open Tuesday to Friday"
 WALK_INS = "we take walk-ins whenever a stylist is free"
@@ -34,12 +33,6 @@ Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
 """
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(embedder, tmp_path):
-    with LiveServer(create_app(make_settings(tmp_path / "data"), embedder)) as live:
-        yield live
 
 
 @pytest.fixture
@@ -184,16 +177,16 @@ def test_without_a_microphone_the_page_says_so_and_typing_works(server, browser)
         page.close()
 
 
-def test_with_speech_off_the_page_offers_typing_only(embedder, tmp_path, browser):
-    with LiveServer(create_app(make_settings(tmp_path / "data", KB_SPEECH="off"), embedder)) as live:
-        page = browser.new_page()
-        try:
-            page.goto(live.url + "/")
-            expect(page.get_by_test_id("voice-note")).to_contain_text("Voice input is off")
-            expect(page.get_by_test_id("talk-button")).to_be_disabled()
-            expect(page.get_by_test_id("push-to-talk-button")).to_be_hidden()
-            page.get_by_test_id("question-input").fill("What are your opening hours?")
-            page.get_by_test_id("question-input").press("Enter")
-            expect(lines(page, "agent").last).to_contain_text(HOURS)
-        finally:
-            page.close()
+def test_with_speech_off_the_page_offers_typing_only(serve, browser):
+    live = serve(KB_SPEECH="off")
+    page = browser.new_page()
+    try:
+        page.goto(live.url + "/")
+        expect(page.get_by_test_id("voice-note")).to_contain_text("Voice input is off")
+        expect(page.get_by_test_id("talk-button")).to_be_disabled()
+        expect(page.get_by_test_id("push-to-talk-button")).to_be_hidden()
+        page.get_by_test_id("question-input").fill("What are your opening hours?")
+        page.get_by_test_id("question-input").press("Enter")
+        expect(lines(page, "agent").last).to_contain_text(HOURS)
+    finally:
+        page.close()
