@@ -16,7 +16,6 @@ from tests.support import wait_for
 HOURS = "We're open Tuesday to Friday"
 WALK_INS = "we take walk-ins whenever a stylist is free"
 PARKING_ANSWER = "free parking behind the building"
-HAIRCUT_ANSWER = "A women's haircut is $55"
 
 # Stands for a browser without the Web Speech API (Firefox, or Chromium without its cloud speech service), with a
 # recording stand-in for the speech synthesiser: it speaks until cancelled, so barge-in can be seen.
@@ -131,18 +130,28 @@ def test_a_spoken_yes_answers_the_confirmation(server, microphone, tmp_path):
 
 
 def test_push_to_talk_sends_what_was_said_while_held(server, microphone, tmp_path):
-    page = microphone(speak("How much is a haircut?", tmp_path / "haircut.wav"), server.url, NO_WEB_SPEECH)
+    # 4 s of silence after the question: the fake microphone loops the file, and the 4 s hold must end before
+    # the question comes round again, even when the machine is slow to send the release.
+    spoken = speak("What are your opening hours?", tmp_path / "hours.wav", after=4.0)
+    page = microphone(spoken, server.url, NO_WEB_SPEECH)
     hold = page.get_by_test_id("push-to-talk-button")
     expect(hold).to_be_visible()
     box = hold.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     expect(hold).to_have_attribute("aria-pressed", "true")
-    time.sleep(4.0)  # the caller holds the button while the file (0.5 s + the question + 1 s) is spoken
+    time.sleep(4.0)  # the caller holds the button while the question (0.5 s in, about 1.5 s long) is spoken
     page.mouse.up()
 
-    expect(page.get_by_test_id("heard")).to_have_text(re.compile(r"Heard: .*hair ?cut", re.I), timeout=30_000)
-    expect(lines(page, "agent").last).to_contain_text(HAIRCUT_ANSWER)
+    expect(page.get_by_test_id("heard")).to_have_text(re.compile(r"Heard: .*opening hours", re.I), timeout=30_000)
+    # Heard word for word, it is answered; heard a little off through the browser's audio processing ("what's up,
+    # you're opening hours?"), the agent checks first. Either way it is about the question that was held.
+    agent = lines(page, "agent").last
+    checking = 'Just to check — are you asking: "What are your opening hours?"'
+    expect(agent).to_contain_text(re.compile(f"{re.escape(HOURS)}|{re.escape(checking)}"))
+    if checking in agent.text_content():
+        page.get_by_test_id("confirm-yes").click()
+    expect(agent).to_contain_text(HOURS)
     expect(page.get_by_test_id("agent-status")).not_to_have_attribute("data-state", "listening")  # mic off again
     assert page.errors == []
 
