@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import views, widgets
 from supervisor_gradio.api import ApiError, ClientFor
 
 TO_CALL, CALLED = "To call", "Called back"
@@ -43,14 +43,11 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
         which = gr.Radio([TO_CALL, CALLED], value=TO_CALL, label="Show", elem_id="callbacks-which", scale=3)
         refresh_button = gr.Button("Refresh", elem_id="callbacks-refresh", scale=0, min_width=110)
     count = gr.Markdown(elem_id="callbacks-count")
-    table = gr.Dataframe(
-        headers=OPEN_HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
+    table = widgets.read_only_table(
+        OPEN_HEADERS,
+        "callbacks-table",
+        ["6%", "14%", "16%", "34%", "16%", "14%"],
         label="Callers to phone back, the longest waiting first (click a row to mark it)",
-        elem_id="callbacks-table",
-        column_widths=["6%", "14%", "16%", "34%", "16%", "14%"],
     )
     with gr.Group():
         selected = gr.Dropdown(

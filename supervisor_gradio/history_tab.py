@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import views, widgets
 from supervisor_gradio.api import ApiError, ClientFor
 
 
@@ -16,13 +16,8 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         search = gr.Textbox(label="Search (question, answer, who)", elem_id="history-search", scale=2)
         refresh = gr.Button("Refresh", elem_id="history-refresh", scale=0, min_width=110)
     note = gr.Markdown(elem_id="history-note")
-    table = gr.Dataframe(
-        headers=views.HISTORY_HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
-        elem_id="history-table",
-        column_widths=["6%", "11%", "25%", "28%", "11%", "11%", "8%"],
+    table = widgets.read_only_table(
+        views.HISTORY_HEADERS, "history-table", ["6%", "11%", "25%", "28%", "11%", "11%", "8%"]
     )
 
     def load(status, text, request: gr.Request):

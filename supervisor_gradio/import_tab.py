@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from kb_service.knowledge.importing import format_of
+from supervisor_gradio import widgets
 from supervisor_gradio.api import ApiError, ClientFor
 
 HEADERS = ["Line", "What happens", "Question(s)", "Answer", "Problem or warning"]
@@ -84,14 +85,8 @@ def build(client_for: ClientFor) -> None:
     )
     preview_button = gr.Button("Preview", elem_id="import-preview")
     summary = gr.Markdown(elem_id="import-summary")
-    table = gr.Dataframe(
-        headers=HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
-        label="Preview, line by line",
-        elem_id="import-table",
-        column_widths=["7%", "15%", "28%", "28%", "22%"],
+    table = widgets.read_only_table(
+        HEADERS, "import-table", ["7%", "15%", "28%", "28%", "22%"], label="Preview, line by line"
     )
     import_button = gr.Button("Import", variant="primary", interactive=False, elem_id="import-go")
     result = gr.Markdown(elem_id="import-result")

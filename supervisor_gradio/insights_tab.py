@@ -8,7 +8,7 @@ from datetime import date
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import views, widgets
 from supervisor_gradio.api import ApiError, ClientFor
 
 PERIODS = [("7 days", 7), ("30 days", 30), ("90 days", 90)]
@@ -98,23 +98,9 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         "**Most-asked questions that still escalate**, grouped by meaning: each is a candidate for a new "
         "knowledge entry (answer it once in the Pending tab with *Learn* ticked, or add it in the Knowledge base tab)."
     )
-    escalated = gr.Dataframe(
-        headers=ESCALATED_HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
-        elem_id="insights-escalated",
-        column_widths=["52%", "10%", "11%", "12%", "15%"],
-    )
+    escalated = widgets.read_only_table(ESCALATED_HEADERS, "insights-escalated", ["52%", "10%", "11%", "12%", "15%"])
     unused_note = gr.Markdown(elem_id="insights-unused-note")
-    unused = gr.Dataframe(
-        headers=UNUSED_HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
-        elem_id="insights-unused",
-        column_widths=["6%", "58%", "8%", "14%", "14%"],
-    )
+    unused = widgets.read_only_table(UNUSED_HEADERS, "insights-unused", ["6%", "58%", "8%", "14%", "14%"])
 
     def load(days, request: gr.Request):
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import views, widgets
 from supervisor_gradio.api import ApiError, ClientFor
 
 
@@ -18,14 +18,8 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         list_all_button = gr.Button("List all", scale=0, min_width=110, elem_id="kb-all")
     note = gr.Markdown(elem_id="kb-note")
     show_all = gr.Button(visible=False, size="sm", elem_id="kb-show-all")
-    table = gr.Dataframe(
-        headers=views.KNOWLEDGE_HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
-        label="Entries (click a row to edit it)",
-        elem_id="kb-table",
-        column_widths=views.KNOWLEDGE_WIDTHS,
+    table = widgets.read_only_table(
+        views.KNOWLEDGE_HEADERS, "kb-table", views.KNOWLEDGE_WIDTHS, label="Entries (click a row to edit it)"
     )
     with gr.Group(visible=False) as editor:  # shown once an entry is open: nothing to save or delete before
         title = gr.Markdown(elem_id="kb-entry-title")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import gradio as gr
 
-from supervisor_gradio import alerts, similar_panel, views
+from supervisor_gradio import alerts, similar_panel, views, widgets
 from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 EMPTY_QUEUE = "**No callers are waiting.** New questions show up here by themselves within a few seconds."
@@ -22,14 +22,11 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
     shown_ids = gr.State([])
     suggestions = gr.State([])
     empty = gr.Markdown(EMPTY_QUEUE, visible=False, elem_id="pending-empty")
-    queue = gr.Dataframe(
-        headers=views.PENDING_HEADERS,
-        datatype="str",
-        interactive=False,
-        wrap=True,
+    queue = widgets.read_only_table(
+        views.PENDING_HEADERS,
+        "pending-table",
+        ["7%", "39%", "20%", "11%", "11%", "12%"],
         label="Waiting callers, oldest first (click a row to answer it)",
-        elem_id="pending-table",
-        column_widths=["7%", "39%", "20%", "11%", "11%", "12%"],
     )
     with gr.Group():
         selected = gr.Dropdown(

@@ -1,10 +1,11 @@
-"""Request dependencies: the runtime from the app's lifespan state, and the supervisor check."""
+"""Request dependencies: the runtime from the app's lifespan state, the supervisor and session checks, and the
+parameter types routes share."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kb_service.api.auth import token_matches
@@ -58,3 +59,8 @@ IdempotencyKeyHeader = Annotated[
         "and body replays the first response; the same key with another body gets 409.",
     ),
 ]
+
+# A server-issued call session's id (URL-safe base64), in a route's path or in its query string.
+_SESSION_ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9_-]+$"}
+SessionId = Annotated[str, Path(**_SESSION_ID)]
+SessionIdQuery = Annotated[str, Query(**_SESSION_ID)]

@@ -3,15 +3,13 @@ caller's "call me back instead" (`POST /api/sessions/{session_id}/callbacks`, wi
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from kb_service.api.deps import RuntimeDep, SessionTokenDep, SupervisorDep
+from kb_service.api.deps import RuntimeDep, SessionId, SessionTokenDep, SupervisorDep
 from kb_service.desk import callbacks
 from models.callbacks import CallbackDone, CallbackPage, CallbackPublic, CallbackRequest, CallbackRequested
 
 router = APIRouter()
-
-SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 @router.get("/api/callbacks", response_model=CallbackPage, tags=["supervisor"])

@@ -9,12 +9,12 @@ import json
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from kb_service.api.deps import SESSION_COOKIE, RuntimeDep, SessionTokenDep
+from kb_service.api.deps import SESSION_COOKIE, RuntimeDep, SessionId, SessionTokenDep
 from kb_service.api.streams import StreamHub
 from models import SessionPublic
 
@@ -22,8 +22,6 @@ router = APIRouter(tags=["caller"])
 
 MAX_CURSOR = 2**63 - 1  # SQLite's largest id
 KEEPALIVE_SECONDS = 15.0
-
-SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 @router.post("/api/sessions", response_model=SessionPublic, status_code=201)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
-from kb_service.api.deps import RuntimeDep, SessionTokenDep
+from kb_service.api.deps import RuntimeDep, SessionIdQuery, SessionTokenDep
 from kb_service.errors import DomainError
 from kb_service.speech import AudioTooLong, SpeechUnavailable
 from kb_service.speech.audio import MAX_BYTES, MAX_SECONDS, check_media_type
@@ -52,7 +51,7 @@ async def transcribe(
     request: Request,
     runtime: RuntimeDep,
     token: SessionTokenDep,
-    session_id: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    session_id: SessionIdQuery,
 ) -> TranscriptPublic:
     """The text of one recorded question (at most 15 s and 1 MB), for the call session `session_id`: its token is
     needed (403 otherwise). Silence gives `{"text": ""}`. The audio is decoded and heard here, and not kept."""
