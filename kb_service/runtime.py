@@ -181,7 +181,10 @@ class Runtime:
         # Concurrent asks share forward passes, searches and commits.
         self.asks = AskPipeline(self.receptionist, self.embedder)
         if self.settings.speech == "server":
-            self.speech = Recognizer(Vocabulary(self.store, self.settings.business_name))
+            asks = self.asks
+            self.speech = Recognizer(
+                Vocabulary(self.store, self.settings.business_name), asks_idle=lambda: asks.wait_idle(0)
+            )
         self.outbox_worker.start()
         self.sweeper.start()
         if self.settings.database_url:

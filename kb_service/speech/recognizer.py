@@ -1,8 +1,9 @@
 """Whisper tiny.en on CTranslate2 (faster-whisper), loaded once in the background, run on one worker thread.
 
-One worker with one CPU thread: transcriptions queue behind each other rather than take both cores from the ask
-pipeline, and at most MAX_WAITING wait (503 beyond). Silero VAD (bundled with faster-whisper) drops silence, so a
-recording without speech gives "" instead of Whisper's guesses at noise."""
+One worker: transcriptions queue behind each other, and at most MAX_WAITING wait (503 beyond). The model is loaded
+twice (CTranslate2 fixes its threads at load): on all cores for a recording that comes while no ask is in hand, and
+on one CPU thread otherwise, so that the other core stays with the ask pipeline. Silero VAD (bundled with
+faster-whisper) drops silence, so a recording without speech gives "" instead of Whisper's guesses at noise."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
@@ -22,7 +24,7 @@ from kb_service.speech.vocabulary import Vocabulary
 
 log = logging.getLogger("frontdesk")
 
-CPU_THREADS = 1  # the other core stays with the ask pipeline (docs/performance.md, "Voice")
+ONE_THREAD, ALL_THREADS = 1, 0  # CTranslate2's 0: its default, all the cores (docs/performance.md, "Voice")
 MAX_WAITING = 4  # transcriptions in flight or queued
 
 
@@ -33,11 +35,14 @@ class Transcript:
 
 
 def hear(model, audio, prompt: str | None) -> str:
-    """The text of decoded 16 kHz audio: greedy, English, the VAD on, the knowledge base's words as the prompt."""
+    """The text of decoded 16 kHz audio: beam search, English, the VAD on, the knowledge base's words as the prompt.
+
+    Beam 5 with the prompt heard questions outside the knowledge base better than greedy decoding with it, and than
+    plain faster-whisper (beam 5, no prompt), and those inside it better too (docs/performance.md, "Voice")."""
     segments, _ = model.transcribe(
         audio,
         language="en",
-        beam_size=1,
+        beam_size=5,
         vad_filter=True,
         initial_prompt=prompt,
         condition_on_previous_text=False,
@@ -61,19 +66,24 @@ def model_dir() -> str:
 
 
 @functools.cache
-def load_model(path: str):
-    """The weights are read-only, so every app in a process (tests, benchmarks) shares one loaded model.
+def load_model(path: str, threads: int = ONE_THREAD):
+    """The weights are read-only, so every app in a process (tests, benchmarks) shares one loaded model a thread count.
 
     faster_whisper is imported at the top, on the importing thread: Python 3.11 before 3.11.8 can fail compiling
     modules on two threads at once ("AST constructor recursion depth mismatch")."""
-    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=CPU_THREADS)
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
 
 
 class Recognizer:
-    def __init__(self, vocabulary: Vocabulary, model_path: str | None = None):
+    def __init__(
+        self, vocabulary: Vocabulary, model_path: str | None = None, asks_idle: Callable[[], bool] = lambda: False
+    ):
+        """`asks_idle()` says whether no ask is in hand now: then a recording is heard on all the cores."""
         self.vocabulary = vocabulary
         self.model_path = model_path
+        self.asks_idle = asks_idle
         self._model = None
+        self._wide_model = None
         self._problem = "the speech model is not loaded"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pool.submit(self._load)  # first in the worker's queue: a recording sent meanwhile waits for it
@@ -82,7 +92,8 @@ class Recognizer:
 
     def _load(self) -> None:
         try:
-            self._model = load_model(self.model_path or model_dir())
+            self._model = load_model(self.model_path or model_dir(), ONE_THREAD)
+            self._wide_model = load_model(self.model_path or model_dir(), ALL_THREADS)
         except Exception as exc:  # a missing package or broken file: say so on each request, keep the service up
             log.exception("speech model could not be loaded")
             self._problem = f"speech recognition is unavailable: the model could not be loaded ({exc})"
@@ -108,6 +119,8 @@ class Recognizer:
         prompt = self.vocabulary.prompt(
             lambda texts: [len(e.ids) for e in model.hf_tokenizer.encode_batch(texts, add_special_tokens=False)]
         )
+        if self._wide_model is not None and self.asks_idle():
+            model = self._wide_model
         return hear(model, audio, prompt)
 
     def close(self) -> None:
