@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from kb_service import demo
 from kb_service.api.auth import load_or_create_token
-from kb_service.api.limits import TokenBuckets
 from kb_service.config import Settings
 from kb_service.desk import retention
 from kb_service.desk.ask_pipeline import AskPipeline
@@ -28,6 +27,7 @@ from kb_service.speech import Recognizer
 from kb_service.speech.vocabulary import Vocabulary
 from kb_service.storage import idempotency
 from kb_service.storage.store import open_store
+from kb_service.token_buckets import TokenBuckets
 from models import LiveQualityPublic
 
 log = logging.getLogger("frontdesk")

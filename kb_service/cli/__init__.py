@@ -118,7 +118,7 @@ def migrate() -> None:
 
 def server_options(settings: Settings) -> dict:
     """uvicorn options for `serve`: whom to believe about client addresses, and the slow-client timeouts."""
-    from kb_service.api.limits import HeaderTimeoutProtocol
+    from kb_service.api.middleware.header_timeout import HeaderTimeoutProtocol
 
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     return {
