@@ -26,7 +26,7 @@ from kb_service.matching.matcher import Matcher
 from kb_service.speech import Recognizer
 from kb_service.speech.vocabulary import Vocabulary
 from kb_service.storage import idempotency
-from kb_service.storage.store import open_store
+from kb_service.storage.backends import open_store
 from kb_service.token_buckets import TokenBuckets
 from models import LiveQualityPublic
 

@@ -6,12 +6,12 @@ import pytest
 
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.matcher import LeaveOut, Matcher
-from kb_service.storage.store import Store
+from kb_service.storage.sqlite import SqliteStore
 
 
 @pytest.fixture
 def kb(tmp_path, embedder):
-    store = Store(tmp_path / "kb.db")
+    store = SqliteStore(tmp_path / "kb.db")
     yield KnowledgeBase(store, embedder)
     store.close()
 

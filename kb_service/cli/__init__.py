@@ -21,7 +21,7 @@ def settings_or_exit() -> Settings:
 def knowledge_base(settings: Settings):
     from kb_service.embedding.factory import make_embedder
     from kb_service.knowledge.entries import KnowledgeBase
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     kb = KnowledgeBase(
@@ -88,7 +88,7 @@ def serve(host: str, port: int, access_log: bool) -> None:
 
 def require_migrated(settings: Settings) -> None:
     """SQLite migrates itself on open; PostgreSQL must have had `frontdesk migrate` (Unmigrated otherwise)."""
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     open_store(settings).close()
 
@@ -105,7 +105,7 @@ def migrate() -> None:
     Example:
         frontdesk migrate
     """
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     store = open_store(settings_or_exit(), migrate=False)
     try:

@@ -75,7 +75,7 @@ def export(file: Path) -> None:
         frontdesk export backup.jsonl
         frontdesk export backup.csv
     """
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     store = open_store(settings_or_exit())
     rows = store.query(

@@ -25,6 +25,7 @@ from kb_service.embedding import from_blob
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
 from kb_service.matching.live import wilson
 from kb_service.matching.matcher import Decision, LeaveOut, Matcher
+from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
 log = logging.getLogger("frontdesk.calibration")
@@ -247,7 +248,7 @@ def calibrate_entries(
     from kb_service.knowledge.entries import KnowledgeBase
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "calibrate.db")
+        store = SqliteStore(Path(tmp) / "calibrate.db")
         kb = KnowledgeBase(store, embedder)
         kb.import_entries(entries)
         try:

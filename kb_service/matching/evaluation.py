@@ -15,7 +15,7 @@ from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import guard, live
 from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, candidates
-from kb_service.storage.store import Store
+from kb_service.storage.sqlite import SqliteStore
 
 CHUNK = 256  # queries matched per progress step
 MIN_SUPPORT = 10  # a precision measured on fewer answers than this is noise, not a reason to stop
@@ -118,7 +118,7 @@ def ask_all(
 
     `naive` is the baseline this policy replaced: the nearest phrasing's score alone, no guard."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "eval.db")
+        store = SqliteStore(Path(tmp) / "eval.db")
         kb = KnowledgeBase(store, embedder)
         ids = kb.import_entries(data.knowledge)
         answer_of = {kid: answer for kid, (answer, _) in zip(ids, data.knowledge)}
