@@ -137,7 +137,7 @@ def build_kb(
     kb = KnowledgeBase(store, Stored())
     with kb.store.write() as tx:
         for start in range(0, len(texts), per_entry):
-            kb.insert_entry(
+            kb.writes.insert_entry(
                 tx, f"answer {start // per_entry}", texts[start : start + per_entry], vectors[start : start + per_entry]
             )
     kb.store.close()

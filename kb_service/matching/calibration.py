@@ -168,9 +168,7 @@ def _self_test(matcher, ids, owner, vectors, per_entry, yield_to) -> tuple[list[
             for pid, candidates in zip(known, ranked, strict=True):
                 outcomes.append(_outcome(owner[pid], candidates))
                 own = next((c for c in candidates if c.knowledge_id == owner[pid]), None)
-                duplicates += (
-                    own is not None and own.phrasing_score is not None and own.phrasing_score >= DUPLICATE_COSINE
-                )
+                duplicates += own is not None and own.cosine is not None and own.cosine >= DUPLICATE_COSINE
         ranked = matcher.rank(
             np.stack([vectors[pid] for pid in chunk]), [LeaveOut(knowledge_id=owner[pid]) for pid in chunk]
         )

@@ -14,7 +14,7 @@ import numpy as np
 from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import guard, live
-from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, candidates
+from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, Neighbour, neighbours
 from kb_service.storage.sqlite import SqliteStore
 
 CHUNK = 256  # queries matched per progress step
@@ -129,7 +129,7 @@ def ask_all(
         for start in range(0, len(questions), CHUNK):
             chunk = slice(start, start + CHUNK)
             if naive:
-                decisions = [_naive(ranked) for ranked in candidates(kb, vectors[chunk])]
+                decisions = [_naive(ranked) for ranked in neighbours(kb, vectors[chunk])]
             else:
                 decisions = matcher.match(vectors[chunk], questions[chunk])
             for (question, expected), decision in zip(data.queries[chunk], decisions):
@@ -145,8 +145,10 @@ def ask_all(
     return outcomes
 
 
-def _naive(ranked: list[Candidate]) -> Decision:
-    return Decision("escalate", ranked[0] if ranked else None, None)
+def _naive(ranked: list[Neighbour]) -> Decision:
+    """The baseline's decision: the nearest phrasing's cosine is the whole score."""
+    best = Candidate(ranked[0].knowledge_id, ranked[0].cosine, None, ranked[0].cosine) if ranked else None
+    return Decision("escalate", best, None)
 
 
 def point(outcomes: list[Outcome], threshold: float) -> Point:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from kb_service.matching.matcher import Matcher
 from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
 
@@ -168,3 +169,25 @@ def estimate(store: Store, threshold: float, confirm_threshold: float | None, ta
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+class Verdicts:
+    """The verdicts on the matcher's answers, and the thresholds they set on it: a verdict recorded in a
+    transaction refreshes the thresholds once that transaction commits."""
+
+    def __init__(self, store: Store, matcher: Matcher, configured: float, target: float):
+        self.store = store
+        self.matcher = matcher
+        self.configured = configured
+        self.target = target
+
+    def record(self, tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, source: str) -> None:
+        record(tx, knowledge_id, confidence, correct, source)
+        tx.on_commit(self.refresh_thresholds)
+
+    def refresh_thresholds(self) -> None:
+        """Calibration, verdicts and traffic set the thresholds in force."""
+        self.matcher.threshold, self.matcher.confirm_threshold = thresholds(self.store, self.configured, self.target)
+
+    def estimate(self) -> LiveQualityPublic:
+        return estimate(self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.target)
