@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from kb_service import demo
-from kb_service.api.auth import load_or_create_token
+from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
 from kb_service.desk import retention
 from kb_service.desk.ask_pipeline import AskPipeline

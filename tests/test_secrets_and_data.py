@@ -16,7 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from kb_service.api.auth import MIN_TOKEN_CHARS, WeakToken, load_or_create_token
+from kb_service.auth import MIN_TOKEN_CHARS, WeakToken, load_or_create_token
 from kb_service.cli import main
 from kb_service.desk import outbox, retention
 from kb_service.storage.sqlite import SqliteStore

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb_service.cli import knowledge_base, main, settings_or_exit
+from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.knowledge import importing
 from kb_service.knowledge.importing import neutralise_formula
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb_service.cli import knowledge_base, main, settings_or_exit
+from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.config import Settings
 
 
@@ -48,7 +48,7 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
 
     kb = KnowledgeBase(store, _NoModel(), settings.index_path)
     try:
-        kb.index = VectorIndex.load(settings.index_path, 384)
+        kb.mirror.index = VectorIndex.load(settings.index_path, 384)
         index_note = ""
     except Exception:
         index_note = " (no readable index file: it is rebuilt at the next start)"

@@ -22,7 +22,6 @@ from typing import Literal
 
 from kb_service.errors import DomainError
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching.matcher import neighbours
 from models.schemas import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
 
 Format = Literal["jsonl", "csv", "pairs"]
@@ -239,7 +238,7 @@ def _warn_near_duplicates(kb: KnowledgeBase, lines: list[Line]) -> None:
     asked = [(line, q) for line in lines for q in line.questions]
     if not asked or not len(kb.index):
         return
-    ranked = neighbours(kb, kb.embedder.embed([q for _, q in asked]), k=min(5, len(kb.index)))
+    ranked = kb.mirror.nearest_entries(kb.embedder.embed([q for _, q in asked]), min(5, len(kb.index)))
     for (line, question), nearest in zip(asked, ranked, strict=True):
         for neighbour in nearest:
             if neighbour.cosine < NEAR_DUPLICATE:

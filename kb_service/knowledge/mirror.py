@@ -23,12 +23,20 @@ from kb_service.storage.store import Store, Tx
 log = logging.getLogger("frontdesk.knowledge")
 
 
-class Neighbour(NamedTuple):
+class Hit(NamedTuple):
     """A phrasing near a query: its cosine similarity, its id and its entry's."""
 
     cosine: float
     phrasing_id: int
     knowledge_id: int
+
+
+class Neighbour(NamedTuple):
+    """An entry near a question, by the cosine of its nearest phrasing: for the knowledge search and the import's
+    near-duplicate warnings (answering weighs entries otherwise: `matching/matcher.py`)."""
+
+    knowledge_id: int
+    cosine: float
 
 
 class IndexMirror:
@@ -60,7 +68,7 @@ class IndexMirror:
 
     # ---- reads, for the matcher and the knowledge search
 
-    def nearest(self, vectors: np.ndarray, k: int) -> list[list[Neighbour]]:
+    def nearest(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
         """Per query, up to `k` nearest phrasings, best first, each with the entry it belongs to."""
         scores, ids = self.index.search(vectors, k)
         owner = self._owner.get
@@ -70,8 +78,20 @@ class IndexMirror:
             for score, pid in zip(row_scores, row_ids):
                 knowledge_id = owner(pid) if pid >= 0 else None
                 if knowledge_id is not None:
-                    found.append(Neighbour(score, pid, knowledge_id))
+                    found.append(Hit(score, pid, knowledge_id))
             result.append(found)
+        return result
+
+    def nearest_entries(self, vectors: np.ndarray, k: int) -> list[list[Neighbour]]:
+        """Per query, the entries of the `k` nearest phrasings, best first."""
+        result = []
+        for found in self.nearest(vectors, k):
+            best: dict[int, float] = {}
+            for cosine, _, owner in found:
+                if cosine > best.get(owner, -2.0):
+                    best[owner] = cosine
+            ranked = sorted(best.items(), key=lambda item: -item[1])
+            result.append([Neighbour(kid, float(cosine)) for kid, cosine in ranked])
         return result
 
     def centroid(self, knowledge_id: int) -> Centroid | None:

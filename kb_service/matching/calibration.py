@@ -16,15 +16,18 @@ from __future__ import annotations
 import json
 import logging
 import random
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
 from kb_service.embedding import from_blob
+from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
-from kb_service.matching.live import wilson
 from kb_service.matching.matcher import Decision, LeaveOut, Matcher
+from kb_service.matching.precision import wilson
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -240,11 +243,6 @@ def calibrate_entries(
     embedder, entries: list[tuple[str, list[str]]], target_precision: float, floor: float
 ) -> Calibration:
     """Calibrate a throwaway knowledge base built from `entries` (to check calibration against a labelled set)."""
-    import tempfile
-    from pathlib import Path
-
-    from kb_service.knowledge.entries import KnowledgeBase
-
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "calibrate.db")
         kb = KnowledgeBase(store, embedder)

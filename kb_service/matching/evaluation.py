@@ -13,8 +13,9 @@ import numpy as np
 
 from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching import guard, live
-from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, Neighbour, neighbours
+from kb_service.knowledge.mirror import Neighbour
+from kb_service.matching import guard, precision
+from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, NEIGHBOURS, Candidate, Decision, Matcher
 from kb_service.storage.sqlite import SqliteStore
 
 CHUNK = 256  # queries matched per progress step
@@ -129,7 +130,7 @@ def ask_all(
         for start in range(0, len(questions), CHUNK):
             chunk = slice(start, start + CHUNK)
             if naive:
-                decisions = [_naive(ranked) for ranked in neighbours(kb, vectors[chunk])]
+                decisions = [_naive(ranked) for ranked in kb.mirror.nearest_entries(vectors[chunk], NEIGHBOURS)]
             else:
                 decisions = matcher.match(vectors[chunk], questions[chunk])
             for (question, expected), decision in zip(data.queries[chunk], decisions):
@@ -196,11 +197,11 @@ def lowest_threshold_for(points: list[Point], target_precision: float, min_suppo
 
 def run_policy(outcomes: list[Outcome], answer_threshold: float) -> PolicyRun:
     """What the service would do with these questions asked in this order: answer at `answer_threshold`, confirm
-    in the band below it that recent traffic sets (`live.confirm_threshold`), escalate the rest."""
-    recent: deque[float] = deque(maxlen=live.CONFIRM_WINDOW)
+    in the band below it that recent traffic sets (`precision.confirm_threshold`), escalate the rest."""
+    recent: deque[float] = deque(maxlen=precision.CONFIRM_WINDOW)
     right = wrong = confirmations = 0
     for o in outcomes:
-        confirm_threshold = live.confirm_threshold(list(recent), answer_threshold)
+        confirm_threshold = precision.confirm_threshold(list(recent), answer_threshold)
         if o.got is not None:
             recent.appendleft(o.confidence)
         if o.guarded or o.got is None or o.confidence < confirm_threshold:

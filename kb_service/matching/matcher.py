@@ -35,13 +35,6 @@ class Candidate(NamedTuple):  # a tuple: one is made for every entry among every
     phrasings: int = 1  # how many ways the entry was taught
 
 
-class Neighbour(NamedTuple):
-    """An entry near a question, for the knowledge search and the import's near-duplicate warnings."""
-
-    knowledge_id: int
-    cosine: float  # cosine similarity to the entry's nearest phrasing
-
-
 ANSWER, CONFIRM, ESCALATE = "answer", "confirm", "escalate"
 
 
@@ -108,19 +101,6 @@ def centroid_similarity(
             total, count = total - left_out, count - 1
     norm = float(np.linalg.norm(total))
     return (float(query @ total) / norm if norm > 1e-6 else 0.0), count
-
-
-def neighbours(kb: KnowledgeBase, vectors: np.ndarray, k: int = NEIGHBOURS) -> list[list[Neighbour]]:
-    """Per query, the nearest entries best first, each by the cosine of its nearest phrasing (knowledge search)."""
-    result = []
-    for found in kb.mirror.nearest(vectors, k):
-        best: dict[int, float] = {}
-        for cosine, _, owner in found:
-            if cosine > best.get(owner, -2.0):
-                best[owner] = cosine
-        ranked = sorted(best.items(), key=lambda item: -item[1])
-        result.append([Neighbour(kid, float(cosine)) for kid, cosine in ranked])
-    return result
 
 
 _KEEP_ALL = LeaveOut()

@@ -6,8 +6,8 @@ from starlette.requests import HTTPConnection
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kb_service.api.auth import token_matches
 from kb_service.api.middleware.responses import send_json
+from kb_service.auth import token_matches
 
 
 class ConsoleApiGuard:
