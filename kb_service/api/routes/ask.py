@@ -45,5 +45,5 @@ async def _after_reply(runtime: Runtime, metrics: Metrics, response: AskResponse
     """Once the caller has the reply: count the ask, and wake the outbox to tell the supervisor of a new
     escalation (woken earlier, its thread would compete with sending the reply)."""
     metrics.ask_done(response.outcome.value, time.perf_counter() - started)
-    if response.help_request_id is not None:
+    if response.reference is not None:
         runtime.outbox_worker.wake()
