@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from kb_service.desk import retention
-from kb_service.storage.store import open_store
+from kb_service.storage.backends import open_store
 from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 from tests.test_secrets_and_data import move_back
 

@@ -14,7 +14,7 @@ from kb_service.cli import main
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import calibration, evaluation
 from kb_service.matching.matcher import Matcher
-from kb_service.storage.store import Store
+from kb_service.storage.sqlite import SqliteStore
 from tests.support import CLINC150, TOKEN, request_for, wait_for
 
 
@@ -112,7 +112,7 @@ def test_calibration_lets_waiting_asks_go_first_before_each_chunk_and_gets_the_s
     """The service passes a `yield_to` that waits while asks are in hand, so a calibration beside calls does not
     slow their answers; giving way changes nothing in what it finds."""
     data = evaluation.restrict(evaluation.load_clinc150(CLINC150, 5, "val"), 20)
-    store = Store(tmp_path / "kb.db")
+    store = SqliteStore(tmp_path / "kb.db")
     kb = KnowledgeBase(store, embedder)
     kb.import_entries(data.knowledge)
     gave_way = []

@@ -15,7 +15,6 @@ import numpy as np
 from kb_service.desk.help_requests import HelpDesk
 from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
-from kb_service.matching import live
 from kb_service.matching.matcher import Decision
 from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import AskOutcome, AskRequest, AskResponse, Caller
@@ -91,7 +90,7 @@ class Confirmations:
                 else None
             )
             stamp = iso(at)
-            live.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
+            self.desk.verdicts.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
             if answer is not None:
                 tx.execute(
                     "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
