@@ -23,7 +23,7 @@ def ask(client, question: str, caller: dict | None = None, session: tuple[str, d
         body["session_id"], headers = session[0], session[1]
     response = client.post("/api/ask", json=body, headers=headers)
     assert response.json()["outcome"] == "escalated", response.text
-    return response.json()["help_request_id"]
+    return response.json()["reference"]
 
 
 def callbacks(client, status: str = "open") -> list[dict]:

@@ -21,7 +21,7 @@ from kb_service.cli import main
 from kb_service.desk import outbox, retention
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, iso_in
-from tests.support import AUTH, free_port, make_settings, wait_for
+from tests.support import AUTH, free_port, make_settings, request_for, wait_for
 
 
 def new_user_env(data_dir: Path, **env: str) -> dict[str, str]:
@@ -182,7 +182,7 @@ def a_round_of_calls(client, questions: dict[str, str], callers: list[dict]) -> 
     for _ in range(2):
         assert client.post("/api/ask", json={"question": questions["known"]}).json()["outcome"] == "answered"
     resolved = client.post(
-        f"/api/help-requests/{first['help_request_id']}/resolve",
+        f"/api/help-requests/{request_for(client, first['reference'])}/resolve",
         json={"answer": questions["answer"]},
         headers={"Idempotency-Key": f"resolve-{session['session_id']}"},
     )

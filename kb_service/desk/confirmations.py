@@ -63,7 +63,7 @@ class Confirmations:
             answer=None,
             knowledge_id=best.knowledge_id,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=confirm_message(row["question"]),
             confirmation_id=confirmation_id,
         )
@@ -101,7 +101,7 @@ class Confirmations:
                     answer=answer["answer"],
                     knowledge_id=row["knowledge_id"],
                     score=row["score"],
-                    help_request_id=None,
+                    reference=None,
                     message=answer["answer"],
                 )
             else:  # a no, or the entry was deleted meanwhile
@@ -148,5 +148,5 @@ def _close(tx: Tx, confirmation_id: str, status: str, response: AskResponse, sta
     tx.execute("UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?", (status, stamp, confirmation_id))
     tx.execute(
         "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
-        (response.outcome.value, response.help_request_id, confirmation_id),
+        (response.outcome.value, response.reference, confirmation_id),
     )

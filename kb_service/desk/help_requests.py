@@ -50,7 +50,7 @@ class Escalation:
             answer=None,
             knowledge_id=None,
             score=score,
-            help_request_id=self.caller_reference,
+            reference=self.caller_reference,
             message=CHECKING_MESSAGE,
         )
 
@@ -245,7 +245,7 @@ class HelpDesk:
             own_question = caller["question"] or question
             message = self.follow_up_message(caller["name"], own_question, answer)
             payload = {
-                "help_request_id": caller["id"],
+                "reference": caller["id"],
                 "status": status,
                 "question": own_question,
                 "answer": answer,
@@ -261,7 +261,7 @@ class HelpDesk:
             if self.channels.caller_webhook_url:
                 outbox.queue(tx, event_type, outbox.WEBHOOK, payload, self.channels.caller_webhook_url)
             if caller["session_id"]:
-                live = {k: payload[k] for k in ("help_request_id", "status", "question", "answer", "message")}
+                live = {k: payload[k] for k in ("reference", "status", "question", "answer", "message")}
                 tx.execute(
                     "INSERT INTO session_events (session_id, event_type, payload, created_at)"
                     " VALUES (?, 'followup', ?, ?)",

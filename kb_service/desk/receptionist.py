@@ -88,7 +88,7 @@ class Receptionist:
                 decision.margin,
                 decision.confidence if decision.best else None,
                 best_id,
-                response.help_request_id,
+                response.reference,
                 ask.session_id,
                 response.confirmation_id,
             ),
@@ -108,6 +108,6 @@ class Receptionist:
             answer=row["answer"],
             knowledge_id=knowledge_id,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=row["answer"],
         )
