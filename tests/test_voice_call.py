@@ -4,7 +4,10 @@ recorded by the page, heard by the server's Whisper (KB_SPEECH=server), answered
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -199,3 +202,38 @@ def test_with_speech_off_the_page_offers_typing_only(serve, browser):
         expect(lines(page, "agent").last).to_contain_text(HOURS)
     finally:
         page.close()
+
+
+# The browser's speech synthesiser stand-in, as above, but each utterance ends a moment after it starts: the
+# caller speaks after the agent, not over it.
+SHORT_SPEECH = NO_WEB_SPEECH.replace(
+    "speak(u) { window.__spoken.push(u.text); }",
+    "speak(u) { window.__spoken.push(u.text); setTimeout(() => u.onend && u.onend({}), 50); }",
+)
+
+
+def with_pause(first: str, second: str, pause: float, folder) -> Path:
+    """`first`, exactly `pause` seconds of silence, then `second`: espeak-ng's own silence around each is cut."""
+    a = speak(first, folder / "first.wav", before=1.0, after=0)
+    b = speak(second, folder / "second.wav", before=0, after=0)
+    sox = shutil.which("sox")
+    assert sox, "sox is missing: run scripts/install-audio (make test does)"
+    cut_a, cut_b = folder / "first-cut.wav", folder / "second-cut.wav"
+    trim_end = ["reverse", "silence", "1", "0.02", "0.5%", "reverse"]
+    subprocess.run([sox, str(a), str(cut_a), *trim_end, "pad", "0", str(pause)], check=True)
+    subprocess.run([sox, str(b), str(cut_b), "silence", "1", "0.02", "0.5%", *trim_end, "pad", "0", "2"], check=True)
+    return join([cut_a, cut_b], folder / "paused.wav")
+
+
+def test_a_pause_mid_sentence_does_not_cut_the_caller_off(server, microphone, tmp_path):
+    audio = with_pause("I'd like to know", "what time you close", 0.6, tmp_path)
+    page = microphone(audio, server.url, SHORT_SPEECH)
+    page.get_by_test_id("call-button").click()
+
+    expect(lines(page, "caller")).to_have_count(1, timeout=30_000)
+    expect(lines(page, "agent")).to_have_count(2, timeout=30_000)  # the greeting and the reply
+    said = normalise(lines(page, "caller").first.text_content())
+    assert "like to know" in said and "close" in said, said
+    transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe'))"
+    assert page.evaluate(f"{transcriptions}.length") == 1  # one sentence, sent once
+    assert page.errors == []
