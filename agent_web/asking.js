@@ -1,15 +1,19 @@
 // Asking: a typed or heard question goes to POST /api/ask (a yes or no to "Just to check — are you asking …?"
-// goes to POST /api/confirmations/{id}), and the agent's reply is shown and spoken.
+// goes to POST /api/confirmations/{id}), and the agent's reply is shown and spoken: an answer, a check, a hand-off
+// to a person, a turn it handled itself ("replied": hello, thanks, "say that again"…) or a wait for the
+// supervisor. A reply with `end_call` (after a goodbye) ends the call once it is spoken.
 import { callerDetails, phoneProblem, showPhoneProblem } from "./details.js";
 import { ui } from "./state.js";
 import { say } from "./transcript.js";
 import { yesOrNo } from "./words.js";
 
 export class Asking {
-  constructor(state, voice, followUps) {
+  // onEnd(spoken, turn): the agent said its closing line (`spoken` resolves once it is over) after turn `turn`.
+  constructor(state, voice, followUps, onEnd) {
     this.state = state;
     this.voice = voice;
     this.followUps = followUps;
+    this.onEnd = onEnd;
   }
 
   // The confirmation the agent waits on (null: none), with its Yes / No buttons.
@@ -23,6 +27,8 @@ export class Asking {
     const state = this.state;
     question = question.trim();
     if (!question) return;
+    state.turns += 1;
+    if (state.ended) { state.ended = false; state.changed(); } // the caller carries on after the goodbye
     if (state.confirming !== null && yesOrNo(question) !== null) {
       say(state, "caller", "You", question);
       await this.confirm(yesOrNo(question));
@@ -73,10 +79,11 @@ export class Asking {
         return;
       }
       // An unanswered confirmation reaches the supervisor in time, and its answer comes here too.
-      if (body.outcome === "escalated" || body.outcome === "confirm") this.followUps.wait(body.help_request_id);
+      if (body.outcome === "escalated" || body.outcome === "confirm") this.followUps.wait(body.reference ?? body.help_request_id); // TEMP until the rename lands
       say(state, "agent", "Agent", body.message);
-      this.voice.speak(body.message);
+      const spoken = this.voice.speak(body.message);
       if (body.outcome === "confirm") this.showConfirm(body.confirmation_id);
+      if (body.end_call === true) this.onEnd(spoken, state.turns);
     } catch (err) {
       say(state, "error", "Problem", "Sorry, I couldn't reach the front desk. Please try again in a moment.");
     } finally {

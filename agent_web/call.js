@@ -7,6 +7,7 @@ import { phoneProblem, showPhoneProblem } from "./details.js";
 import { FollowUps } from "./followups.js";
 import { Hearing } from "./hearing.js";
 import { LiveKitRoom } from "./livekit.js";
+import { Resume } from "./resume.js";
 import { Voice } from "./speaking.js";
 import { CallState, ui } from "./state.js";
 import { say, show } from "./transcript.js";
@@ -14,16 +15,18 @@ import { say, show } from "./transcript.js";
 const state = new CallState();
 const voice = new Voice(state);
 const followUps = new FollowUps(state, voice);
-const asking = new Asking(state, voice, followUps);
+const asking = new Asking(state, voice, followUps, (spoken, turn) => endCall(spoken, turn));
 const hearing = new Hearing(state, voice, (text) => asking.ask(text));
 const livekit = new LiveKitRoom(state);
+const resume = new Resume(state, followUps);
 
 let config = {
-  business_name: "", greeting: "Hi, thanks for calling, how can I help?", livekit_enabled: false, speech: "server",
+  business_name: "", livekit_enabled: false, speech: "server",
+  greeting: "Hi, thanks for calling. I'm the automated assistant: how can I help?",
 };
 
 function refreshStatus() {
-  let now = "idle";
+  let now = state.ended ? "ended" : "idle";
   if (state.speaking) now = "speaking";
   else if (state.thinking > 0) now = "thinking";
   else if (state.recognizing) now = "listening";
@@ -32,6 +35,7 @@ function refreshStatus() {
   ui.hush.disabled = !state.speaking;
   ui.talk.setAttribute("aria-pressed", String(state.wantListening));
   ui.talk.textContent = state.wantListening ? "Stop listening" : "Talk";
+  showCallButton();
 }
 
 function greet() {
@@ -39,10 +43,14 @@ function greet() {
   voice.speak(config.greeting).then((how) => { if (how === "refused") state.greeted = false; });
 }
 
-function toggleCall() {
-  state.callActive = !state.callActive;
+function showCallButton() {
   ui.call.dataset.active = String(state.callActive);
-  ui.call.textContent = state.callActive ? "End call" : "Start call";
+  ui.call.textContent = state.callActive ? "End call" : state.ended ? "Start a new call" : "Start call";
+}
+
+function toggleCall() {
+  if (!state.callActive && state.ended) newCall();
+  state.callActive = !state.callActive;
   if (state.callActive) {
     if (!state.greeted) greet();
     if (hearing.available && !state.wantListening) { state.wantListening = true; hearing.listen(); }
@@ -54,6 +62,31 @@ function toggleCall() {
     livekit.leave();
   }
   refreshStatus();
+}
+
+// The agent said goodbye: once the closing line is spoken, and unless the caller said something after it, the
+// call is over: the microphone and LiveKit are off, and the call button offers a new call. Follow-ups still come.
+async function endCall(spoken, turn) {
+  await spoken;
+  if (state.turns !== turn) return;
+  if (state.callActive) toggleCall();
+  else if (state.wantListening) hearing.toggle();
+  state.ended = true;
+  say(state, "ended", "Call ended", "The call has ended. Thanks for calling.");
+  refreshStatus();
+}
+
+// "Start a new call" after a call ended: a blank transcript, a new session, and the greeting again.
+function newCall() {
+  voice.stop();
+  state.reset();
+  ui.transcript.replaceChildren();
+  ui.callBackNote.textContent = "";
+  followUps.refresh();
+  asking.showConfirm(null);
+  state.greeted = false;
+  say(state, "agent", "Agent", config.greeting);
+  state.ensureSession(false).catch(() => { /* made again on the first ask */ });
 }
 
 async function loadConfig() {
@@ -87,9 +120,12 @@ async function start() {
   if (state.confirming) asking.showConfirm(state.confirming);
   followUps.refresh();
   if (state.waiting.size > 0 || state.confirming !== null) followUps.subscribe(); // never lose an awaited follow-up
-  state.ensureSession(false).catch(() => { /* made again on the first ask */ });
   // Browsers may refuse speech before a gesture; "Start call" greets aloud then.
   if (voice.available && navigator.userActivation && navigator.userActivation.hasBeenActive) greet();
+  // A new tab of a browser already on a call may resume it; otherwise the call gets its session now.
+  if (state.session || !(await resume.offer())) {
+    state.ensureSession(false).catch(() => { /* made again on the first ask */ });
+  }
 }
 
 state.addEventListener("change", refreshStatus);

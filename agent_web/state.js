@@ -14,6 +14,7 @@ export const ui = {
   voiceNote: $("voice-note"), livekitStatus: $("livekit-status"), waitingNote: $("waiting-note"),
   confirm: $("confirm"), confirmYes: $("confirm-yes"), confirmNo: $("confirm-no"), phoneError: $("phone-error"),
   callBack: $("callback"), callBackButton: $("callback-button"), callBackNote: $("callback-note"),
+  resume: $("resume"), resumeNote: $("resume-note"), resumeButton: $("resume-button"), resumeDismiss: $("resume-dismiss"),
 };
 
 function restore() {
@@ -35,6 +36,8 @@ export class CallState extends EventTarget {
     this.confirming = saved.confirming || null;         // the confirmation id the agent waits on
     this.savedName = saved.name || "";
     this.savedPhone = saved.phone || "";
+    this.ended = Boolean(saved.ended);                  // the agent ended the call (after a goodbye)
+    this.turns = 0;               // the caller's turns on this page: a closing line ends the call unless another came
     this.callActive = false;      // the caller pressed Start call
     this.greeted = false;         // greeting spoken aloud (browsers refuse speech before the first user gesture)
     this.wantListening = false;   // the caller turned the microphone on
@@ -52,9 +55,23 @@ export class CallState extends EventTarget {
     const state = {
       session: this.session, lastEventId: this.lastEventId, seenEvents: [...this.seenEvents],
       waiting: [...this.waiting], calledBack: [...this.calledBack], lines: this.lines,
-      name: ui.name.value, phone: ui.phone.value, confirming: this.confirming,
+      name: ui.name.value, phone: ui.phone.value, confirming: this.confirming, ended: this.ended,
     };
     try { sessionStorage.setItem(SAVED, JSON.stringify(state)); } catch (err) { /* private mode: no restore */ }
+  }
+
+  // Forgets this call's session, transcript and what it waited for: the next ask opens a new session.
+  reset() {
+    this.session = null;
+    this.lastEventId = 0;
+    this.seenEvents.clear();
+    this.waiting.clear();
+    this.calledBack.clear();
+    this.lines = [];
+    this.confirming = null;
+    this.ended = false;
+    this.dispatchEvent(new Event("session"));
+    this.save();
   }
 
   // A server-issued session for this call: asks name it, and its follow-ups stream to this page only.
