@@ -9,12 +9,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.speech_support import join, normalise, speak
-from tests.support import wait_for
+from tests.support import AUTH, wait_for
 
 HOURS = "We're open Tuesday to Friday"
 WALK_INS = "we take walk-ins whenever a stylist is free"
@@ -237,3 +238,37 @@ def test_a_pause_mid_sentence_does_not_cut_the_caller_off(server, microphone, tm
     transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe'))"
     assert page.evaluate(f"{transcriptions}.length") == 1  # one sentence, sent once
     assert page.errors == []
+
+
+def test_a_spoken_call_greets_answers_a_follow_up_and_ends_on_goodbye(server, microphone, tmp_path):
+    # Each turn, then time for it to be heard, asked and answered before the next one starts.
+    turns = ["When are you open?", "What about Saturday?", "Thanks, bye."]
+    audio = join(
+        [speak(text, tmp_path / f"turn-{i}.wav", after=6.0) for i, text in enumerate(turns)], tmp_path / "call.wav"
+    )
+    page = microphone(audio, server.url, SHORT_SPEECH)
+    expect(lines(page, "agent").first).to_contain_text("automated assistant")
+    page.get_by_test_id("call-button").click()
+
+    expect(lines(page, "caller")).to_have_count(3, timeout=60_000)
+    heard = [normalise(text) for text in lines(page, "caller").all_text_contents()]
+    assert "open" in heard[0] and "saturday" in heard[1] and "bye" in heard[2], heard
+    agent = lines(page, "agent")
+    expect(agent).to_have_count(4)  # the greeting, two answers and the closing line
+    expect(agent.nth(1)).to_contain_text(HOURS)
+    expect(agent.nth(2)).to_contain_text("Saturday")  # read in the light of the question before it
+
+    expect(page.get_by_test_id("transcript").locator("li.ended")).to_have_count(1)
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "ended")
+    expect(page.get_by_test_id("call-button")).to_have_text("Start a new call")
+    expect(page.get_by_test_id("talk-button")).to_have_attribute("aria-pressed", "false")
+    closing = agent.last.text_content()
+    assert page.evaluate("window.__spoken")[-1] == closing  # said aloud before the call ended
+    requests = httpx.get(f"{server.url}/api/help-requests", headers=AUTH).json()
+    assert requests["total"] == 0  # nothing here was a question for the supervisor
+    assert page.errors == []
+
+    page.get_by_test_id("call-button").click()  # a new call: a blank transcript and the greeting again
+    expect(lines(page, "caller")).to_have_count(0)
+    expect(lines(page, "agent")).to_have_count(1)
+    expect(page.get_by_test_id("call-button")).to_have_text("End call")
