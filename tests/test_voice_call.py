@@ -104,9 +104,10 @@ def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, m
     heard = [r.json()["text"] for r in responses]
     assert len(heard) == 2 and all(set(normalise(text).split()) <= set(normalise(greeting).split()) for text in heard)
     assert "thanks for calling" in normalise(heard[1]), heard
+    # Never stopped: stopping cancels the synthesiser. (Whether it still speaks now depends on the page's watchdog
+    # for a voice that never says it ended, which a busy machine can outrun.)
     assert page.evaluate("window.__cancelled") == 0
     expect(lines(page, "caller")).to_have_count(0)
-    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")
     assert page.errors == []
 
 
