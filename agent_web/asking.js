@@ -79,7 +79,7 @@ export class Asking {
         return;
       }
       // An unanswered confirmation reaches the supervisor in time, and its answer comes here too.
-      if (body.outcome === "escalated" || body.outcome === "confirm") this.followUps.wait(body.reference ?? body.help_request_id); // TEMP until the rename lands
+      if (body.outcome === "escalated" || body.outcome === "confirm") this.followUps.wait(body.reference);
       say(state, "agent", "Agent", body.message);
       const spoken = this.voice.speak(body.message);
       if (body.outcome === "confirm") this.showConfirm(body.confirmation_id);

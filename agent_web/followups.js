@@ -53,7 +53,7 @@ export class FollowUps {
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
     if (!data || typeof data.message !== "string") return;
-    state.waiting.delete(data.reference ?? data.help_request_id); // TEMP
+    state.waiting.delete(data.reference);
     this.refresh();
     if (data.status === "resolved") say(state, "followup", "Follow-up", data.message);
     else say(state, "apology", "Follow-up: no answer yet", data.message); // not an answer: shown apart from them
