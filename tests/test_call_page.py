@@ -414,3 +414,21 @@ def test_voice_greets_ignores_its_own_echo_and_lets_the_caller_interrupt(serve, 
     assert page.evaluate("window.__cancelled") >= 2
     expect(status).to_have_attribute("data-state", "listening")
     assert call.errors == []
+
+
+@pytest.mark.parametrize(
+    "name,viewport", [("desktop", {"width": 1366, "height": 850}), ("phone", {"width": 390, "height": 844})]
+)
+def test_the_microphone_buttons_are_explained_on_the_page_and_in_the_readme(serve, open_call, name, viewport):
+    call = open_call(serve().url, viewport=viewport)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### The call page") : readme.index("### Who hears the caller")]
+    for testid in ["call-button", "talk-button", "push-to-talk-button"]:
+        button = call.page.get_by_test_id(testid)
+        expect(button).to_be_visible()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (testid, box)
+        assert button.get_attribute("title"), testid  # what it does, on hover and to screen readers
+        assert f"| **{button.text_content()}** |" in section, f"the README does not explain {button.text_content()!r}"
+    assert call.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert call.errors == []
