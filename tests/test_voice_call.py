@@ -243,7 +243,8 @@ def test_a_pause_mid_sentence_does_not_cut_the_caller_off(server, microphone, tm
 
 def test_a_spoken_call_greets_answers_a_follow_up_and_ends_on_goodbye(server, microphone, tmp_path):
     # Each turn, then time for it to be heard, asked and answered before the next one starts.
-    turns = ["When are you open?", "What about Saturday?", "Thanks, bye."]
+    # Worded so Whisper tiny hears espeak-ng's voice right ("what about Saturday?" came out "welcome out Saturday").
+    turns = ["What time do you open?", "And on Saturdays?", "Thanks, bye."]
     audio = join(
         [speak(text, tmp_path / f"turn-{i}.wav", after=6.0) for i, text in enumerate(turns)], tmp_path / "call.wav"
     )
