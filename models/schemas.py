@@ -81,6 +81,26 @@ class SessionPublic(BaseModel):
     expires_at: datetime
 
 
+class SessionTurn(BaseModel):
+    """One question the caller asked in this session, and the answer when the agent gave one."""
+
+    question: str
+    outcome: str  # as the ask answered it (an unanswered confirmation shows as escalated once it is)
+    answer: str | None
+    asked_at: datetime
+
+
+class CurrentSession(BaseModel):
+    """The call session whose token this browser holds (`GET /api/sessions/current`), so a new tab can resume it:
+    its latest turns, oldest first, and the references it still waits on. Its follow-ups replay from its event
+    stream."""
+
+    session_id: str
+    expires_at: datetime
+    turns: list[SessionTurn]
+    waiting: list[int]
+
+
 class ConfirmationAnswer(StrictInput):
     confirmed: bool
 
