@@ -11,9 +11,11 @@ from kb_service import demo
 from kb_service.api.auth import load_or_create_token
 from kb_service.api.limits import TokenBuckets
 from kb_service.config import Settings
+from kb_service.conversation.intents import IntentReader
 from kb_service.desk import retention
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.confirmations import Confirmations
+from kb_service.desk.conversation import Conversation
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.receptionist import Receptionist
@@ -106,7 +108,14 @@ class Runtime:
         self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
         self.transcriptions = TokenBuckets(TRANSCRIPTIONS_PER_SESSION_PER_MINUTE)
         self.speech: Recognizer | None = None  # with KB_SPEECH=server, started (and its model loaded) with the workers
-        self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
+        self.receptionist = Receptionist(
+            self.kb,
+            self.matcher,
+            self.desk,
+            self.confirmations,
+            IntentReader(self.embedder),  # embeds the curated conversational phrasings once
+            Conversation(settings.business_name),
+        )
         self.refresh_thresholds()
         self.asks: AskPipeline | None = None  # started with the workers
         self.outbox = Outbox(

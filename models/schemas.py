@@ -30,6 +30,8 @@ class AskOutcome(str, Enum):
     answered = "answered"
     confirm = "confirm"  # the agent asks the caller whether it understood them (POST /api/confirmations/{id})
     escalated = "escalated"
+    replied = "replied"  # the agent handled the turn itself (a greeting, thanks, "say that again"): no help request
+    handoff = "handoff"  # the caller asked for a person, or for what only staff can do: a call-back, no help request
 
 
 class Caller(StrictInput):
@@ -71,6 +73,7 @@ class AskResponse(BaseModel):
     help_request_id: int | None
     message: str  # what the agent says
     confirmation_id: str | None = None  # with `confirm`: answer it at POST /api/confirmations/{confirmation_id}
+    end_call: bool = False  # the caller said goodbye: the call page ends the call
 
 
 class SessionPublic(BaseModel):

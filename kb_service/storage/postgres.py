@@ -21,6 +21,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kb_service.errors import DomainError
+from kb_service.storage.migrations import Only
 from kb_service.storage.store import Store, Tx
 
 WRITE_LOCK = 7_301_000_001  # pg_advisory_xact_lock key held by every serialised write transaction
@@ -171,7 +172,9 @@ class PostgresStore(Store):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
-    def _ddl(self, statement: str) -> str:
+    def _ddl(self, statement: str | Only) -> str | None:
+        if isinstance(statement, Only):
+            return statement.sql if statement.dialect == "postgresql" else None
         return postgres_ddl(statement)
 
     def applied_migrations(self) -> set[int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kb_service.errors import DomainError
-from kb_service.storage.migrations import MIGRATIONS
+from kb_service.storage.migrations import MIGRATIONS, Only
 
 if TYPE_CHECKING:
     from kb_service.config import Settings
@@ -152,7 +152,10 @@ class Store:
         """Held by one starting process at a time (PostgreSQL: replicas loading the demo); SQLite: nothing."""
         yield
 
-    def _ddl(self, statement: str) -> str:
+    def _ddl(self, statement: str | Only) -> str | None:
+        """The statement in this backend's dialect; None for one meant for the other backend."""
+        if isinstance(statement, Only):
+            return statement.sql if statement.dialect == "sqlite" else None
         return statement
 
     def applied_migrations(self) -> set[int]:
@@ -176,7 +179,8 @@ class Store:
                 if tx.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
                     continue
                 for statement in statements:
-                    tx.execute(self._ddl(statement))
+                    if (sql := self._ddl(statement)) is not None:
+                        tx.execute(sql)
                 tx.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, iso(now())))
                 done.append(version)
         return done
