@@ -15,6 +15,9 @@ from models import AskRequest
 
 FOLLOW_UP_WORDS = 6  # longer turns say what they are about
 CONTEXT_WEIGHT = 0.8  # the earlier question's share of a follow-up's vector (1.0: as much as the turn's own)
+# A follow-up read with the earlier question is a guess: from this confidence the caller is asked to confirm it
+# ("Just to check — are you asking …?"), below the answering threshold. See docs/quality.md.
+FOLLOW_UP_CONFIRM = 0.75
 _CUE = re.compile(
     r"^(?:and|also|or|what about|how about|same|plus)\b|\b(?:those|that|them|it|they|these|this one|ones|there)\b"
 )
@@ -38,7 +41,8 @@ class Heard:
     history: list[Turn]  # the call's last turns, the newest first
     decision: Decision
     parts: list[Part] = field(default_factory=list)
-    context: str | None = None  # the earlier question this turn was matched with, when it was a follow-up
+    context: str | None = None  # the earlier question this turn was read with, when it looks like a follow-up
+    context_vector: np.ndarray | None = None  # the turn's vector with that context: what a next follow-up builds on
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -60,6 +64,11 @@ def follow_ups(matcher: Matcher, heard: list[Heard]) -> None:
     blended = np.stack([one.vector + CONTEXT_WEIGHT * context for one, _, context in chosen])
     blended /= np.linalg.norm(blended, axis=1, keepdims=True)
     texts = [f"{earlier.question} {one.ask.question}" for one, earlier, _ in chosen]
-    for (one, earlier, _), decision in zip(chosen, matcher.match(blended, texts, guard_all=False), strict=True):
+    decisions = matcher.match(blended, texts, guard_all=False)
+    for (one, earlier, _), vector, decision in zip(chosen, blended, decisions, strict=True):
+        one.context, one.context_vector = earlier.question, vector
+        if decision.outcome != ANSWER and decision.best is not None and decision.guard is None:
+            if decision.confidence >= FOLLOW_UP_CONFIRM:
+                decision = Decision(CONFIRM, decision.best, decision.runner_up)
         if _RANK.get(decision.outcome, 0) > _RANK.get(one.decision.outcome, 0):
-            one.decision, one.context = decision, earlier.question
+            one.decision = decision

@@ -109,7 +109,11 @@ class Receptionist:
         elif heard.parts and (both := self._both(tx, heard, at)) is not None:
             response = both
         else:
-            response = self._question(tx, heard.reading.question, heard.vector, ask, decision, at)
+            # A follow-up reaches the supervisor with the question it follows ("and Sundays?" alone says little)
+            question = heard.reading.question
+            if heard.context is not None:
+                question = f'{question} (after "{heard.context}")'
+            response = self._question(tx, question, heard.vector, ask, decision, at)
         questioned = handled is None
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
@@ -128,7 +132,7 @@ class Receptionist:
             ),
         )
         if ask.session_id:
-            vector = (heard.vector if heard.context is None else None) if questioned else None
+            vector = (heard.vector if heard.context_vector is None else heard.context_vector) if questioned else None
             turns.record(
                 tx, ask.session_id, stamp, ask.question, vector, response.outcome.value, response.message, awaiting
             )
