@@ -235,9 +235,11 @@ class KnowledgeUpdate(StrictInput):
 
 class StatsPublic(BaseModel):
     help_requests: dict[str, int]
-    asks_total: int
+    asks_total: int  # questions: asks answered, confirmed first or escalated
     asks_answered: int
-    auto_answer_rate: float | None
+    auto_answer_rate: float | None  # asks_answered / asks_total
+    conversational_turns: int = 0  # turns the agent handled itself (`replied`): not questions
+    handoffs: int = 0  # callers handed to staff (`handoff`): not questions
     knowledge_entries: int
     phrasings_in_db: int
     phrasings_in_index: int
@@ -290,7 +292,9 @@ class DashboardPublic(BaseModel):
     pending: int
     resolved_today: int
     unresolved_today: int
-    asks_last_24h: int
+    asks_last_24h: int  # questions only: greetings, thanks and hand-offs are counted apart
     answered_last_24h: int
     auto_answer_rate_24h: float | None
+    conversational_last_24h: int = 0  # turns the agent handled itself (`replied`)
+    handoffs_last_24h: int = 0
     today_starts_at: datetime

@@ -55,7 +55,9 @@ def replay(client: TestClient, calls: list[dict]) -> Tally:
             if _right(turn, reply, answers, said):
                 tally.right[category] += 1
             else:
-                tally.wrong.append(f"[{category}] {call['call']}: {turn['say']!r} -> {reply['outcome']}: {reply['message']}")
+                tally.wrong.append(
+                    f"[{category}] {call['call']}: {turn['say']!r} -> {reply['outcome']}: {reply['message']}"
+                )
             said = reply["message"]
     return tally
 

@@ -17,8 +17,10 @@ from kb_service.conversation.phrasings import (
     GOODBYE,
     GREETING,
     HANDOFF,
+    IDENTITY,
     NO,
     PHRASINGS,
+    REPEAT,
     THANKS,
     YES,
 )
@@ -39,21 +41,44 @@ _OPENERS = re.compile(
 )
 _GREETING_OPENER = re.compile(r"^(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|morning)\b")
 _THANKS_OPENER = re.compile(r"^(?:thanks|thank you|cheers)\b")
-# Asking staff to act on an appointment (an informational "how do I book?" or "can I book online?" is a question
-# for the knowledge base).
+# Asking staff to act on an appointment: a request (not "how do I book?" or "can I book online?", questions for
+# the knowledge base) to book, cancel or move something, or one that names when.
+_ACTION = r"(?:book|schedule|cancel|reschedule|move|change|make|set up|push back|bring forward|rebook|arrange)"
+_THING = (
+    r"(?:appointments?|bookings?|reservations?|slot|session|visit|consultation|haircut|cut|trim|colou?r|"
+    r"highlights|balayage|blow ?dry|table|me in|us in|in for)"
+)
+_WHEN = (
+    r"(?:today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|next week|"
+    r"this week|morning|afternoon|evening|at \d|\d ?(?:am|pm)|o'clock|noon)"
+)
+_WANT = (
+    r"(?:i(?:'d| would)? (?:like|want|need|wanna)|i'm (?:calling|trying|looking|hoping) to|i have to|please|"
+    r"can you|could you|would you|can someone|could someone|i'd love to)"
+)
 _STAFF_ACTION = re.compile(
-    r"\b(?:(?:i(?:'d| would)? (?:like|want|need|wanna)|i'm (?:calling|trying|looking) to|i have to|"
-    r"please|can you|could you|would you|can someone|could someone|let me|i'd love to)\s+(?:to\s+)?"
-    r"(?:book|schedule|cancel|reschedule|move|change|make|set up|push back|bring forward)\b(?! online)|"
-    r"\b(?:book|schedule|pencil|fit|squeeze) me\b|"
-    r"\b(?:cancel|move|change|reschedule|push back) (?:my|our|the) (?:appointment|booking|reservation|slot)\b|"
-    r"\bi want to (?:complain|make a complaint)|\bcomplaint\b)"
+    rf"\b{_WANT}\s+(?:to\s+)?(?:please\s+)?{_ACTION}\b[^.?!]{{0,40}}?\b(?:{_THING}|{_WHEN})\b|"
+    rf"\b(?:can|could|may) (?:i|we)\s+(?:please\s+)?{_ACTION}\b[^.?!]{{0,40}}?\b{_WHEN}\b|"
+    r"\b(?:book|schedule|pencil|fit|squeeze) (?:me|us) (?:in|for|on|at)\b|"
+    r"\b(?:cancel|move|change|reschedule|push back) (?:my|our) (?:appointment|booking|reservation|slot)\b|"
+    r"\bi(?:'d| would)? (?:like|want|need|wish) to (?:make |file |lodge |register )?(?:a )?complain|"
+    r"\bi have a complaint\b"
 )
 # Asking for a person by name of role, in any wording: "then I'd rather speak to a human".
 _A_PERSON = re.compile(
-    r"\b(?:speak|talk|chat|get through|be put through|transfer me)\s+(?:to|with)\s+(?:a |an |the |some |your )?"
+    r"\b(?:speak|talk|chat|get through|put me through|be put through|transfer me|connect me)\s+(?:to|with)\s+(?:a |an |the |some |your )?"
     r"(?:real |actual |live )?(?:human|person|someone|somebody|anyone|anybody|manager|owner|staff|"
     r"representative|receptionist|operator|people)\b"
+)
+# "Am I speaking to a bot?", "is this a real person?": who the caller is talking to.
+_WHO = re.compile(
+    r"\b(?:are you|am i (?:talking|speaking|chatting) (?:to|with)|is (?:this|that|it)) (?:just )?(?:a |an )?"
+    r"(?:real |actual |live )?(?:robot|bot|machine|computer|human|person|ai|recording|automated|answering machine)\b"
+)
+_AGAIN = re.compile(
+    r"\b(?:say (?:that|it|this) again|repeat (?:that|it|this|the answer|yourself)|what did you (?:just )?say|"
+    r"(?:didn't|did not|couldn't|could not) (?:quite )?(?:catch|hear|get) (?:that|it|you|what you said)|"
+    r"missed (?:that|it|what you said)|come again|one more time)\b"
 )
 _CLOSING = re.compile(r"\b(?:bye|goodbye|bye bye|see ya|see you)\W*$")
 _QUESTION_OPENER = re.compile(r"^(?:how do|how can|can i|is it possible|do i|do you|what|when|where|is there)\b")
@@ -94,6 +119,10 @@ class IntentReader:
             return Reading(FILLER, 1.0, text)
         if (intent := self.exact.get(_bare(said))) is not None:
             return Reading(intent, 1.0, text)
+        if _AGAIN.search(said) and len(tokens) <= 10:
+            return Reading(REPEAT, 1.0, text)
+        if _WHO.search(said):
+            return Reading(IDENTITY, 1.0, text)
         if (_STAFF_ACTION.search(said) and not _QUESTION_OPENER.match(said)) or _A_PERSON.search(said):
             return Reading(HANDOFF, 1.0, text)
         if _CLOSING.search(said) and "?" not in said and len(tokens) <= 6:  # "ok, never mind, goodbye"
