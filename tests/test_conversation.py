@@ -54,7 +54,7 @@ def test_small_talk_is_replied_to_and_only_a_goodbye_ends_the_call(client):
     assert robot["outcome"] == "replied" and "automated assistant" in robot["message"]
     assert call.say("cheers, that's helpful")["outcome"] == "replied"
     bye = call.say("alright, bye for now")
-    assert bye["outcome"] == "replied" and bye["end_call"] is True and bye["help_request_id"] is None
+    assert bye["outcome"] == "replied" and bye["end_call"] is True and bye["reference"] is None
     assert help_requests(client) == []
 
 
@@ -78,7 +78,7 @@ def test_asking_for_a_person_is_a_call_back_with_the_spoken_number_not_a_help_re
     client = make_client()
     call = Call(client)
     handoff = call.say("I'd like to book a blow-dry for Friday at 2pm")
-    assert handoff["outcome"] == "handoff" and "number" in handoff["message"] and handoff["help_request_id"] is None
+    assert handoff["outcome"] == "handoff" and "number" in handoff["message"] and handoff["reference"] is None
     assert client.get("/api/callbacks").json()["items"] == []  # nobody to call until there is a number
     taken = call.say("sure, it's four one five, five five five, oh one two three")
     assert taken["outcome"] == "replied" and "4155550123" in taken["message"]

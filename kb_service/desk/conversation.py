@@ -71,7 +71,7 @@ class Conversation:
             answer=None,
             knowledge_id=None,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=message,
             end_call=end_call,
         )

@@ -58,20 +58,13 @@ class Receptionist:
         heard = self._hear(vectors, asks, parts or [[] for _ in asks])
         results: list[AskResponse | Exception] = []
         at = now()  # one time for the batch's rows: they commit together
-        try:
-            with self.kb.store.write() as tx:
-                for one, key in zip(heard, keys, strict=True):
-                    tx.execute("SAVEPOINT ask")
-                    try:
+        with self.kb.store.write() as tx:
+            for one, key in zip(heard, keys, strict=True):
+                try:
+                    with tx.savepoint():
                         results.append(self._record(tx, one, key, at))
-                    except Exception as exc:  # this caller gets the error; the batch goes on
-                        tx.execute("ROLLBACK TO ask")
-                        self.desk.pending.forget()  # it may hold a request that savepoint opened
-                        results.append(exc)
-                    tx.execute("RELEASE ask")
-        except BaseException:
-            self.desk.pending.forget()  # it may hold requests this transaction created and then lost
-            raise
+                except Exception as exc:  # this caller gets the error; the batch goes on
+                    results.append(exc)
         return results
 
     def _hear(self, vectors: np.ndarray, asks: list[AskRequest], parts: list[list[Part]]) -> list[Heard]:
@@ -126,7 +119,7 @@ class Receptionist:
                 decision.margin,
                 decision.confidence if decision.best and questioned else None,
                 decision.best.knowledge_id if decision.best and questioned else None,
-                response.help_request_id,
+                response.reference,
                 ask.session_id,
                 response.confirmation_id,
             ),
@@ -191,7 +184,7 @@ class Receptionist:
     def _answer(self, tx: Tx, question: str, decision: Decision, stamp: str) -> AskResponse | None:
         assert decision.best is not None
         knowledge_id = decision.best.knowledge_id
-        row = self.kb.record_hit(tx, knowledge_id, stamp)
+        row = self.kb.writes.record_hit(tx, knowledge_id, stamp)
         if row is None:
             return None
         audits.sample(tx, question, row["answer"], knowledge_id, decision.confidence, stamp, row["hit_count"])
@@ -200,6 +193,6 @@ class Receptionist:
             answer=row["answer"],
             knowledge_id=knowledge_id,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=row["answer"],
         )
