@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
 import pytest
 
+from kb_service.conversation import handoffs
 from kb_service.conversation.intents import IntentReader
+from kb_service.storage.migrations import MIGRATIONS
+from kb_service.storage.sqlite import SqliteStore
 from tests.conversation_support import replay, scripted_calls
+from tests.speech_support import speak
 from tests.support import BOTH_BACKENDS, CLINC150, open_session
 
 
@@ -171,3 +176,57 @@ def test_real_questions_of_other_domains_are_not_taken_for_small_talk(reader, em
     vectors = embedder.embed(questions)
     taken = [q for q, v in zip(questions, vectors, strict=True) if reader.read(q, v).intent is not None]
     assert len(taken) <= 2, taken
+
+
+@pytest.mark.slow
+def test_spoken_turns_are_heard_and_handled_like_typed_ones(make_client, tmp_path):
+    """A few of the dev set's kinds of turn spoken by espeak-ng, heard by POST /api/transcribe, then asked."""
+    client = make_client(KB_SPEECH="server")
+    call = Call(client)
+    expected = [
+        ("Hello there.", "replied", False),
+        ("Can I speak to a real person, please?", "handoff", False),
+        ("Five five five, zero one four two, eight eight.", "replied", False),
+        ("Thank you, goodbye.", "replied", True),
+    ]
+    for n, (words, outcome, end_call) in enumerate(expected):
+        audio = speak(words, tmp_path / f"turn-{n}.wav").read_bytes()
+        heard = client.post(
+            f"/api/transcribe?session_id={call.session_id}",
+            content=audio,
+            headers={**call.headers, "content-type": "audio/wav"},
+        ).json()["text"]
+        reply = call.say(heard)
+        assert (reply["outcome"], reply["end_call"]) == (outcome, end_call), (heard, reply)
+    [callback] = client.get("/api/callbacks").json()["items"]
+    assert callback["reason"] == "handoff" and callback["phone"] == "555014288"
+    assert help_requests(client) == []
+
+
+def test_a_database_from_before_hand_offs_keeps_its_callers_and_their_references(tmp_path):
+    """Migration 8 rebuilds SQLite's callers table (a hand-off has no help request): ids and data stay."""
+    path = tmp_path / "before.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for version, statements in MIGRATIONS:
+            if version >= 8:
+                break
+            for statement in statements:
+                assert isinstance(statement, str)
+                old.execute(statement)
+            old.execute("INSERT INTO schema_migrations VALUES (?, '2026-12-01')", (version,))
+        old.execute(
+            "INSERT INTO help_requests (id, question, embedding, status, created_at, deadline_at)"
+            " VALUES (3, 'Do you do nails?', x'00', 'unresolved', '2026-12-01', '2026-12-01')"
+        )
+        old.execute(
+            "INSERT INTO help_request_callers (id, help_request_id, phone, joined_at, question, callback_requested_at)"
+            " VALUES (41, 3, '555 0101', '2026-12-01', 'Do you do nails?', '2026-12-01')"
+        )
+    store = SqliteStore(path)
+    [kept] = store.query("SELECT id, help_request_id, phone, question FROM help_request_callers")
+    assert tuple(kept) == (41, 3, "555 0101", "Do you do nails?")
+    with store.write() as tx:
+        new_id = handoffs.open_callback(tx, "Can I talk to the owner?", None, "555 0202", None, "2026-12-02")
+    assert new_id == 42  # references keep growing: an old caller's is never handed out again
+    store.close()
