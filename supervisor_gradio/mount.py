@@ -11,12 +11,14 @@ import threading
 import gradio as gr
 from fastapi import FastAPI
 
-from kb_service.api.auth import token_matches
+from kb_service.auth import token_matches
 from supervisor_gradio.api import ApiClient
 from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
 
 
 def local_base_url(request: gr.Request) -> str:
+    if request.request is None:  # Gradio passes the HTTP request to every event it runs for a browser
+        raise RuntimeError("the console's events need the browser's request")
     host, port = request.request.scope["server"]
     if ":" in host:  # IPv6
         host = f"[{host}]"

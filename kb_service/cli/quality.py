@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
-from kb_service.cli import knowledge_base, main, settings_or_exit
+from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.config import Settings
 
 
@@ -37,7 +38,7 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     from kb_service.knowledge.entries import KnowledgeBase
     from kb_service.knowledge.index import VectorIndex
     from kb_service.ops import stats as stats_module
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     settings = settings_or_exit()
     store = open_store(settings)
@@ -46,9 +47,12 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
         dimension = 384
         model_name = ""
 
+        def embed(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+            raise RuntimeError("frontdesk stats embeds nothing")
+
     kb = KnowledgeBase(store, _NoModel(), settings.index_path)
     try:
-        kb.index = VectorIndex.load(settings.index_path, 384)
+        kb.mirror.index = VectorIndex.load(settings.index_path, 384)
         index_note = ""
     except Exception:
         index_note = " (no readable index file: it is rebuilt at the next start)"
@@ -63,7 +67,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     rate = "n/a" if result.auto_answer_rate is None else f"{result.auto_answer_rate:.1%}"
     hr = result.help_requests
     click.echo(f"help requests: {hr['pending']} pending, {hr['resolved']} resolved, {hr['unresolved']} unresolved")
-    click.echo(f"asks: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
+    click.echo(f"questions: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
+    click.echo(f"conversational turns: {result.conversational_turns} (greetings, thanks, goodbyes…)")
+    click.echo(f"hand-offs to staff: {result.handoffs}")
     click.echo(
         f"knowledge: {result.knowledge_entries} entries, {result.phrasings_in_db} phrasings in the database,"
         f" {result.phrasings_in_index} in the index file{index_note}"
@@ -82,7 +88,7 @@ def _quality_stats(as_json: bool, plot: Path | None) -> None:
 
     from kb_service.matching import live
     from kb_service.ops import quality
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     settings = settings_or_exit()
     store = open_store(settings)
@@ -229,7 +235,7 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
 
 
 def _store_if_exists(settings: Settings):
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     class _Empty:
         def scalar(self, *args):

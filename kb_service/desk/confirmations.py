@@ -15,12 +15,16 @@ import numpy as np
 from kb_service.desk.help_requests import HelpDesk
 from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
-from kb_service.matching import live
 from kb_service.matching.matcher import Decision
 from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import AskOutcome, AskRequest, AskResponse, Caller
 
 CONFIRM_SECONDS = 300
+# After the caller's no: no "Good question" (it was the agent that misunderstood), just that it will check.
+MISUNDERSTOOD_MESSAGE = (
+    "Sorry, I misunderstood. Let me check your question with someone and get back to you: I'll tell you here as"
+    " soon as I know, and by text if you left your number."
+)
 
 
 def confirm_message(phrasing: str) -> str:
@@ -35,6 +39,8 @@ class Confirmations:
     def open(self, tx: Tx, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime) -> AskResponse | None:
         """Ask the caller to confirm the best entry; None if that entry is gone (the caller escalates)."""
         best = decision.best
+        if best is None:  # nothing to confirm: the caller escalates
+            return None
         row = tx.execute(
             "SELECT question FROM phrasings WHERE knowledge_id = ? ORDER BY (id = ?) DESC, id LIMIT 1",
             (best.knowledge_id, best.phrasing_id),
@@ -64,7 +70,7 @@ class Confirmations:
             answer=None,
             knowledge_id=best.knowledge_id,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=confirm_message(row["question"]),
             confirmation_id=confirmation_id,
         )
@@ -91,7 +97,7 @@ class Confirmations:
                 else None
             )
             stamp = iso(at)
-            live.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
+            self.desk.verdicts.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
             if answer is not None:
                 tx.execute(
                     "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
@@ -102,11 +108,13 @@ class Confirmations:
                     answer=answer["answer"],
                     knowledge_id=row["knowledge_id"],
                     score=row["score"],
-                    help_request_id=None,
+                    reference=None,
                     message=answer["answer"],
                 )
             else:  # a no, or the entry was deleted meanwhile
                 response = self._escalate(tx, row, at)
+                if not confirmed:
+                    response.message = MISUNDERSTOOD_MESSAGE
             _close(tx, confirmation_id, "confirmed" if confirmed else "declined", response, stamp)
         return response
 
@@ -149,5 +157,5 @@ def _close(tx: Tx, confirmation_id: str, status: str, response: AskResponse, sta
     tx.execute("UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?", (status, stamp, confirmation_id))
     tx.execute(
         "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
-        (response.outcome.value, response.help_request_id, confirmation_id),
+        (response.outcome.value, response.reference, confirmation_id),
     )
