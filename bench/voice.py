@@ -52,7 +52,8 @@ class Caller:
     def __init__(self, url: str):
         self.http = httpx.Client(base_url=url, timeout=60)
         self.sent = 0
-        self.session_id, self.headers = "", {}
+        self.session_id = ""
+        self.headers: dict[str, str] = {}
 
     def transcribe(self, audio: bytes) -> str:
         if self.sent % PER_SESSION == 0:
