@@ -8,8 +8,10 @@ from models.schemas import (
     AuditPublic,
     AuditVerdict,
     Caller,
+    CallTurn,
     ConfirmationAnswer,
     DashboardPublic,
+    DismissRequest,
     HelpRequestPage,
     HelpRequestPublic,
     HelpRequestStatus,
@@ -28,6 +30,8 @@ from models.schemas import (
     SimilarResolveRequest,
     SimilarResolveResponse,
     StatsPublic,
+    SupervisorSignedIn,
+    SupervisorSignIn,
     WaitingCaller,
 )
 
@@ -47,7 +51,9 @@ __all__ = [
     "AskRequest",
     "AskResponse",
     "Caller",
+    "CallTurn",
     "DashboardPublic",
+    "DismissRequest",
     "HelpRequestPage",
     "HelpRequestPublic",
     "HelpRequestStatus",
@@ -59,5 +65,7 @@ __all__ = [
     "ResolveRequest",
     "ResolveResponse",
     "StatsPublic",
+    "SupervisorSignedIn",
+    "SupervisorSignIn",
     "WaitingCaller",
 ]

@@ -17,11 +17,19 @@ from supervisor_gradio import (
     knowledge_tab,
     pending_tab,
 )
-from supervisor_gradio.api import ClientFor
+from supervisor_gradio.api import SHARED_USER, ClientFor
 
-USER = "supervisor"
+USER = SHARED_USER
 JS = alerts.JS
-AUTH_MESSAGE = "Sign in with the user name “supervisor” and the supervisor token as the password."
+AUTH_MESSAGE = (
+    "Sign in with your own name and password (frontdesk supervisors add NAME), "
+    "or as “supervisor” with the supervisor token."
+)
+
+# The system's fonts: Gradio's bundled web font left "KB" in the title half in a fallback face ("Kʙ").
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+# No favicon: without this line every page load asks for /favicon.ico and logs a 404.
+HEAD = '<link rel="icon" href="data:,">'
 
 CSS = """
 #console-header { font-size: 1.05rem; }
@@ -44,24 +52,30 @@ CSS = """
 div.sr-only[role=status][aria-live] { display: none !important; }
 .button-row { flex-wrap: wrap; gap: 0.5rem; }
 .button-row > button { flex: 1 1 auto; min-width: max-content !important; }
+/* An accordion's header ("Select several") is a button: big enough to tap, its arrow inside it. */
+.gr-accordion > button.label-wrap { min-height: 2.75rem; }
+.gr-accordion > button.label-wrap .icon {
+  width: 1.5rem !important; height: 1.5rem; margin: 0 !important;
+  display: inline-flex; align-items: center; justify-content: center;
+}
 .verdict-row { flex-wrap: nowrap; }  /* Right and Wrong side by side, even on a phone */
 .verdict-row > button { flex: 1 1 0; min-width: 0; white-space: nowrap; }
 @media (max-width: 640px) {  /* a phone between clients: stack the box and its button */
   .action-row { flex-direction: column; align-items: stretch; }
   .action-row > * { width: 100%; max-width: none; min-width: 0 !important; }
-  /* The queue keeps question, caller, wait and time left; the number and the caller count need a wider screen
-     (the number is in "Request to answer" too). Gradio sizes the columns in pixels from the desktop shares, so
-     the phone's shares are set here, alike for the header cells and the row cells below them. */
-  #pending-table :is(th, td, [role=gridcell]):is(:nth-child(1), :nth-child(4)) { display: none !important; }
+  /* The queue keeps question, caller, wait and time left; the number, the call so far and the caller count need a
+     wider screen (the number and the call so far are in the answer form too). Gradio sizes the columns in pixels
+     from the desktop shares, so the phone's shares are set here, alike for the header cells and the row cells. */
+  #pending-table :is(th, td, [role=gridcell]):is(:nth-child(1), :nth-child(3), :nth-child(5)) { display: none !important; }
   #pending-table table { table-layout: fixed; }
   #pending-table table, #pending-table div:has(> [role=row]) { width: 100% !important; }
   #pending-table :is(th, td, [role=gridcell]) { min-width: 0 !important; max-width: none !important; }
   #pending-table :is(th, td):nth-child(2) { width: 40% !important; }
-  #pending-table :is(th, td):nth-child(3) { width: 24% !important; }
-  #pending-table :is(th, td):is(:nth-child(5), :nth-child(6)) { width: 18% !important; }
+  #pending-table :is(th, td):nth-child(4) { width: 24% !important; }
+  #pending-table :is(th, td):is(:nth-child(6), :nth-child(7)) { width: 18% !important; }
   #pending-table [role=gridcell]:nth-child(2) { flex: 0 0 40% !important; width: 40% !important; }
-  #pending-table [role=gridcell]:nth-child(3) { flex: 0 0 24% !important; width: 24% !important; }
-  #pending-table [role=gridcell]:is(:nth-child(5), :nth-child(6)) { flex: 0 0 18% !important; width: 18% !important; }
+  #pending-table [role=gridcell]:nth-child(4) { flex: 0 0 24% !important; width: 24% !important; }
+  #pending-table [role=gridcell]:is(:nth-child(6), :nth-child(7)) { flex: 0 0 18% !important; width: 18% !important; }
   #pending-table th span { white-space: nowrap; font-size: 0.75rem; }
   #pending-table th button { display: none; }  /* the column menu: no room, and nothing to sort on a phone */
 }

@@ -12,8 +12,9 @@ import gradio as gr
 from fastapi import FastAPI
 
 from kb_service.api.auth import token_matches
+from kb_service.desk import supervisors
 from supervisor_gradio.api import ApiClient
-from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
+from supervisor_gradio.console import AUTH_MESSAGE, CSS, HEAD, JS, THEME, USER, build_console
 
 
 def local_base_url(request: gr.Request) -> str:
@@ -24,7 +25,8 @@ def local_base_url(request: gr.Request) -> str:
 
 
 def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
-    """Sign-in: user `supervisor`, password = the supervisor token (read from the running service)."""
+    """Sign-in: user `supervisor` with the supervisor token (read from the running service), or a named supervisor
+    with their own password (`frontdesk supervisors add NAME`)."""
     clients: dict[str, ApiClient] = {}
     lock = threading.Lock()
 
@@ -40,9 +42,20 @@ def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
             return client
 
     def check(username: str, password: str) -> bool:
-        return username == USER and token_matches(token(), password)
+        if username == USER:
+            return token_matches(token(), password)
+        return supervisors.verify(app.state.runtime.store, username, password)
 
     blocks = build_console(client_for)
     return gr.mount_gradio_app(
-        app, blocks, path=path, auth=check, footer_links=[], css=CSS, js=JS, auth_message=AUTH_MESSAGE
+        app,
+        blocks,
+        path=path,
+        auth=check,
+        footer_links=[],
+        css=CSS,
+        js=JS,
+        auth_message=AUTH_MESSAGE,
+        theme=THEME,
+        head=HEAD,
     )

@@ -74,7 +74,7 @@ def test_stats_reports_counts_and_index_size(cli, tmp_path):
     stats = json.loads(cli("stats", "--json").output)
     assert stats["knowledge_entries"] == 3
     assert stats["phrasings_in_db"] == 4 and stats["phrasings_in_index"] == 4
-    assert stats["help_requests"] == {"pending": 0, "resolved": 0, "unresolved": 0}
+    assert stats["help_requests"] == {"pending": 0, "resolved": 0, "unresolved": 0, "dismissed": 0}
     text = cli("stats").output
     assert "3 entries" in text and "4 phrasings in the database, 4 in the index" in text
 

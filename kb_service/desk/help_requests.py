@@ -1,4 +1,5 @@
-"""The help-request lifecycle: escalate (pending) → resolve (resolved) or time out (unresolved).
+"""The help-request lifecycle: escalate (pending) → resolve (resolved) or time out (unresolved); dismiss
+(dismissed) is in desk/dismissals.py.
 
 Transitions are guarded by `WHERE status = 'pending'` inside one `BEGIN IMMEDIATE` transaction, which also
 learns the answer and queues every follow-up, so a resolve and the sweeper can never both win."""
@@ -13,6 +14,7 @@ import numpy as np
 
 from kb_service.desk import outbox, slack
 from kb_service.desk.pending import PendingQuestions
+from kb_service.desk.transcripts import earlier_turns
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
@@ -173,7 +175,7 @@ class HelpDesk:
                 (iso(now()), body.answer, body.answered_by or answered_by, knowledge_id, help_request_id),
             )
             if cur.rowcount == 0:
-                raise self._not_pending(tx, help_request_id)
+                raise self.not_pending(tx, help_request_id)
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
                 live.record(
                     tx,
@@ -198,7 +200,7 @@ class HelpDesk:
             self.kb.apply(added, knowledge_id)
         return response
 
-    def _not_pending(self, tx: Tx, help_request_id: int) -> Exception:
+    def not_pending(self, tx: Tx, help_request_id: int) -> Exception:
         row = tx.execute("SELECT status FROM help_requests WHERE id = ?", (help_request_id,)).fetchone()
         if row is None:
             return NotFound(f"help request {help_request_id} does not exist")
@@ -326,4 +328,7 @@ class HelpDesk:
             answered_by=row["answered_by"],
             knowledge_id=row["knowledge_id"],
             best_score=row["best_score"],
+            dismissed_at=row["dismissed_at"],
+            dismissed_by=row["dismissed_by"],
+            transcript=earlier_turns(self.store, row["id"]),
         )

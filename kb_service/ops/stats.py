@@ -10,7 +10,7 @@ from kb_service.matching import calibration
 from kb_service.storage.store import Store, iso, now
 from models import DashboardPublic, StatsPublic
 
-STATUSES = ("pending", "resolved", "unresolved")
+STATUSES = ("pending", "resolved", "unresolved", "dismissed")
 
 
 def help_request_counts(store: Store) -> dict[str, int]:
@@ -62,6 +62,9 @@ def dashboard(store: Store) -> DashboardPublic:
         ),
         unresolved_today=store.scalar(
             "SELECT COUNT(*) FROM help_requests WHERE status = 'unresolved' AND expired_at >= ?", (today,)
+        ),
+        dismissed_today=store.scalar(
+            "SELECT COUNT(*) FROM help_requests WHERE status = 'dismissed' AND dismissed_at >= ?", (today,)
         ),
         asks_last_24h=asks,
         answered_last_24h=answered,

@@ -116,6 +116,7 @@ class _Tx:
 
 class PostgresStore(Store):
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    dialect = "postgresql"
 
     def __init__(self, url: str, migrate: bool = False):
         self.name = re.sub(r"//[^@/]*@", "//", url)  # no password in messages

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kb_service.errors import DomainError
-from kb_service.storage.migrations import MIGRATIONS
+from kb_service.storage.migrations import MIGRATIONS, statements_for
 
 if TYPE_CHECKING:
     from kb_service.config import Settings
@@ -93,6 +93,7 @@ class Store:
     """Hands each thread its own connection; writers serialise on SQLite's write lock."""
 
     skip_locked = ""  # claims need no row locks: the write lock already admits one writer at a time
+    dialect = "sqlite"  # which of a migration's `Dialects` applies
 
     def __init__(self, path: Path, migrate: bool = True):
         self.path = Path(path)
@@ -175,7 +176,7 @@ class Store:
             with self.write() as tx:
                 if tx.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
                     continue
-                for statement in statements:
+                for statement in statements_for(self.dialect, statements):
                     tx.execute(self._ddl(statement))
                 tx.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, iso(now())))
                 done.append(version)

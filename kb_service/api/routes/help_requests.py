@@ -3,9 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SupervisorDep
+from kb_service.desk.dismissals import dismiss
 from kb_service.desk.similar import resolve_similar, similar_page
 from kb_service.storage.idempotency import IdempotencyKey
 from models import (
+    DismissRequest,
     HelpRequestPage,
     HelpRequestPublic,
     HelpRequestStatus,
@@ -57,6 +59,16 @@ def resolve_help_request(
     runtime.outbox_worker.wake()
     runtime.refresh_thresholds()  # the resolve labelled the matcher's best candidate right or wrong
     return response
+
+
+@router.post("/{help_request_id}/dismiss", response_model=HelpRequestPublic)
+def dismiss_help_request(
+    help_request_id: int, runtime: RuntimeDep, supervisor: SupervisorDep, body: DismissRequest | None = None
+) -> HelpRequestPublic:
+    """Not a question ("hello", a test): the request leaves the queue as `dismissed`. Nobody is texted or followed
+    up and nothing is learned. 409 if it is no longer pending, 404 if there is no such request."""
+    by = (body.dismissed_by if body else None) or supervisor
+    return dismiss(runtime.desk, help_request_id, by)
 
 
 @router.get("/{help_request_id}/similar", response_model=SimilarPage)
