@@ -60,13 +60,13 @@ def sent_text(help_request_id: int, response: dict, learned_into: int | None) ->
             if learned_into is not None
             else f" Learned as knowledge entry #{int(response['knowledge_id'])}."
         )
-    return f"✅ Request #{help_request_id} resolved. {followed}{learned}"
+    return f"Request #{help_request_id} resolved. {followed}{learned}"
 
 
 def refused_text(help_request_id: int, exc: ApiError) -> str:
     if exc.status_code == 409:
         return (
-            f"⚠️ **Request #{help_request_id} was already answered or closed by someone else.** "
+            f"**Request #{help_request_id} was already answered or closed by someone else.** "
             "Your answer was not sent; it is still in the box if you need it."
         )
     return exc.explain()
@@ -77,6 +77,6 @@ def dismiss_one(client: ApiClient, help_request_id: int, by: str | None) -> str:
         client.dismiss(help_request_id, by)
     except ApiError as exc:
         if exc.status_code == 409:
-            return f"⚠️ **Request #{help_request_id} was already answered or closed by someone else.**"
+            return f"**Request #{help_request_id} was already answered or closed by someone else.**"
         return exc.explain()
     return f"Request #{help_request_id} dismissed: nobody was texted and nothing was learned."

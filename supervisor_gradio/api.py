@@ -18,7 +18,7 @@ class ApiError(Exception):
 
     def explain(self) -> str:
         """For the console's Markdown: our words and the service's message (ids and field names, no caller text)."""
-        return f"⚠️ The service said no ({self.status_code or 'unreachable'}): `{self.message[:300].replace('`', '')}`"
+        return f"The service said no ({self.status_code or 'unreachable'}): `{self.message[:300].replace('`', '')}`"
 
 
 def _message(response: httpx.Response) -> str:

@@ -45,7 +45,7 @@ def build(client_for: ClientFor) -> tuple[BulkPanel, list]:
         if not (text or "").strip():
             return {result: "Write the answer first."}
         done, gone, callers = _send(client_for(request), [int(i) for i in chosen], text.strip(), learn_it, request)
-        message = f"✅ Answered {views.plural(len(done), 'request')} ({views.plural(callers, 'caller')} followed up)."
+        message = f"Answered {views.plural(len(done), 'request')} ({views.plural(callers, 'caller')} followed up)."
         return {result: message + _gone(gone), picks: gr.CheckboxGroup(value=[]), answer: ""}
 
     events = [

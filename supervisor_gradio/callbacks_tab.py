@@ -2,13 +2,14 @@
 waiting), each with their full phone number, marked "called back" with a note. The list refreshes on the console's
 timer when it changed, keeping the call-back being marked.
 
-Only the signed-in supervisor sees this tab, so phones show in full here; everywhere else they are masked."""
+Only the signed-in supervisor sees this tab, so phones show in full here; everywhere else they are masked. At
+phone width the list is stacked cards with tap-to-call numbers (cards.py)."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import views, widgets
+from supervisor_gradio import cards, views, widgets
 from supervisor_gradio.api import ApiError, ClientFor
 
 TO_CALL, CALLED = "To call", "Called back"
@@ -49,6 +50,7 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
         ["6%", "14%", "16%", "34%", "16%", "14%"],
         label="Callers to phone back, the longest waiting first (click a row to mark it)",
     )
+    phone_cards = gr.HTML(elem_id="callbacks-cards", elem_classes="phone-cards")
     with gr.Group():
         selected = gr.Dropdown(
             label="Call-back to mark", choices=[], value=None, allow_custom_value=True, elem_id="callbacks-select"
@@ -82,25 +84,26 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
             gr.Dataframe(value=rows, headers=DONE_HEADERS if done else OPEN_HEADERS),
             gr.Dropdown(choices=[] if done else [choice(i) for i in items], value=kept),
             rows,
+            cards.callback_cards(items, done, why),
         )
 
     def load(shown: str, request: gr.Request):
         try:
             return view(*fetch(shown, request))
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
+            return exc.explain(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
     def refresh(shown: str, current, before: list, request: gr.Request):
         """Every few seconds, only when the list changed, keeping the call-back being marked."""
         try:
             done, items, total = fetch(shown, request)
         except ApiError:  # the next tick tries again; a click shows the error
-            return [gr.skip()] * 4
+            return [gr.skip()] * 5
         if [row(i, done) for i in items] == before:
-            return [gr.skip()] * 4
+            return [gr.skip()] * 5
         return view(done, items, total, keep=views.as_id(current))
 
-    loaded = [count, table, selected, shown_rows]
+    loaded = [count, table, selected, shown_rows, phone_cards]
 
     def mark_done(current, text, request: gr.Request):
         callback_id = views.as_id(current)
@@ -112,7 +115,7 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
             if exc.status_code == 409:
                 return f"Call-back #{callback_id} had already been marked, so this click changed nothing.", ""
             return exc.explain(), gr.skip()
-        return f"✅ Call-back #{callback_id} marked called back.", ""
+        return f"Call-back #{callback_id} marked called back.", ""
 
     def pick_row(rows, event: gr.SelectData):
         picked = views.id_at_row([r[0] for r in rows], event.index)

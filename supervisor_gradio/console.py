@@ -1,7 +1,8 @@
 """The supervisor console: a Gradio Blocks app that works only through the service's HTTP API.
 
 Caller and answer text only ever goes into Textbox, Dropdown and Dataframe ("str" cells) values, which the
-browser shows as text. Markdown holds our own words, ids and numbers, never caller text."""
+browser shows as text, or HTML-escaped into the phone-width cards (cards.py, the one place that writes HTML).
+Markdown holds our own words, ids and numbers, never caller text."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from supervisor_gradio import (
     alerts,
     audit_tab,
     callbacks_tab,
+    cards,
     history_tab,
     import_tab,
     insights_tab,
@@ -20,7 +22,7 @@ from supervisor_gradio import (
 from supervisor_gradio.api import SHARED_USER, ClientFor
 
 USER = SHARED_USER
-JS = alerts.JS
+JS = f"() => {{ {cards.JS} ({alerts.JS.strip()})(); }}"
 AUTH_MESSAGE = (
     "Sign in with your own name and password (frontdesk supervisors add NAME), "
     "or as “supervisor” with the supervisor token."
@@ -28,10 +30,12 @@ AUTH_MESSAGE = (
 
 # The system's fonts: Gradio's bundled web font left "KB" in the title half in a fallback face ("Kʙ").
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-# No favicon: without this line every page load asks for /favicon.ico and logs a 404.
+# No favicon: the console's pages ask for none (mount.py answers the sign-in page's request with 204).
 HEAD = '<link rel="icon" href="data:,">'
 
-CSS = """
+CSS = (
+    cards.CSS
+    + """
 #console-header { font-size: 1.05rem; }
 .machine-only { display: none !important; }  /* read by the page's alert script, not by people */
 .alert-toggles { gap: 0.25rem 1rem; flex-wrap: wrap; justify-content: flex-start !important; }
@@ -80,6 +84,7 @@ div.sr-only[role=status][aria-live] { display: none !important; }
   #pending-table th button { display: none; }  /* the column menu: no room, and nothing to sort on a phone */
 }
 """
+)
 
 
 def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blocks:
@@ -89,21 +94,27 @@ def build_console(client_for: ClientFor, refresh_seconds: float = 3.0) -> gr.Blo
         header = gr.Markdown("Loading counts…", elem_id="console-header")
         signal = alerts.build()
         timer = gr.Timer(refresh_seconds)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Pending", id="pending"):
                 pending_tab.build(client_for, header, signal, timer, blocks)
             with gr.Tab("Audit", id="audit") as audit:
-                audit_tab.build(client_for, header, timer, audit, blocks)
+                open_entry, wrong_entry = audit_tab.build(client_for, header, timer, audit, blocks)
             with gr.Tab("Call-backs", id="callbacks") as callbacks:
                 callbacks_tab.build(client_for, callbacks, timer)
             with gr.Tab("History", id="history") as history:
                 history_tab.build(client_for, history)
             with gr.Tab("Knowledge base", id="knowledge") as knowledge:
-                knowledge_tab.build(client_for, knowledge)
+                editor = knowledge_tab.build(client_for, knowledge)
             with gr.Tab("Import", id="import"):
                 import_tab.build(client_for)
             with gr.Tab("Insights", id="insights") as insights:
                 insights_tab.build(client_for, insights)
+
+        def open_in_editor(knowledge_id, request: gr.Request):
+            """Audit's "Open entry #N": the Knowledge base tab, with that entry in the editor."""
+            return {tabs: gr.Tabs(selected="knowledge"), **editor.open(client_for(request), knowledge_id)}
+
+        open_entry.click(open_in_editor, [wrong_entry], [tabs, *editor.outputs])
     # A few events at once (the timer, a resolve, a search) without tying up the server's worker threads.
     blocks.queue(default_concurrency_limit=4)
     return blocks

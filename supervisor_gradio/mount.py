@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from kb_service.api.auth import token_matches
 from kb_service.desk import supervisors
@@ -18,6 +18,8 @@ from supervisor_gradio.console import AUTH_MESSAGE, CSS, HEAD, JS, THEME, USER, 
 
 
 def local_base_url(request: gr.Request) -> str:
+    if request.request is None:
+        raise RuntimeError("a console event without its HTTP request")
     host, port = request.request.scope["server"]
     if ":" in host:  # IPv6
         host = f"[{host}]"
@@ -46,6 +48,11 @@ def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
             return token_matches(token(), password)
         return supervisors.verify(app.state.runtime.store, username, password)
 
+    def no_favicon() -> Response:
+        """Gradio's sign-in page asks for /favicon.ico: an empty answer, not a 404 in the log on every load."""
+        return Response(status_code=204)
+
+    app.add_api_route("/favicon.ico", no_favicon, include_in_schema=False)
     blocks = build_console(client_for)
     return gr.mount_gradio_app(
         app,

@@ -19,152 +19,135 @@ def header_text(client: ApiClient) -> str:
     return views.header_markdown(client.dashboard(), client.quality())
 
 
-def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
-    shown_ids = gr.State([])
-    empty = gr.Markdown(EMPTY_QUEUE, visible=False, elem_id="pending-empty")
-    queue = widgets.read_only_table(
-        views.PENDING_HEADERS,
-        "pending-table",
-        views.PENDING_WIDTHS,
-        label="Waiting callers, oldest first (click a row to answer it)",
-    )
-    bulk, bulk_events = bulk_panel.build(client_for)
-    with gr.Group():
-        selected = gr.Dropdown(
-            label="Request to answer", choices=[], value=None, allow_custom_value=True, elem_id="pending-select"
-        )
-        question = gr.Textbox(label="Caller's question", interactive=False, elem_id="answer-caller-question")
-    offered = suggestions.build()
-    form = answer_form.build()
-    result = gr.Markdown(elem_id="answer-result")
-    answered = gr.State(None)  # the request just answered: its similar waiting questions are offered next
+class PendingTab:
+    """The tab's components, and one method per thing the supervisor (or the timer) does; each returns named
+    updates (`{component: value}`)."""
 
-    def refresh(current, before, request: gr.Request):
+    def __init__(self, client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown):
+        self.client_for, self.header, self.signal = client_for, header, signal
+        self.shown_ids = gr.State([])
+        self.empty = gr.Markdown(EMPTY_QUEUE, visible=False, elem_id="pending-empty")
+        self.queue = widgets.read_only_table(
+            views.PENDING_HEADERS,
+            "pending-table",
+            views.PENDING_WIDTHS,
+            label="Waiting callers, oldest first (click a row to answer it)",
+        )
+        self.bulk, self.bulk_events = bulk_panel.build(client_for)
+        with gr.Group():
+            self.selected = gr.Dropdown(
+                label="Request to answer", choices=[], value=None, allow_custom_value=True, elem_id="pending-select"
+            )
+            self.question = gr.Textbox(label="Caller's question", interactive=False, elem_id="answer-caller-question")
+        self.offered = suggestions.build()
+        self.form = answer_form.build()
+        self.result = gr.Markdown(elem_id="answer-result")
+        self.answered = gr.State(None)  # the request just answered: its similar waiting questions are offered next
+
+    def refresh(self, current, before, request: gr.Request) -> dict:
         """Only the table, counts and choices change: what the supervisor is typing or ticking is left alone."""
-        client = client_for(request)
+        client = self.client_for(request)
         try:
             items = client.pending()
             counts = header_text(client)
         except ApiError as exc:
-            return {header: exc.explain()}
-        at = datetime.now(UTC)
-        ids = [item["id"] for item in items]
+            return {self.header: exc.explain()}
+        rows = [views.pending_row(item, datetime.now(UTC)) for item in items]
         updates = {
-            header: counts,
-            queue: gr.Dataframe(value=[views.pending_row(i, at) for i in items], headers=views.PENDING_HEADERS),
-            empty: gr.Markdown(visible=not items),
-            signal: alerts.signal_text(items),
+            self.header: counts,
+            self.queue: gr.Dataframe(value=rows, headers=views.PENDING_HEADERS),
+            self.empty: gr.Markdown(visible=not items),
+            self.signal: alerts.signal_text(items),
         }
+        ids = [item["id"] for item in items]
         if ids != before:  # new choices only when the queue changed, so an open list or a tick is not redrawn
             choices = [views.pending_choice(item) for item in items]
             current_id = views.as_id(current)
             if current_id is not None and current_id not in ids:
                 choices.append((f"#{current_id} · no longer pending", current_id))
-            updates.update({selected: gr.Dropdown(choices=choices), shown_ids: ids})
-            updates[bulk.picks] = gr.CheckboxGroup(choices=bulk_panel.choices(items))
+            updates.update({self.selected: gr.Dropdown(choices=choices), self.shown_ids: ids})
+            updates[self.bulk.picks] = gr.CheckboxGroup(choices=bulk_panel.choices(items))
         return updates
 
-    after: dict[str, Any] = {
-        "fn": refresh,
-        "inputs": [selected, shown_ids],
-        "outputs": [header, queue, empty, signal, selected, shown_ids, bulk.picks],
-    }
-
-    def open_request(current, filled_for, request: gr.Request):
+    def open_request(self, current, filled_for, request: gr.Request) -> dict:
         """Show the request, its call so far and its suggestions; a request other than the form's gets a fresh one."""
-        help_request_id = views.as_id(current)
+        form, help_request_id = self.form, views.as_id(current)
         keep = help_request_id is not None and help_request_id == filled_for
-        updates = {**offered.hidden(), **({} if keep else form.fresh(help_request_id))}
+        updates = {**self.offered.hidden(), **({} if keep else form.fresh(help_request_id))}
+        closed = {self.question: "", form.column: gr.Column(visible=False)}
         if help_request_id is None:
-            return {**updates, question: "", form.column: gr.Column(visible=False)}
-        client = client_for(request)
+            return {**updates, **closed}
+        client = self.client_for(request)
         try:
             item = client.help_request(help_request_id)
-            updates.update(offered.fill(client, item["question"]))
+            updates.update(self.offered.fill(client, item["question"]))
         except ApiError as exc:
-            return {**updates, question: "", result: exc.explain(), form.column: gr.Column(visible=False)}
+            return {**updates, **closed, self.result: exc.explain()}
         line = views.transcript_line(item.get("transcript") or [])
-        updates.update(
-            {
-                question: item["question"],
-                form.reference: views.references(item),
-                form.transcript: gr.Textbox(value=line, visible=bool(line)),
-            }
-        )
+        updates[self.question] = item["question"]
+        updates[form.reference] = views.references(item)
+        updates[form.transcript] = gr.Textbox(value=line, visible=bool(line))
         if item["status"] == "pending":  # a fresh request clears the last message and shows the form
-            updates.update({result: "", form.column: gr.Column(visible=True)})
+            updates.update({self.result: "", form.column: gr.Column(visible=True)})
         # A request answered elsewhere keeps the form as it was: after a 409 the answer typed is still there.
         return updates
 
-    reopen: dict[str, Any] = {
-        "fn": open_request,
-        "inputs": [selected, form.filled_for],
-        "outputs": [
-            question,
-            *offered.outputs,
-            form.answer,
-            form.corrected,
-            form.learn,
-            form.filled_for,
-            form.reference,
-            form.transcript,
-            result,
-            form.column,
-        ],
-    }
-
-    def resolve(current, text, corrected_text, learn_it, knowledge_id, request: gr.Request) -> dict:
+    def resolve(self, current, text, corrected, learn: bool, knowledge_id: int | None, request: gr.Request) -> dict:
         help_request_id = views.as_id(current)
         if help_request_id is None:
-            return {result: "Pick a request from the queue first.", answered: None}
+            return {self.result: "Pick a request from the queue first.", self.answered: None}
         if not (text or "").strip():
-            return {result: "Write an answer first (or use a suggestion).", answered: None}
-        corrected_text = (corrected_text or "").strip() or None
+            return {self.result: "Write an answer first (or use a suggestion).", self.answered: None}
+        client, corrected = self.client_for(request), (corrected or "").strip() or None
         try:
-            response = client_for(request).resolve(
-                help_request_id, text.strip(), corrected_text, bool(learn_it), knowledge_id, author(request)
-            )
+            response = client.resolve(help_request_id, text.strip(), corrected, learn, knowledge_id, author(request))
         except ApiError as exc:
-            return {result: answer_form.refused_text(help_request_id, exc), answered: None}
-        return {
-            result: answer_form.sent_text(help_request_id, response, knowledge_id),
-            form.answer: "",
-            form.corrected: "",
-            selected: None,
-            answered: help_request_id,
-        }
+            return {self.result: answer_form.refused_text(help_request_id, exc), self.answered: None}
+        sent = answer_form.sent_text(help_request_id, response, knowledge_id)
+        cleared = {self.form.answer: "", self.form.corrected: "", self.selected: None}
+        return {self.result: sent, **cleared, self.answered: help_request_id}
 
-    resolved = [result, form.answer, form.corrected, selected, answered]
-    offer_similar = similar_panel.build(client_for, answered, result, after)
+    def send_answer(self, current, text, corrected, learn, request: gr.Request) -> dict:
+        return self.resolve(current, text, corrected, bool(learn), None, request)
+
+    def use_suggestion(self, i: int, current, corrected, chosen, request: gr.Request) -> dict:
+        """Resolve with the entry's answer and `knowledge_id`: the question always becomes one of its phrasings
+        (the page says so; "Learn this answer" is about a written answer)."""
+        if i >= len(chosen):
+            return {self.result: "That suggestion is gone; pick the request again.", self.answered: None}
+        return self.resolve(current, chosen[i]["answer"], corrected, True, chosen[i]["id"], request)
+
+    def dismiss(self, current, request: gr.Request) -> dict:
+        help_request_id = views.as_id(current)
+        if help_request_id is None:
+            return {self.result: "Pick a request from the queue first."}
+        message = answer_form.dismiss_one(self.client_for(request), help_request_id, author(request))
+        return {self.result: message, self.selected: None}
+
+
+def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer: gr.Timer, blocks: gr.Blocks) -> None:
+    tab = PendingTab(client_for, header, signal)
+    form, selected = tab.form, tab.selected
+    refreshed = [header, tab.queue, tab.empty, signal, selected, tab.shown_ids, tab.bulk.picks]
+    after: dict[str, Any] = {"fn": tab.refresh, "inputs": [selected, tab.shown_ids], "outputs": refreshed}
+    filled = [form.answer, form.corrected, form.learn, form.filled_for, form.reference, form.transcript]
+    opened = [tab.question, *tab.offered.outputs, *filled, tab.result, form.column]
+    reopen: dict[str, Any] = {"fn": tab.open_request, "inputs": [selected, form.filled_for], "outputs": opened}
+    resolved = [tab.result, form.answer, form.corrected, selected, tab.answered]
+    offer_similar = similar_panel.build(client_for, tab.answered, tab.result, after)
 
     def then_offer(event) -> None:
         event.then(**after).then(**reopen).then(**offer_similar).then(None, js=similar_panel.REVEAL)
 
-    def send_answer(current, text, corrected_text, learn_it, request: gr.Request):
-        return resolve(current, text, corrected_text, learn_it, None, request)
+    then_offer(form.send.click(tab.send_answer, [selected, form.answer, form.corrected, form.learn], resolved))
+    for i, button in enumerate(tab.offered.buttons):
 
-    then_offer(form.send.click(send_answer, [selected, form.answer, form.corrected, form.learn], resolved))
+        def use(current, corrected, chosen, request: gr.Request, i=i):
+            return tab.use_suggestion(i, current, corrected, chosen, request)
 
-    for i, button in enumerate(offered.buttons):
-
-        def use_suggestion(current, corrected_text, chosen, request: gr.Request, i=i):
-            """Resolve with the entry's answer and `knowledge_id`: the question always becomes one of its phrasings
-            (the page says so; "Learn this answer" is about a written answer)."""
-            if i >= len(chosen):
-                return {result: "That suggestion is gone; pick the request again.", answered: None}
-            return resolve(current, chosen[i]["answer"], corrected_text, True, chosen[i]["id"], request)
-
-        then_offer(button.click(use_suggestion, [selected, form.corrected, offered.offered], resolved))
-
-    def dismiss(current, request: gr.Request):
-        help_request_id = views.as_id(current)
-        if help_request_id is None:
-            return {result: "Pick a request from the queue first."}
-        message = answer_form.dismiss_one(client_for(request), help_request_id, author(request))
-        return {result: message, selected: None}
-
-    form.dismiss.click(dismiss, [selected], [result, selected]).then(**after).then(**reopen)
-    for event in bulk_events:
+        then_offer(button.click(use, [selected, form.corrected, tab.offered.offered], resolved))
+    form.dismiss.click(tab.dismiss, [selected], [tab.result, selected]).then(**after).then(**reopen)
+    for event in tab.bulk_events:
         event.then(**after)
 
     def pick_row(ids, event: gr.SelectData):
@@ -172,6 +155,6 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
         return gr.skip() if picked is None else picked
 
     selected.input(**reopen)
-    queue.select(pick_row, [shown_ids], [selected]).then(**reopen)
+    tab.queue.select(pick_row, [tab.shown_ids], [selected]).then(**reopen)
     timer.tick(**after, show_progress="hidden", api_visibility="private")
     blocks.load(**after)

@@ -9,13 +9,13 @@ from kb_service.ops.logs import mask_phone
 
 # Short headers: the table must still read on a phone.
 PENDING_HEADERS = ["#", "Question", "Earlier in the call", "Caller", "Callers", "Waited", "Left"]
-PENDING_WIDTHS = ["6%", "28%", "26%", "14%", "8%", "9%", "9%"]
+PENDING_WIDTHS: list[str | int] = ["6%", "28%", "26%", "14%", "8%", "9%", "9%"]
 HISTORY_HEADERS = ["#", "Status", "Question", "Caller", "Answer", "Answered by", "When", "Waited"]
-HISTORY_WIDTHS = ["5%", "9%", "21%", "12%", "24%", "11%", "11%", "7%"]
+HISTORY_WIDTHS: list[str | int] = ["5%", "9%", "21%", "12%", "24%", "11%", "11%", "7%"]
 KNOWLEDGE_HEADERS = ["#", "Answer", "Phrasings", "Hits", "Last used"]
-KNOWLEDGE_WIDTHS = ["6%", "40%", "36%", "6%", "12%"]
+KNOWLEDGE_WIDTHS: list[str | int] = ["6%", "40%", "36%", "6%", "12%"]
 SEARCH_HEADERS = [*KNOWLEDGE_HEADERS, "Match"]  # search results say how close each is, in words
-SEARCH_WIDTHS = ["6%", "36%", "32%", "6%", "11%", "9%"]
+SEARCH_WIDTHS: list[str | int] = ["6%", "36%", "32%", "6%", "11%", "9%"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -23,6 +23,14 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def moment(value: str) -> datetime:
+    """A time the service always sends (`created_at`, `deadline_at`, `asked_at`)."""
+    parsed = parse_time(value)
+    if parsed is None:
+        raise ValueError("a time was expected")
+    return parsed
 
 
 def who(name: str | None, phone: str | None) -> str:
@@ -58,14 +66,14 @@ def local_time(value: str | None) -> str:
 def pending_row(item: dict, at: datetime) -> list:
     callers = item.get("callers") or []
     first = callers[0] if callers else {"name": item.get("caller_name"), "phone": item.get("caller_phone")}
-    left = (parse_time(item["deadline_at"]) - at).total_seconds()
+    left = (moment(item["deadline_at"]) - at).total_seconds()
     return [
         item["id"],
         item["question"],
         transcript_line(item.get("transcript") or []),
         who(first.get("name"), first.get("phone")),
         len(callers),
-        duration((at - parse_time(item["created_at"])).total_seconds()),
+        duration((at - moment(item["created_at"])).total_seconds()),
         duration(left) if left > 0 else "timing out",
     ]
 
@@ -122,7 +130,7 @@ def answered_by(item: dict) -> str:
 
 def history_row(item: dict) -> list:
     done = parse_time(finished_at(item))
-    waited = duration((done - parse_time(item["created_at"])).total_seconds()) if done else ""
+    waited = duration((done - moment(item["created_at"])).total_seconds()) if done else ""
     return [
         item["id"],
         item["status"],
@@ -229,7 +237,7 @@ def precision_markdown(quality: dict) -> str:
 
 def audit_caption(item: dict, at: datetime) -> str:
     """Ids and times only (the question and answer go into text boxes)."""
-    ago = duration((at - parse_time(item["asked_at"])).total_seconds())
+    ago = duration((at - moment(item["asked_at"])).total_seconds())
     when = f"{local_time(item['asked_at'])} ({ago} ago)"
     return f"**Auto-answer #{int(item['id'])}** · {when} · entry #{int(item['knowledge_id'])}"
 

@@ -12,7 +12,15 @@ from kb_service.storage.store import open_store
 
 @main.group()
 def supervisors() -> None:
-    """Named supervisors: each signs in to the console as themselves, and History shows who answered."""
+    """Named supervisors: each signs in to the console as themselves, and History shows who answered.
+
+    Safe while the service runs: a new supervisor can sign in at once.
+
+    \b
+    Example:
+        frontdesk supervisors add Maria
+        frontdesk supervisors list
+    """
 
 
 @supervisors.command("add")
@@ -21,7 +29,7 @@ def add(name: str) -> None:
     """Add a supervisor and print their password (shown once; kept only as a hash).
 
     They sign in to the console with NAME and that password. The shared token keeps working for API clients and
-    the console user `supervisor`.
+    the console user `supervisor`. Safe while the service runs.
 
     \b
     Example:
@@ -40,7 +48,7 @@ def add(name: str) -> None:
 
 @supervisors.command("list")
 def listed() -> None:
-    """The named supervisors, by name.
+    """The named supervisors, by name. Safe while the service runs.
 
     \b
     Example:
