@@ -9,8 +9,9 @@ import sqlite3
 import psycopg
 import pytest
 
+from kb_service.storage.backends import open_store
 from kb_service.storage.migrations import MIGRATIONS, statements_for
-from kb_service.storage.store import Store, open_store
+from kb_service.storage.store import Store
 from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 
 pytestmark = BOTH_BACKENDS
@@ -155,7 +156,7 @@ def migrate_to(store: Store, last: int) -> None:
         if version <= last:
             with store.write() as tx:
                 for statement in statements_for(store.dialect, steps):
-                    tx.execute(store._ddl(statement))
+                    tx.execute(store.ddl(statement))
                 tx.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (version,))
 
 

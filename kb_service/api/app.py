@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,8 +14,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb_service.api.limits import BodyLimit, ConsoleApiGuard, RateLimit, Rule
 from kb_service.api.login_throttle import LoginThrottle
+from kb_service.api.middleware.body_limit import BodyLimit
+from kb_service.api.middleware.console_guard import ConsoleApiGuard
+from kb_service.api.middleware.rate_limit import RateLimit, Rule
 from kb_service.api.routes import (
     ask,
     audits,
@@ -83,7 +86,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     app = FastAPI(
         title="FrontDesk KB",
-        version="0.2.0",
+        version=version("frontdesk-kb"),  # the installed package's, from pyproject.toml
         lifespan=lifespan,
         description="An AI receptionist that answers from a learned knowledge base and asks a "
         "supervisor when it is not sure.",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from kb_service.cli import main, settings_or_exit
+from kb_service.cli.base import main, settings_or_exit
 from kb_service.desk import supervisors as named
 from kb_service.errors import DomainError
-from kb_service.storage.store import open_store
+from kb_service.storage.backends import open_store
 
 
 @main.group()
