@@ -57,7 +57,7 @@ def test_dismiss_clears_a_request_and_texts_nobody(console, server, receiver):
         session = open_session(http)
     opening = ask(server, "What time do you open?", session)
     assert opening["outcome"] == "answered"
-    reference = ask(server, SATURDAY, session, phone="+1 415 555 0177")["help_request_id"]
+    reference = ask(server, SATURDAY, session, phone="+1 415 555 0177")["reference"]
     saturday = request_id(server, SATURDAY)
     ask(server, HELLO, phone="+1 415 555 0100")
     hello = request_id(server, HELLO)

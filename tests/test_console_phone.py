@@ -48,7 +48,7 @@ def ask_for_call_back(server, question: str, name: str, phone: str) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         session_id, headers = open_session(http)
         asked = http.post("/api/ask", json={"question": question, "session_id": session_id}, headers=headers)
-        reference = asked.json()["help_request_id"]
+        reference = asked.json()["reference"]
         body = {"reference": reference, "phone": phone, "name": name}
         requested = http.post(f"/api/sessions/{session_id}/callbacks", json=body, headers=headers)
         assert requested.status_code == 200, requested.text
