@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from supervisor_gradio import cards, views, widgets
-from supervisor_gradio.api import ApiError, ClientFor
+from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 TO_CALL, CALLED = "To call", "Called back"
 OPEN_HEADERS = ["#", "Caller", "Phone", "Question", "Asked", "Why"]
@@ -36,6 +36,25 @@ def choice(item: dict) -> tuple[str, int]:
     who = (item.get("name") or "").strip() or "caller"
     short = who if len(who) <= 40 else who[:39] + "…"
     return f"#{item['id']} · {short} · {item['phone']}", item["id"]
+
+
+def summary(done: bool, total: int) -> str:
+    if done:
+        return f"**{total}** call-back{'s' if total != 1 else ''} made, the latest first."
+    if total:
+        return f"**{total}** caller{'s' if total != 1 else ''} to call back, the longest waiting first."
+    return NOTHING_TO_CALL
+
+
+def mark_called_back(client: ApiClient, callback_id: int, note: str | None) -> tuple[str, bool]:
+    """What marking said, and whether the note is used up (cleared)."""
+    try:
+        client.callback_done(callback_id, note)
+    except ApiError as exc:
+        if exc.status_code == 409:
+            return f"Call-back #{callback_id} had already been marked, so this click changed nothing.", True
+        return exc.explain(), False
+    return f"Call-back #{callback_id} marked called back.", True
 
 
 def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
@@ -71,16 +90,10 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
         return done, page["items"], int(page["total"])
 
     def view(done: bool, items: list[dict], total: int, keep: int | None = None):
-        if done:
-            summary = f"**{total}** call-back{'s' if total != 1 else ''} made, the latest first."
-        elif total:
-            summary = f"**{total}** caller{'s' if total != 1 else ''} to call back, the longest waiting first."
-        else:
-            summary = NOTHING_TO_CALL
         rows = [row(i, done) for i in items]
         kept = keep if keep in [i["id"] for i in items] and not done else None
         return (
-            summary,
+            summary(done, total),
             gr.Dataframe(value=rows, headers=DONE_HEADERS if done else OPEN_HEADERS),
             gr.Dropdown(choices=[] if done else [choice(i) for i in items], value=kept),
             rows,
@@ -109,13 +122,8 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
         callback_id = views.as_id(current)
         if callback_id is None:
             return "Pick a caller from the list first.", gr.skip()
-        try:
-            client_for(request).callback_done(callback_id, (text or "").strip() or None)
-        except ApiError as exc:
-            if exc.status_code == 409:
-                return f"Call-back #{callback_id} had already been marked, so this click changed nothing.", ""
-            return exc.explain(), gr.skip()
-        return f"Call-back #{callback_id} marked called back.", ""
+        said, used = mark_called_back(client_for(request), callback_id, (text or "").strip() or None)
+        return said, "" if used else gr.skip()
 
     def pick_row(rows, event: gr.SelectData):
         picked = views.id_at_row([r[0] for r in rows], event.index)
