@@ -18,8 +18,8 @@ from supervisor_gradio.console import AUTH_MESSAGE, CSS, HEAD, JS, THEME, USER, 
 
 
 def local_base_url(request: gr.Request) -> str:
-    if request.request is None:
-        raise RuntimeError("a console event without its HTTP request")
+    if request.request is None:  # Gradio passes the HTTP request to every event it runs for a browser
+        raise RuntimeError("the console's events need the browser's request")
     host, port = request.request.scope["server"]
     if ":" in host:  # IPv6
         host = f"[{host}]"

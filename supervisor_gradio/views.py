@@ -25,12 +25,10 @@ def parse_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def moment(value: str) -> datetime:
-    """A time the service always sends (`created_at`, `deadline_at`, `asked_at`)."""
-    parsed = parse_time(value)
-    if parsed is None:
-        raise ValueError("a time was expected")
-    return parsed
+def seconds_between(start: str, end: datetime) -> float:
+    """Seconds from the service's timestamp `start` (always set where this is used) to `end`."""
+    moment = parse_time(start)
+    return 0.0 if moment is None else (end - moment).total_seconds()
 
 
 def who(name: str | None, phone: str | None) -> str:
@@ -66,14 +64,14 @@ def local_time(value: str | None) -> str:
 def pending_row(item: dict, at: datetime) -> list:
     callers = item.get("callers") or []
     first = callers[0] if callers else {"name": item.get("caller_name"), "phone": item.get("caller_phone")}
-    left = (moment(item["deadline_at"]) - at).total_seconds()
+    left = -seconds_between(item["deadline_at"], at)
     return [
         item["id"],
         item["question"],
         transcript_line(item.get("transcript") or []),
         who(first.get("name"), first.get("phone")),
         len(callers),
-        duration((at - moment(item["created_at"])).total_seconds()),
+        duration(seconds_between(item["created_at"], at)),
         duration(left) if left > 0 else "timing out",
     ]
 
@@ -130,7 +128,7 @@ def answered_by(item: dict) -> str:
 
 def history_row(item: dict) -> list:
     done = parse_time(finished_at(item))
-    waited = duration((done - moment(item["created_at"])).total_seconds()) if done else ""
+    waited = duration(seconds_between(item["created_at"], done)) if done else ""
     return [
         item["id"],
         item["status"],
@@ -237,7 +235,7 @@ def precision_markdown(quality: dict) -> str:
 
 def audit_caption(item: dict, at: datetime) -> str:
     """Ids and times only (the question and answer go into text boxes)."""
-    ago = duration((at - moment(item["asked_at"])).total_seconds())
+    ago = duration(seconds_between(item["asked_at"], at))
     when = f"{local_time(item['asked_at'])} ({ago} ago)"
     return f"**Auto-answer #{int(item['id'])}** · {when} · entry #{int(item['knowledge_id'])}"
 
