@@ -8,9 +8,11 @@ from models.schemas import (
     AuditPublic,
     AuditVerdict,
     Caller,
+    CallTurn,
     ConfirmationAnswer,
     CurrentSession,
     DashboardPublic,
+    DismissRequest,
     HelpRequestPage,
     HelpRequestPublic,
     HelpRequestStatus,
@@ -30,6 +32,8 @@ from models.schemas import (
     SimilarResolveRequest,
     SimilarResolveResponse,
     StatsPublic,
+    SupervisorSignedIn,
+    SupervisorSignIn,
     WaitingCaller,
 )
 
@@ -51,7 +55,9 @@ __all__ = [
     "AskRequest",
     "AskResponse",
     "Caller",
+    "CallTurn",
     "DashboardPublic",
+    "DismissRequest",
     "HelpRequestPage",
     "HelpRequestPublic",
     "HelpRequestStatus",
@@ -63,5 +69,7 @@ __all__ = [
     "ResolveRequest",
     "ResolveResponse",
     "StatsPublic",
+    "SupervisorSignedIn",
+    "SupervisorSignIn",
     "WaitingCaller",
 ]

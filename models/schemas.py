@@ -24,6 +24,7 @@ class HelpRequestStatus(str, Enum):
     pending = "pending"
     resolved = "resolved"
     unresolved = "unresolved"
+    dismissed = "dismissed"  # not a question ("hello", a test): nobody is followed up, nothing is learned
 
 
 class AskOutcome(str, Enum):
@@ -162,6 +163,15 @@ class WaitingCaller(BaseModel):
     question: str | None = None  # the caller's own words (None once past KB_RETENTION_DAYS)
 
 
+class CallTurn(BaseModel):
+    """An earlier question in the same call, and what the agent did with it."""
+
+    asked_at: datetime
+    question: str
+    outcome: str  # answered, confirm, escalated (as in an ask's response)
+    answer: str | None  # the entry's answer, for an answered question
+
+
 class HelpRequestPublic(BaseModel):
     id: int
     question: str
@@ -178,6 +188,23 @@ class HelpRequestPublic(BaseModel):
     answered_by: str | None
     knowledge_id: int | None
     best_score: float | None
+    dismissed_at: datetime | None = None
+    dismissed_by: str | None = None
+    # The call's earlier questions, oldest first (the first caller's session, before this question was asked).
+    transcript: list[CallTurn] = []
+
+
+class SupervisorSignIn(StrictInput):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SupervisorSignedIn(BaseModel):
+    name: str
+
+
+class DismissRequest(StrictInput):
+    dismissed_by: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
 class HelpRequestPage(BaseModel):
@@ -312,6 +339,7 @@ class DashboardPublic(BaseModel):
     pending: int
     resolved_today: int
     unresolved_today: int
+    dismissed_today: int = 0
     asks_last_24h: int  # questions only: greetings, thanks and hand-offs are counted apart
     answered_last_24h: int
     auto_answer_rate_24h: float | None

@@ -201,9 +201,9 @@ def test_queue_is_oldest_first_and_counts_waiting_callers(console, server):
     rows = table.get_by_role("row")
     expect(rows.nth(1)).to_contain_text("eyelash extensions")
     expect(rows.nth(1)).to_contain_text("Bo · •••0101")
-    expect(rows.nth(1).get_by_role("gridcell").nth(3)).to_have_text("2")
+    expect(rows.nth(1).get_by_role("gridcell").nth(4)).to_have_text("2")
     expect(rows.nth(2)).to_contain_text("student discount")
-    expect(rows.nth(2).get_by_role("gridcell").nth(5)).to_contain_text("min")
+    expect(rows.nth(2).get_by_role("gridcell").nth(6)).to_contain_text("min")
     assert newer > older
 
 
@@ -214,7 +214,7 @@ def test_caller_text_is_shown_literally_and_runs_nothing(console, server, dialog
     question = f"{XSS} do you do nails?"
     help_request_id = escalate(server, question, name=XSS)
     expect(pending_table(console)).to_contain_text(question, timeout=15_000)
-    caller_cell = pending_table(console).get_by_role("row").nth(1).get_by_role("gridcell").nth(2)
+    caller_cell = pending_table(console).get_by_role("row").nth(1).get_by_role("gridcell").nth(3)
     expect(caller_cell).to_have_text(XSS)  # the caller's name, also literal
     choose_request(console, help_request_id)
     console.locator("#answer-text textarea").fill(f"No nails, sorry {XSS}")

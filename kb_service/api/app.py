@@ -33,6 +33,7 @@ from kb_service.api.routes import (
     metrics,
     sessions,
     stats,
+    supervisors,
     transcribe,
 )
 from kb_service.api.streams import StreamHub
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         knowledge_import,
         audits,
         callbacks,
+        supervisors,
         insights,
         sessions,
         call_config,

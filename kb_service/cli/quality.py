@@ -66,7 +66,10 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
         return
     rate = "n/a" if result.auto_answer_rate is None else f"{result.auto_answer_rate:.1%}"
     hr = result.help_requests
-    click.echo(f"help requests: {hr['pending']} pending, {hr['resolved']} resolved, {hr['unresolved']} unresolved")
+    click.echo(
+        f"help requests: {hr['pending']} pending, {hr['resolved']} resolved, {hr['unresolved']} unresolved,"
+        f" {hr['dismissed']} dismissed"
+    )
     click.echo(f"questions: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
     click.echo(f"conversational turns: {result.conversational_turns} (greetings, thanks, goodbyes…)")
     click.echo(f"hand-offs to staff: {result.handoffs}")

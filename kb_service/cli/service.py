@@ -37,12 +37,11 @@ def serve(host: str, port: int, access_log: bool) -> None:
     click.echo(f"Call page:          {base}/")
     click.echo(f"Supervisor console: {base}/supervisor  (user: supervisor)")
     click.echo(f"API docs:           {base}/docs")
-    if generated:
-        click.echo(f"Supervisor token:   {token}  (generated now and kept in {settings.token_path})")
-    elif settings.supervisor_token:
-        click.echo("Supervisor token:   from KB_SUPERVISOR_TOKEN (not shown)")
+    if settings.supervisor_token:
+        click.echo("Supervisor token:   the value of KB_SUPERVISOR_TOKEN (the console password)")
     else:
-        click.echo(f"Supervisor token:   in {settings.token_path} (not shown)")
+        kept = "generated now and kept" if generated else "kept"
+        click.echo(f"Supervisor token:   {token}  ({kept} in {settings.token_path}; the console password)")
     uvicorn.run(
         create_app(settings),
         host=host,

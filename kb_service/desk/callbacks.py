@@ -18,7 +18,11 @@ from models.callbacks import CallbackPage, CallbackPublic, CallbackRequested
 
 Status = Literal["open", "done", "all"]
 
-_DUE = "c.phone IS NOT NULL AND c.phone != '' AND (r.status = 'unresolved' OR c.callback_requested_at IS NOT NULL)"
+# A dismissed request's callers get nothing, a call back included.
+_DUE = (
+    "c.phone IS NOT NULL AND c.phone != '' AND r.status != 'dismissed'"
+    " AND (r.status = 'unresolved' OR c.callback_requested_at IS NOT NULL)"
+)
 _WHERE = {
     "open": f"{_DUE} AND c.called_back_at IS NULL",
     "done": f"{_DUE} AND c.called_back_at IS NOT NULL",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb_service.desk.transcripts import earlier_turns
 from kb_service.errors import NotFound
 from kb_service.storage.store import Row, Store
 from models import HelpRequestPublic, HelpRequestStatus, WaitingCaller
@@ -58,4 +59,7 @@ def public(store: Store, row: Row) -> HelpRequestPublic:
         answered_by=row["answered_by"],
         knowledge_id=row["knowledge_id"],
         best_score=row["best_score"],
+        dismissed_at=row["dismissed_at"],
+        dismissed_by=row["dismissed_by"],
+        transcript=earlier_turns(store, row["id"]),
     )

@@ -1,4 +1,5 @@
-"""The help-request lifecycle: escalate (pending) → resolve (resolved) or time out (unresolved).
+"""The help-request lifecycle: escalate (pending) → resolve (resolved) or time out (unresolved); dismiss
+(dismissed) is in desk/dismissals.py.
 
 Transitions are guarded by `WHERE status = 'pending'` inside one `BEGIN IMMEDIATE` transaction, which also
 learns the answer and queues every follow-up, so a resolve and the sweeper can never both win."""
@@ -179,7 +180,7 @@ class HelpDesk:
                 (iso(now()), body.answer, body.answered_by or answered_by, knowledge_id, help_request_id),
             )
             if cur.rowcount == 0:
-                raise self._not_pending(tx, help_request_id)
+                raise self.not_pending(tx, help_request_id)
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
                 self.verdicts.record(
                     tx,
@@ -202,7 +203,7 @@ class HelpDesk:
                 idempotency.remember(tx, response)
         return response
 
-    def _not_pending(self, tx: Tx, help_request_id: int) -> Exception:
+    def not_pending(self, tx: Tx, help_request_id: int) -> Exception:
         row = tx.execute("SELECT status FROM help_requests WHERE id = ?", (help_request_id,)).fetchone()
         if row is None:
             return NotFound(f"help request {help_request_id} does not exist")

@@ -163,6 +163,17 @@ def _read_csv(text: str, problems: list[Problem]):
         return
     try:
         for row in reader:
+            if row.get(None):  # more cells than columns: an unquoted comma cut a text short
+                cells = len(reader.fieldnames) + len(row[None])
+                problems.append(
+                    Problem(
+                        reader.line_num,
+                        f"{cells} cells where the header has {len(reader.fieldnames)}:"
+                        " a comma inside a question or answer cuts it there; put that text in double"
+                        ' quotes ("…, …")',
+                    )
+                )
+                continue
             answer, question = restore_formula(row["answer"] or ""), restore_formula(row["question"] or "")
             yield reader.line_num, (answer, [question])
     except csv.Error as exc:

@@ -82,5 +82,7 @@ def configure(level: int = logging.INFO, access_log: bool = False) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    # The mounted console calls the API with httpx, which logs each call at INFO: the same polling noise again.
+    logging.getLogger("httpx").setLevel(logging.INFO if access_log else logging.WARNING)
     # FAISS tries its AVX-512 build first and logs a harmless failure before it loads the AVX2 one.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from kb_service.storage import schema
-from kb_service.storage.migrations import Only
 from kb_service.storage.store import Tx
 
 BUSY_TIMEOUT_MS = 15_000
@@ -42,6 +41,7 @@ class SqliteStore:
     """Hands each thread its own connection; writers serialise on SQLite's write lock."""
 
     skip_locked = ""  # claims need no row locks: the write lock already admits one writer at a time
+    dialect = "sqlite"  # which of a migration's `Dialects` applies
 
     def __init__(self, path: Path, migrate: bool = True):
         self.path = Path(path)
@@ -102,9 +102,7 @@ class SqliteStore:
     def startup_lock(self) -> Iterator[None]:
         yield
 
-    def ddl(self, statement: str | Only) -> str | None:
-        if isinstance(statement, Only):
-            return statement.sql if statement.dialect == "sqlite" else None
+    def ddl(self, statement: str) -> str:
         return statement
 
     def applied_migrations(self) -> set[int]:
