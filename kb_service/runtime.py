@@ -132,8 +132,14 @@ class Runtime:
         )
 
     def live_quality(self) -> LiveQualityPublic:
-        return live.estimate(
+        estimate = live.estimate(
             self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.settings.target_precision
+        )
+        calibrated = calibration.load(self.store)
+        if calibrated is None:
+            return estimate
+        return LiveQualityPublic.model_validate(
+            estimate.model_dump() | {"calibration": calibrated.describe(), "conflicts": calibrated.conflicts}
         )
 
     def _sweep(self) -> None:

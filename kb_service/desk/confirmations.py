@@ -107,6 +107,7 @@ class Confirmations:
                 )
             else:  # a no, or the entry was deleted meanwhile
                 response = self._escalate(tx, row, at)
+            response = response.model_copy(update={"confidence": round(row["confidence"] or 0.0, 4)})
             _close(tx, confirmation_id, "confirmed" if confirmed else "declined", response, stamp)
         return response
 

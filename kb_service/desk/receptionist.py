@@ -84,6 +84,7 @@ class Receptionist:
                 best=best,
             )
             response = escalation.response(decision.score)
+        response = response.model_copy(update={"confidence": round(decision.confidence, 4) if decision.best else 0.0})
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
             " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -14,7 +14,7 @@ import numpy as np
 from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import guard, live
-from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, candidates
+from kb_service.matching.matcher import MAX_THRESHOLD, MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, candidates
 from kb_service.storage.store import Store
 
 CHUNK = 256  # queries matched per progress step
@@ -176,7 +176,7 @@ def sweep(outcomes: list[Outcome], thresholds: list[float]) -> list[Point]:
     return [point(outcomes, t) for t in thresholds]
 
 
-def threshold_grid(low: float = 0.30, high: float = 1.6, step: float = 0.005) -> list[float]:
+def threshold_grid(low: float = 0.30, high: float = MAX_THRESHOLD, step: float = 0.005) -> list[float]:
     return [round(float(t), 4) for t in np.arange(low, high + 1e-9, step)]
 
 

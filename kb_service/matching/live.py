@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from kb_service.matching.matcher import MAX_THRESHOLD
 from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
 
@@ -82,9 +83,9 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
     while True:
         right, total = labels.between(threshold)
         upper = wilson(right, total)[1]
-        if total < MIN_TO_RAISE or upper is None or upper >= target:
+        if total < MIN_TO_RAISE or upper is None or upper >= target or threshold >= MAX_THRESHOLD:
             break
-        threshold = round(threshold + BAND_WIDTH, 4)
+        threshold = min(round(threshold + BAND_WIDTH, 4), MAX_THRESHOLD)
     if threshold > calibrated:
         return threshold
     lowest = calibrated - MAX_LOWERING
@@ -123,7 +124,7 @@ def thresholds(store: Store, configured: float, target: float) -> tuple[float, f
     from kb_service.matching import calibration
 
     calibrated = calibration.load(store)
-    base = max(calibrated.threshold, configured) if calibrated else configured
+    base = min(max(calibrated.threshold, configured) if calibrated else configured, MAX_THRESHOLD)
     answer = live_threshold(Labels(store), base, target)
     return answer, confirm_threshold(recent_confidences(store), answer)
 
