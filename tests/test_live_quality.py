@@ -25,7 +25,7 @@ def store(data_dir, database_url):
 def add(store, confidence: float, right: int = 0, wrong: int = 0) -> None:
     with store.write() as tx:
         for n in range(right + wrong):
-            live.record(tx, 1, confidence, n < right, "confirmation")
+            live.record(tx, 1, confidence, n < right, "audit")
 
 
 def test_without_verdicts_the_configured_threshold_holds(store):

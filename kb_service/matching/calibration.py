@@ -25,7 +25,7 @@ import numpy as np
 from kb_service.embedding import from_blob
 from kb_service.matching import conflicts as conflicts_module
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
-from kb_service.matching.live import wilson
+from kb_service.matching.live import SELF_TEST_CONFIRM_SHARE, band_start, wilson
 from kb_service.matching.matcher import MAX_THRESHOLD, Decision, LeaveOut, Matcher
 from kb_service.storage.store import Store, iso, now
 
@@ -60,6 +60,9 @@ class Calibration:
     # Entries that contradict each other (`matching/conflicts.py`), left out of the self-test:
     # [{"knowledge_ids": [a, b], "questions": [qa, qb]}], at most conflicts.MAX_NAMED of them.
     conflicts: list[dict] = field(default_factory=list)
+    # Where checks start ("Just to check — are you asking …?"): a quarter of the self-test's questions between it
+    # and the threshold (`live.band_start`). None in a calibration stored before there was one.
+    confirm_threshold: float | None = None
 
     def describe(self) -> str:
         return self._summary() + _conflicts_said(self.conflicts)
@@ -145,6 +148,7 @@ def calibrate(
         calibrated_at=iso(now()),
         knowledge_version=store.knowledge_version(),
         conflicts=[asdict(c) for c in found[: conflicts_module.MAX_NAMED]],
+        confirm_threshold=_band(outcomes, floor),
     )
     unmeasured: dict[str, Any] = dict(threshold=floor, estimated_precision=None, estimated_coverage=None)
     if len(known) < MIN_KNOWN:
@@ -170,6 +174,7 @@ def calibrate(
             break
     at, on_known = point(outcomes, threshold), point(known, threshold)
     lower = wilson(round(at.precision * at.answered), at.answered)[0]
+    base["confirm_threshold"] = _band(outcomes, threshold)
     return Calibration(
         threshold=threshold,
         estimated_precision=None if lower is None else round(lower, 4),
@@ -179,6 +184,11 @@ def calibrate(
         status=status,
         **base,
     )
+
+
+def _band(outcomes: list[Outcome], threshold: float) -> float:
+    confidences = [o.confidence for o in outcomes if o.got is not None]
+    return band_start(confidences, min(threshold, MAX_THRESHOLD), SELF_TEST_CONFIRM_SHARE)
 
 
 def _self_test(matcher, ids, owner, vectors, per_entry, yield_to) -> tuple[list[Outcome], int]:

@@ -192,13 +192,14 @@ def lowest_threshold_for(points: list[Point], target_precision: float, min_suppo
     return chosen
 
 
-def run_policy(outcomes: list[Outcome], answer_threshold: float) -> PolicyRun:
+def run_policy(outcomes: list[Outcome], answer_threshold: float, confirm_start: float | None = None) -> PolicyRun:
     """What the service would do with these questions asked in this order: answer at `answer_threshold`, confirm
-    in the band below it that recent traffic sets (`live.confirm_threshold`), escalate the rest."""
+    in the band below it (from `confirm_start`, the calibration's, narrowed by traffic: `live.confirm_threshold`),
+    escalate the rest."""
     recent: deque[float] = deque(maxlen=live.CONFIRM_WINDOW)
     right = wrong = confirmations = 0
     for o in outcomes:
-        confirm_threshold = live.confirm_threshold(list(recent), answer_threshold)
+        confirm_threshold = live.confirm_threshold(list(recent), answer_threshold, confirm_start)
         if o.got is not None:
             recent.appendleft(o.confidence)
         if o.guarded or o.got is None or o.confidence < confirm_threshold:

@@ -26,11 +26,15 @@ BAND_WIDTH = 0.05
 MIN_TO_RAISE = 20  # verdicts at or above the threshold before a low precision moves it up
 MIN_TO_LOWER = 10  # verdicts in the band below the threshold before a high precision moves it down
 MAX_LOWERING = 0.10  # the furthest below its calibrated value that live evidence may take the threshold
-CONFIRM_START = 0.85  # the confirmation threshold until CONFIRM_MIN_ASKS questions have been asked
-CONFIRM_FLOOR = 0.60  # never confirm below this: the guess would rarely be right
-CONFIRM_SHARE = 0.16  # of recent questions that may land in the confirmation band
+CONFIRM_START = 0.85  # the confirmation threshold of a knowledge base never calibrated
+CONFIRM_FLOOR = 0.50  # never confirm below this: the guess would rarely be right
+# The band starts where a quarter of the self-test's questions (`calibration.py`) would be checks; traffic may
+# narrow it (never widen it) once it shows more than CONFIRM_SHARE of real questions landing there.
+SELF_TEST_CONFIRM_SHARE = 0.25
+CONFIRM_SHARE = 0.22  # of recent questions that may land in the confirmation band (the budget is 25%)
 CONFIRM_WINDOW = 500
 CONFIRM_MIN_ASKS = 50
+PER_SESSION = 5  # asks of one call counted in the window at most; asks without a session are not counted
 
 
 def wilson(right: int, total: int) -> tuple[float | None, float | None]:
@@ -53,19 +57,35 @@ def record(tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, s
 
 class Labels:
     """The verdicts, counted by confidence range in the database: each count is one range scan of an index that
-    holds both columns, so a service with years of verdicts does not read them all on every sweep."""
+    holds both columns, so a service with years of verdicts does not read them all on every sweep.
 
-    def __init__(self, store: Store):
+    The supervisor's verdicts (resolves, audits) always count. A caller's yes or no to a check is weak evidence
+    (anyone can call): with `callers`, it counts once per call session and entry, and not at all without a
+    session; the live threshold lets it raise the threshold, never lower it."""
+
+    def __init__(self, store: Store, callers: bool = True):
         self.store = store
+        self.callers = callers
 
     def between(self, low: float, high: float | None = None) -> tuple[int, int]:
         """(right, total) of the verdicts with low <= confidence < high."""
-        sql = "SELECT COALESCE(SUM(correct), 0) AS rights, COUNT(*) AS total FROM match_labels WHERE confidence >= ?"
-        params: tuple = (low,)
-        if high is not None:
-            sql, params = sql + " AND confidence < ?", (low, high)
-        [row] = self.store.query(sql, params)
-        return int(row["rights"]), int(row["total"])
+        upper, params = ("", (low,)) if high is None else (" AND confidence < ?", (low, high))
+        [row] = self.store.query(
+            "SELECT COALESCE(SUM(correct), 0) AS rights, COUNT(*) AS total FROM match_labels"
+            " WHERE confidence >= ? AND source IN ('resolve', 'audit')" + upper,
+            params,
+        )
+        right, total = int(row["rights"]), int(row["total"])
+        if self.callers:
+            [row] = self.store.query(
+                "SELECT COALESCE(SUM(yes), 0) AS rights, COUNT(*) AS total FROM (SELECT MAX(confidence) AS"
+                " confidence, MIN(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END) AS yes FROM confirmations"
+                " WHERE session_id IS NOT NULL AND status IN ('confirmed', 'declined')"
+                " GROUP BY session_id, knowledge_id) AS per_call WHERE confidence >= ?" + upper,
+                params,
+            )
+            right, total = right + int(row["rights"]), total + int(row["total"])
+        return right, total
 
     def span(self) -> tuple[float, float] | None:
         """The lowest and the highest confidence of any verdict; None without verdicts."""
@@ -78,7 +98,8 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
 
     Raised, in steps of a band, while the verdicts at or above it say precision is below the target (the whole
     interval under it). Lowered a band at a time, never more than MAX_LOWERING, while the band below has enough
-    verdicts and everything from there up keeps its interval wholly above the target."""
+    of the supervisor's verdicts (callers' never lower it) and everything from there up keeps its interval
+    wholly above the target."""
     threshold = calibrated
     while True:
         right, total = labels.between(threshold)
@@ -88,11 +109,12 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
         threshold = min(round(threshold + BAND_WIDTH, 4), MAX_THRESHOLD)
     if threshold > calibrated:
         return threshold
+    supervisor = Labels(labels.store, callers=False)
     lowest = calibrated - MAX_LOWERING
     while threshold - BAND_WIDTH >= lowest - 1e-9:
         candidate = round(threshold - BAND_WIDTH, 4)
-        band_right, band_total = labels.between(candidate, threshold)
-        lower = wilson(*labels.between(candidate))[0]
+        band_right, band_total = supervisor.between(candidate, threshold)
+        lower = wilson(*supervisor.between(candidate))[0]
         if band_total < MIN_TO_LOWER or lower is None or lower < target:
             break
         threshold = candidate
@@ -100,22 +122,34 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
 
 
 def recent_confidences(store: Store) -> list[float]:
+    """The last CONFIRM_WINDOW asks made in a call session, at most PER_SESSION of each: one client's flood of
+    anonymous asks, or of asks in one session, does not make the window."""
     rows = store.query(
-        "SELECT confidence FROM ask_log WHERE confidence IS NOT NULL ORDER BY id DESC LIMIT ?", (CONFIRM_WINDOW,)
+        "SELECT confidence FROM (SELECT id, confidence, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY id DESC)"
+        " AS nth FROM ask_log WHERE confidence IS NOT NULL AND session_id IS NOT NULL) AS recent"
+        " WHERE nth <= ? ORDER BY id DESC LIMIT ?",
+        (PER_SESSION, CONFIRM_WINDOW),
     )
     return [r["confidence"] for r in rows]
 
 
-def confirm_threshold(recent: list[float], answer_threshold: float) -> float:
-    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most CONFIRM_SHARE of the recent
-    questions would fall between it and the answering threshold."""
-    if len(recent) < CONFIRM_MIN_ASKS:
-        return min(CONFIRM_START, answer_threshold)
-    below = sorted((c for c in recent if c < answer_threshold), reverse=True)
-    allowed = int(CONFIRM_SHARE * len(recent))
+def band_start(confidences: list[float], answer_threshold: float, share: float) -> float:
+    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most `share` of these questions
+    would fall between it and the answering threshold."""
+    below = sorted((c for c in confidences if c < answer_threshold), reverse=True)
+    allowed = int(share * len(confidences))
     if allowed >= len(below):
-        return CONFIRM_FLOOR
+        return min(CONFIRM_FLOOR, answer_threshold)
     return round(min(max(CONFIRM_FLOOR, below[allowed] + 1e-4), answer_threshold), 4)
+
+
+def confirm_threshold(recent: list[float], answer_threshold: float, start: float | None = None) -> float:
+    """`start` is the band the knowledge base's own phrasings set (`calibration.py`); traffic of at least
+    CONFIRM_MIN_ASKS questions may raise it to keep checks to CONFIRM_SHARE of them, never lower it."""
+    start = min(CONFIRM_START if start is None else start, answer_threshold)
+    if len(recent) < CONFIRM_MIN_ASKS:
+        return start
+    return max(start, band_start(recent, answer_threshold, CONFIRM_SHARE))
 
 
 def thresholds(store: Store, configured: float, target: float) -> tuple[float, float]:
@@ -126,7 +160,8 @@ def thresholds(store: Store, configured: float, target: float) -> tuple[float, f
     calibrated = calibration.load(store)
     base = min(max(calibrated.threshold, configured) if calibrated else configured, MAX_THRESHOLD)
     answer = live_threshold(Labels(store), base, target)
-    return answer, confirm_threshold(recent_confidences(store), answer)
+    start = calibrated.confirm_threshold if calibrated else None
+    return answer, confirm_threshold(recent_confidences(store), answer, start)
 
 
 def estimate(store: Store, threshold: float, confirm_threshold: float | None, target: float) -> LiveQualityPublic:
