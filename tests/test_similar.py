@@ -25,8 +25,7 @@ def test_similar_waiting_questions_get_the_same_answer_and_each_caller_a_follow_
     with Receiver() as callers:
         client = make_client(KB_CALLER_WEBHOOK_URL=callers.url)
         references = {
-            q: escalate(client, q, f"555-000-{i:04d}")["help_request_id"]
-            for i, q in enumerate([FIRST, *LIKE_IT, UNLIKE])
+            q: escalate(client, q, f"555-000-{i:04d}")["reference"] for i, q in enumerate([FIRST, *LIKE_IT, UNLIKE])
         }
         ids = pending_ids(client)
         assert len(ids) == 4, ids  # below KB_DUPLICATE_THRESHOLD: each its own request
@@ -53,7 +52,7 @@ def test_similar_waiting_questions_get_the_same_answer_and_each_caller_a_follow_
         assert phrasings == [FIRST, LIKE_IT[0]]  # learned like a resolve with that entry
 
         followups = wait_for(lambda: callers.delivered() if len(callers.delivered()) == 2 else None)
-        by_reference = {f["json"]["data"]["help_request_id"]: f["json"]["data"] for f in followups}
+        by_reference = {f["json"]["data"]["reference"]: f["json"]["data"] for f in followups}
         offered = by_reference[references[LIKE_IT[0]]]
         assert (offered["answer"], offered["question"]) == (ANSWER, LIKE_IT[0])
 

@@ -15,11 +15,11 @@ from kb_service.desk import outbox, slack
 from kb_service.desk.pending import PendingQuestions
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
-from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
-from kb_service.matching import live
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.matching.live import Verdicts
 from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
-from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
+from kb_service.storage.store import Effect, Row, Store, Tx, iso, iso_in, now
 from models import (
     AskOutcome,
     AskResponse,
@@ -50,7 +50,7 @@ class Escalation:
             answer=None,
             knowledge_id=None,
             score=score,
-            help_request_id=self.caller_reference,
+            reference=self.caller_reference,
             message=CHECKING_MESSAGE,
         )
 
@@ -74,6 +74,8 @@ class HelpDesk:
         timeout_seconds: float,
         duplicate_threshold: float,
         channels: Channels,
+        verdicts: Verdicts,
+        queued: Effect,
     ):
         self.store = store
         self.kb = kb
@@ -81,6 +83,8 @@ class HelpDesk:
         self.timeout_seconds = timeout_seconds
         self.duplicate_threshold = duplicate_threshold
         self.channels = channels
+        self.verdicts = verdicts
+        self.queued = queued  # after a commit that queued notifications: wakes the outbox's worker
         self.pending = PendingQuestions(kb.embedder.dimension)
 
     # ---- escalate
@@ -99,6 +103,8 @@ class HelpDesk:
         """Open a pending request, or join this caller to a pending one asking the same thing. `at`: the
         transaction's time (now if not given); `best`: the entry the matcher thought closest, and its confidence
         (the supervisor's resolve labels that match right or wrong)."""
+        # The pending cache may now hold rows this transaction wrote: a rollback makes their ids mean nothing.
+        tx.on_rollback(self.pending.forget)
         existing = self._same_pending_question(tx, vector)
         at = at or now()
         stamp = iso(at)
@@ -142,6 +148,7 @@ class HelpDesk:
             "text": f'Hey, I need help answering: "{question}" (request {help_request_id})',
         }
         outbox.queue(tx, "help_request.created", outbox.CONSOLE, payload, stamp=stamp)
+        tx.on_commit(self.queued)
         url = self.channels.supervisor_webhook_url
         if url and self.channels.supervisor_webhook_format == "slack":
             sent = {**payload, "created_at": stamp, "console_url": self.channels.console_url}
@@ -162,7 +169,6 @@ class HelpDesk:
         learned_question = body.question or row["question"]
         learn = body.learn
         vector = self.kb.embedder.embed([learned_question]) if learn else None
-        added: NewPhrasings | None = None
         knowledge_id = body.knowledge_id
         with self.store.write() as tx:
             if idempotency and (earlier := idempotency.replay(tx)) is not None:
@@ -175,7 +181,7 @@ class HelpDesk:
             if cur.rowcount == 0:
                 raise self._not_pending(tx, help_request_id)
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
-                live.record(
+                self.verdicts.record(
                     tx,
                     row["best_knowledge_id"],
                     row["best_confidence"],
@@ -183,9 +189,9 @@ class HelpDesk:
                     "resolve",
                 )
             if learn and knowledge_id is not None:
-                added = self.kb.insert_phrasings(tx, knowledge_id, [learned_question], vector)
+                self.kb.writes.insert_phrasings(tx, knowledge_id, [learned_question], vector)
             elif learn:
-                knowledge_id, added = self.kb.insert_entry(tx, body.answer, [learned_question], vector)
+                knowledge_id = self.kb.writes.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
             followups = self._follow_up(tx, help_request_id, row["question"], "resolved", body.answer)
             # Read inside the transaction (same connection), so a replay returns exactly this response.
@@ -194,8 +200,6 @@ class HelpDesk:
             )
             if idempotency:
                 idempotency.remember(tx, response)
-        if added is not None:
-            self.kb.apply(added, knowledge_id)
         return response
 
     def _not_pending(self, tx: Tx, help_request_id: int) -> Exception:
@@ -236,11 +240,12 @@ class HelpDesk:
         callers = tx.execute(
             "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
         ).fetchall()
+        tx.on_commit(self.queued)
         for caller in callers:
             own_question = caller["question"] or question
             message = self.follow_up_message(caller["name"], own_question, answer)
             payload = {
-                "help_request_id": caller["id"],
+                "reference": caller["id"],
                 "status": status,
                 "question": own_question,
                 "answer": answer,
@@ -256,7 +261,7 @@ class HelpDesk:
             if self.channels.caller_webhook_url:
                 outbox.queue(tx, event_type, outbox.WEBHOOK, payload, self.channels.caller_webhook_url)
             if caller["session_id"]:
-                live = {k: payload[k] for k in ("help_request_id", "status", "question", "answer", "message")}
+                live = {k: payload[k] for k in ("reference", "status", "question", "answer", "message")}
                 tx.execute(
                     "INSERT INTO session_events (session_id, event_type, payload, created_at)"
                     " VALUES (?, 'followup', ?, ?)",

@@ -45,10 +45,10 @@ def find(
     for start in range(0, len(ids), CHUNK):
         yield_to()
         chunk = ids[start : start + CHUNK]
-        scores, neighbours = kb.index.search(np.stack([vectors[pid] for pid in chunk]), NEIGHBOURS)
-        for pid, row_scores, row_ids in zip(chunk, scores.tolist(), neighbours.tolist(), strict=True):
-            for score, other in zip(row_scores, row_ids, strict=True):
-                if other < 0 or score < CONFLICT_COSINE or other not in owner:
+        hits = kb.mirror.nearest(np.stack([vectors[p] for p in chunk]), NEIGHBOURS)
+        for pid, near in zip(chunk, hits, strict=True):
+            for score, other, _ in near:
+                if score < CONFLICT_COSINE or other not in owner:
                     continue
                 a, b = owner[pid], owner[other]
                 if a == b or _same_answer(answers.get(a, ""), answers.get(b, "")):
