@@ -251,9 +251,12 @@ def entry_contradiction(
 
 
 def _classes(text: str, group: dict[str, str]) -> set[str]:
-    return {group[token] for token in _raw_tokens(text) if token in group} | {
-        group[_stem(token)] for token in _raw_tokens(text) if _stem(token) in group
-    }
+    return {group[form] for token in _raw_tokens(text) for form in (token, _stem(token)) if form in group}
+
+
+@lru_cache(maxsize=4096)  # an entry's text comes round again and again
+def _entry_classes(entry_text: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(_classes(entry_text, group)) for group in _ALTERNATIVE_CLASSES)
 
 
 def _same_class(a: str, b: str) -> bool:
@@ -273,9 +276,8 @@ def other_alternative(question: str, entry_text: str) -> str | None:
     """The question names one alternative (men's, a child, cash) and the entry speaks only of others of its kind
     (women's, adults, cards): another thing, however close the wording. An entry that names none of them covers
     them all ("a haircut is $40")."""
-    for group in _ALTERNATIVE_CLASSES:
+    for group, named in zip(_ALTERNATIVE_CLASSES, _entry_classes(entry_text), strict=True):
         asked = _classes(question, group)
-        named = _classes(entry_text, group)
         if asked and named and not asked & named:
             return "a different named alternative"
     return None

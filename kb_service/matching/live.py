@@ -26,6 +26,7 @@ from models import LiveQualityPublic, PrecisionBand
 BAND_WIDTH = 0.05
 MIN_TO_RAISE = 20  # verdicts at or above the threshold before a low precision moves it up
 MIN_TO_LOWER = 10  # verdicts in the band below the threshold before a high precision moves it down
+SCANNED = 20 * CONFIRM_WINDOW  # asks read for the check band's window at most
 MAX_LOWERING = 0.10  # the furthest below its calibrated value that live evidence may take the threshold
 
 
@@ -104,12 +105,14 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
 
 def recent_confidences(store: Store) -> list[float]:
     """The last CONFIRM_WINDOW asks made in a call session, at most PER_SESSION of each: one client's flood of
-    anonymous asks, or of asks in one session, does not make the window."""
+    anonymous asks, or of asks in one session, does not make the window. Only the last SCANNED asks are read (a
+    primary-key range), so the cost stays flat however long the log grows."""
+    newest = store.scalar("SELECT MAX(id) FROM ask_log") or 0
     rows = store.query(
         "SELECT confidence FROM (SELECT id, confidence, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY id DESC)"
-        " AS nth FROM ask_log WHERE confidence IS NOT NULL AND session_id IS NOT NULL) AS recent"
+        " AS nth FROM ask_log WHERE id > ? AND confidence IS NOT NULL AND session_id IS NOT NULL) AS recent"
         " WHERE nth <= ? ORDER BY id DESC LIMIT ?",
-        (PER_SESSION, CONFIRM_WINDOW),
+        (newest - SCANNED, PER_SESSION, CONFIRM_WINDOW),
     )
     return [r["confidence"] for r in rows]
 
