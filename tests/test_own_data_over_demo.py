@@ -56,6 +56,31 @@ def test_own_data_kept_beside_the_demo_names_the_contradictions_and_keeps_answer
         assert reply["confidence"] >= quality["threshold"] > reply["confidence"] - 1
 
 
+PARAPHRASES = [  # of the dental entries, none of them an imported question; (question, words of the right answer)
+    ("what do you charge for whitening?", "whitening"),
+    ("are kids welcome?", "children"),
+    ("my tooth hurts, can you see me today?", "same-day"),
+    ("how much is a cleaning?", "$180"),
+    ("what's the price of a filling?", "$150"),
+    ("I'm scared of the dentist", "nervous"),
+    ("can you take out my wisdom teeth?", "wisdom"),
+    ("what do I need to bring to my first appointment?", "photo ID"),
+    ("do you offer clear aligners?", "Invisalign"),
+    ("do you accept Aetna?", "Aetna"),
+]
+
+
+def _answered_after_at_most_one_check(client, question: str, expected: str) -> str:
+    reply = client.post("/api/ask", json={"question": question}).json()
+    if reply["outcome"] == "confirm":  # an honest caller: yes only to the right entry
+        entry = client.get(f"/api/knowledge/{reply['knowledge_id']}").json()
+        yes = expected in entry["answer"]
+        reply = client.post(f"/api/confirmations/{reply['confirmation_id']}", json={"confirmed": yes}).json()
+    if reply["outcome"] != "answered":
+        return "escalated"
+    return "right" if expected in reply["answer"] else "wrong"
+
+
 def test_the_console_can_replace_the_demo_on_the_first_import(make_client):
     client = make_client()
     imported = client.post("/api/knowledge/import", json={"format": "pairs", "text": DENTAL, "replace_demo": True})
@@ -65,6 +90,12 @@ def test_the_console_can_replace_the_demo_on_the_first_import(make_client):
     assert len(answers) == len(imported.json()["knowledge_ids"]) and not any("Maple Street" in a for a in answers)
     again = client.post("/api/knowledge/import", json={"format": "pairs", "text": DENTAL, "replace_demo": True})
     assert again.json()["demo_removed"] == 0  # the demo is gone: nothing else is ever deleted
+
+    # Twenty pairs, most answers taught one way: too few to calibrate, so checks start low and paraphrases land.
+    wait_for(lambda: client.get("/api/quality").json()["confirm_threshold"] <= 0.5, timeout=60, what="the band")
+    assert client.get("/api/quality").json()["threshold"] <= 1.0
+    heard = [_answered_after_at_most_one_check(client, q, expected) for q, expected in PARAPHRASES]
+    assert heard.count("wrong") == 0 and heard.count("right") >= len(PARAPHRASES) // 2, heard
 
 
 def test_frontdesk_import_asks_to_replace_the_demo_and_draws_no_progress_bars_into_a_log(

@@ -29,7 +29,7 @@ from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import conflicts as conflicts_module
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
 from kb_service.matching.matcher import MAX_THRESHOLD, Decision, LeaveOut, Matcher
-from kb_service.matching.precision import SELF_TEST_CONFIRM_SHARE, band_start, wilson
+from kb_service.matching.precision import CONFIRM_FLOOR, SELF_TEST_CONFIRM_SHARE, band_start, wilson
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -160,6 +160,9 @@ def calibrate(
             f"too small to calibrate: {len(known)} phrasings have another phrasing of their entry to be"
             f" checked against (at least {MIN_KNOWN} needed); kept the configured threshold {floor}"
         )
+        # Too few phrasings to say where checks pay: check from the floor (a check costs a caller's yes, never a
+        # wrong answer), until traffic shows whether that is too many (`precision.confirm_threshold`).
+        base["confirm_threshold"] = min(CONFIRM_FLOOR, floor)
         return Calibration(**unmeasured, estimated_false_answer_rate=None, status=TOO_SMALL, note=note, **base)
     if duplicates > MAX_DUPLICATE_SHARE * len(known):
         note = (

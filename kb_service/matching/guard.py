@@ -86,6 +86,7 @@ SYNONYMS = [
     {"cost", "price", "charge", "fee", "rate", "pay"},
     {"fix", "repair", "mend"},
     {"wedding", "bridal", "bride"},
+    {"appointment", "visit", "session", "slot"},
     {"voucher", "certificate", "giftcard"},
     {"hour", "time"},
     {"address", "location", "located", "find", "direction"},
