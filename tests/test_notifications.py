@@ -7,7 +7,7 @@ import logging
 
 import httpx
 
-from tests.support import AUTH, Receiver, open_session, wait_for
+from tests.support import AUTH, Receiver, open_session, request_for, wait_for
 
 QUESTION = "Do you do eyebrow threading?"
 
@@ -88,9 +88,8 @@ def test_a_failing_webhook_is_retried_until_it_is_delivered(make_client):
 def test_console_lines_name_the_question_and_mask_the_phone(make_client, caplog):
     caplog.set_level(logging.INFO, logger="frontdesk.console")
     client = make_client()
-    request_id = client.post("/api/ask", json={"question": QUESTION, "caller": {"phone": "555-123-4567"}}).json()[
-        "help_request_id"
-    ]
+    asked = client.post("/api/ask", json={"question": QUESTION, "caller": {"phone": "555-123-4567"}}).json()
+    request_id = request_for(client, asked["reference"])
     wait_for(
         lambda: f'Hey, I need help answering: "{QUESTION}" (request {request_id})' in caplog.text,
         what="supervisor console line",
