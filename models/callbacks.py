@@ -52,7 +52,10 @@ class CallbackRequest(StrictInput):
     @field_validator("phone")
     @classmethod
     def _phone_looks_like_a_phone(cls, value: str) -> str:
-        return Caller.phone_checked(value)
+        checked = Caller.phone_checked(value)
+        if checked is None:  # min_length=1 keeps "" out; a phone is required here
+            raise ValueError("phone is required")
+        return checked
 
 
 class CallbackRequested(BaseModel):

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.config import Settings
@@ -45,6 +46,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     class _NoModel:  # stats needs no embeddings; don't pay for loading the model
         dimension = 384
         model_name = ""
+
+        def embed(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+            raise RuntimeError("frontdesk stats embeds nothing")
 
     kb = KnowledgeBase(store, _NoModel(), settings.index_path)
     try:

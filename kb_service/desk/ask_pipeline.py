@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kb_service.desk.receptionist import Receptionist
+from kb_service.embedding import Embedder
 from kb_service.errors import DomainError
 from kb_service.storage.idempotency import IdempotencyKey
 from models import AskRequest, AskResponse
@@ -39,11 +40,11 @@ class _Ask:
     body: AskRequest
     key: IdempotencyKey | None
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future = field(repr=False)
+    future: asyncio.Future[AskResponse] = field(repr=False)
 
 
 class AskPipeline:
-    def __init__(self, receptionist: Receptionist, embedder, max_batch: int = 64):
+    def __init__(self, receptionist: Receptionist, embedder: Embedder, max_batch: int = 64):
         self.receptionist = receptionist
         self.embedder = embedder
         self.max_batch = max_batch
@@ -59,6 +60,8 @@ class AskPipeline:
         self._threads = [
             threading.Thread(target=self._work, name=f"ask-worker-{n}", daemon=True) for n in range(WORKERS)
         ]
+
+    def start(self) -> None:
         for thread in self._threads:
             thread.start()
 
@@ -85,7 +88,8 @@ class AskPipeline:
             self._closed = True
             self._arrived.notify_all()
         for thread in self._threads:
-            thread.join(timeout=30)
+            if thread.ident is not None:  # started
+                thread.join(timeout=30)
 
     def _take(self) -> list[_Ask]:
         with self._arrived:

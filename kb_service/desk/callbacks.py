@@ -8,6 +8,7 @@ old call-back off the list."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import Literal
 
 from kb_service.errors import Conflict, NotFound
@@ -106,5 +107,7 @@ def request(store: Store, session_id: str, reference: int, phone: str, name: str
             (phone, name or None, requested, reference),
         )
     return CallbackRequested(
-        reference=reference, callback_requested_at=requested, message=ASKED_MESSAGE.format(phone=phone)
+        reference=reference,
+        callback_requested_at=datetime.fromisoformat(requested),
+        message=ASKED_MESSAGE.format(phone=phone),
     )

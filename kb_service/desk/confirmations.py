@@ -34,6 +34,8 @@ class Confirmations:
     def open(self, tx: Tx, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime) -> AskResponse | None:
         """Ask the caller to confirm the best entry; None if that entry is gone (the caller escalates)."""
         best = decision.best
+        if best is None:  # nothing to confirm: the caller escalates
+            return None
         row = tx.execute(
             "SELECT question FROM phrasings WHERE knowledge_id = ? ORDER BY (id = ?) DESC, id LIMIT 1",
             (best.knowledge_id, best.phrasing_id),

@@ -188,9 +188,9 @@ class HelpDesk:
                     knowledge_id == row["best_knowledge_id"],
                     "resolve",
                 )
-            if learn and knowledge_id is not None:
+            if vector is not None and knowledge_id is not None:
                 self.kb.writes.insert_phrasings(tx, knowledge_id, [learned_question], vector)
-            elif learn:
+            elif vector is not None:
                 knowledge_id = self.kb.writes.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
             followups = self._follow_up(tx, help_request_id, row["question"], "resolved", body.answer)

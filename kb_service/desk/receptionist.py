@@ -60,12 +60,12 @@ class Receptionist:
         best_id = decision.best.knowledge_id if decision.best else None
         stamp = iso(at)
         response = None
-        if decision.outcome == ANSWER:  # None if the entry was deleted since the search: then it escalates
-            response = self._answer(tx, ask, decision, stamp)
+        if decision.outcome == ANSWER and decision.best:  # None if the entry is gone since: then it escalates
+            response = self._answer(tx, ask, decision.best.knowledge_id, decision, stamp)
         elif decision.outcome == CONFIRM:
             response = self.confirmations.open(tx, ask, vector, decision, at)
         if response is None:
-            best = (best_id, decision.confidence) if decision.best else None
+            best = (decision.best.knowledge_id, decision.confidence) if decision.best else None
             escalation = self.desk.escalate(
                 tx,
                 ask.question,
@@ -98,8 +98,7 @@ class Receptionist:
             idempotency.remember(tx, response)
         return response
 
-    def _answer(self, tx: Tx, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:
-        knowledge_id = decision.best.knowledge_id
+    def _answer(self, tx: Tx, ask: AskRequest, knowledge_id: int, decision: Decision, stamp: str) -> AskResponse | None:
         row = self.kb.writes.record_hit(tx, knowledge_id, stamp)
         if row is None:
             return None

@@ -160,7 +160,8 @@ class Matcher:
             outcome = CONFIRM
         else:
             outcome = ESCALATE
-        if question is not None and best is not None and (guard_all or outcome != ESCALATE):
+        guarded = guard_all or outcome != ESCALATE
+        if guarded and question is not None and best is not None:
             if (reason := self._contradicting(best, runner_up) or self._guard(question, best)) is not None:
                 return Decision(ESCALATE, best, runner_up, guard=reason)
         return Decision(outcome, best, runner_up)

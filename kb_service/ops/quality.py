@@ -66,13 +66,21 @@ def plot_live_precision(store: Store, path, threshold: float, target: float) -> 
 
     labels = Labels(store)
     lowest, highest = labels.span() or (threshold, threshold)
-    xs, ys, lows, highs, counts = [], [], [], [], []
+    xs: list[float] = []
+    ys: list[float] = []
+    lows: list[float] = []
+    highs: list[float] = []
+    counts: list[int] = []
     for t in [round(c / 100, 2) for c in range(math.floor(lowest * 100), math.floor(highest * 100) + 1)]:
         right, total = labels.between(t)
-        if total < 5:
-            continue
         low, high = wilson(right, total)
-        xs.append(t), ys.append(right / total), lows.append(low), highs.append(high), counts.append(total)
+        if total < 5 or low is None or high is None:
+            continue
+        xs.append(t)
+        ys.append(right / total)
+        lows.append(low)
+        highs.append(high)
+        counts.append(total)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.fill_between(xs, lows, highs, alpha=0.25, label="95% interval")
     ax.plot(xs, ys, label="precision of the verdicts at or above")

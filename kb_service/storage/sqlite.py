@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ class SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection):
         super().__init__()
         # The connection's own methods, bound once: a statement costs no extra call.
-        self.execute = conn.execute  # type: ignore[method-assign]
-        self.executemany = conn.executemany  # type: ignore[method-assign]
+        self.execute: Callable[..., sqlite3.Cursor] = conn.execute  # type: ignore[method-assign]
+        self.executemany: Callable[..., sqlite3.Cursor] = conn.executemany  # type: ignore[method-assign]
 
 
 class SqliteStore:
