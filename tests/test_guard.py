@@ -19,11 +19,12 @@ CONTRAST = [
 def test_the_contrast_set_is_never_auto_answered(make_client):
     client = make_client(KB_ASK_RATE_LIMIT_PER_MINUTE=0)  # twice as many asks as pairs
     for pair in CONTRAST:
-        # The KB's own wording is answered, so an escalation below is the guard or the matcher telling them apart.
+        # The KB's own wording is answered (or, for what only staff can do, such as cancelling, handed to a person by
+        # the conversation step), so an escalation below is the guard or the matcher telling them apart.
         kept = client.post("/api/ask", json={"question": pair["phrasing"]}).json()
-        assert kept["outcome"] == "answered", pair
+        assert kept["outcome"] in ("answered", "handoff"), pair
         changed = client.post("/api/ask", json={"question": pair["question"]}).json()
-        assert changed["outcome"] == "escalated", pair
+        assert changed["outcome"] in ("escalated", "handoff"), pair  # a person decides, never the answer
 
 
 @pytest.mark.parametrize(
