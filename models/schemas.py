@@ -68,7 +68,10 @@ class AskResponse(BaseModel):
     outcome: AskOutcome
     answer: str | None
     knowledge_id: int | None  # with `confirm`: the entry the agent thinks the caller means
-    score: float
+    score: float  # the best entry's similarity (mean of its nearest phrasing's and its centroid's cosine)
+    # The number compared with the thresholds (0 to 1): `score` plus half the best entry's lead over the
+    # runner-up. Answered at or above `GET /api/quality`'s `threshold`, confirmed from its `confirm_threshold`.
+    confidence: float = 0.0
     # With `escalated`: this caller's own reference to the request (its follow-up carries the same one). Two
     # callers who asked alike share one request for the supervisor, but never a reference.
     reference: int | None
@@ -140,6 +143,11 @@ class PrecisionBand(BaseModel):
     upper: float | None
 
 
+class EntryConflict(BaseModel):
+    knowledge_ids: list[int]
+    questions: list[str]
+
+
 class LiveQualityPublic(BaseModel):
     """Precision of auto-answers, estimated from the supervisor's and callers' own verdicts."""
 
@@ -152,6 +160,10 @@ class LiveQualityPublic(BaseModel):
     upper: float | None
     bands: list[PrecisionBand]
     audits_waiting: int
+    calibration: str | None = None  # the last self-calibration, in words (`frontdesk calibrate`)
+    # Entries that give different answers to the same question: left out of calibration, never answered
+    # outright until merged or reworded. Each {"knowledge_ids": [a, b], "questions": [qa, qb]}.
+    conflicts: list[EntryConflict] = []
 
 
 class WaitingCaller(BaseModel):

@@ -261,8 +261,9 @@ def calibrate(target, apply_, clinc150, k, as_json) -> None:
     """Check the answering threshold against the knowledge base's own phrasings, for a target precision.
 
     Each phrasing is asked with itself left out (it should find its entry) and with its whole entry left out
-    (it should escalate). The threshold starts at KB_MATCH_THRESHOLD and only rises, while even this flattering
-    self-test shows precision below the target. The service also does this by itself at start and after
+    (it should escalate). The threshold starts at KB_MATCH_THRESHOLD and only rises (to 1.0 at most), while even
+    this flattering self-test shows precision below the target. Entries that give different answers to the same
+    question are named and left out of the check. The service also does this by itself at start and after
     learning. Safe while the service runs; with --apply, a running service uses the result within a second.
 
     \b
@@ -300,4 +301,5 @@ def calibrate(target, apply_, clinc150, k, as_json) -> None:
         return
     click.echo(result.describe())
     if apply_:
-        click.echo("applied: stored in the database; a running service uses it within a second")
+        kept = " (the configured one)" if result.status in (calibration.TOO_SMALL, calibration.TOO_DUPLICATED) else ""
+        click.echo(f"applied: the service answers by itself from confidence {result.threshold}{kept}, within a second")
