@@ -11,13 +11,15 @@ from kb_service import demo
 from kb_service.api.auth import load_or_create_token
 from kb_service.api.limits import TokenBuckets
 from kb_service.config import Settings
-from kb_service.desk import retention
+from kb_service.desk import retention, texts
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
+from kb_service.desk.phones import PhoneCodes
 from kb_service.desk.receptionist import Receptionist
 from kb_service.desk.sessions import CallerSessions
+from kb_service.desk.texts import TextCaps
 from kb_service.embedding import Embedder
 from kb_service.embedding.factory import make_embedder
 from kb_service.knowledge.entries import KnowledgeBase
@@ -88,6 +90,7 @@ class Runtime:
                 demo.load(self.kb)
                 self.index_status += ", demo knowledge base loaded"
         self.matcher = Matcher(self.kb, settings.match_threshold)
+        text_caps = TextCaps(settings.sms_per_number_per_hour, settings.sms_per_ip_per_hour, settings.sms_per_hour)
         self.desk = HelpDesk(
             self.store,
             self.kb,
@@ -99,7 +102,16 @@ class Runtime:
                 settings.caller_webhook_url,
                 settings.supervisor_webhook_format,
                 settings.console_url,
+                settings.public_url,
+                text_caps,
             ),
+        )
+        self.phone_codes = PhoneCodes(
+            self.store,
+            settings.business_name,
+            settings.caller_webhook_url,
+            text_caps,
+            settings.phone_code_ttl_seconds,
         )
         self.confirmations = Confirmations(self.store, self.desk)
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
@@ -168,6 +180,8 @@ class Runtime:
         if time.monotonic() - self._keys_swept_at > 3600:
             idempotency.forget_expired(self.store)
             self.sessions.forget_expired()
+            self.phone_codes.forget_expired()
+            texts.forget_old(self.store)
             retention.forget_old(self.store, self.settings.retention_days)
             self._keys_swept_at = time.monotonic()
 

@@ -21,6 +21,7 @@ class CallbackPublic(BaseModel):
     status: HelpRequestStatus  # of the request: a caller who asked may since have been sent the answer
     name: str | None
     phone: str
+    phone_verified: bool  # the caller proved this number with a code; any other number may be someone else's
     question: str  # the caller's own words
     asked_at: datetime
     callback_requested_at: datetime | None

@@ -135,6 +135,7 @@ class WaitingCaller(BaseModel):
     name: str | None
     phone: str | None
     session_id: str | None
+    phone_verified: bool = False  # proved with a code (only such a number is ever texted)
     joined_at: datetime
     question: str | None = None  # the caller's own words (None once past KB_RETENTION_DAYS)
 
@@ -167,8 +168,10 @@ class HelpRequestPage(BaseModel):
 class ResolveRequest(StrictInput):
     answer: AnswerText
     question: QuestionText | None = None
-    learn: bool = True
+    learn: bool | None = None  # None: learn it unless it looks personal (desk/personal.py)
     knowledge_id: int | None = None
+    # A personal answer goes only to the caller who asked, and to these other waiting callers' references.
+    include_references: Annotated[list[int], Field(max_length=200)] = []
     answered_by: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
@@ -176,6 +179,8 @@ class ResolveResponse(BaseModel):
     help_request: HelpRequestPublic
     knowledge_id: int | None
     followups_queued: int
+    learned: bool = True
+    personal_reasons: list[str] = []  # why it looks personal (desk/personal.py): not learned, sent to one caller
 
 
 class SimilarHelpRequest(HelpRequestPublic):

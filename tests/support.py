@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -128,6 +129,25 @@ def open_session(client) -> tuple[str, dict[str, str]]:
     assert response.status_code == 201, response.text
     body = response.json()
     return body["session_id"], {"X-Session-Token": body["session_token"]}
+
+
+def verified_session(client, receiver: Receiver, phone: str) -> tuple[str, dict[str, str]]:
+    """A call session whose caller proved `phone` with the code texted to `receiver` (the caller webhook)."""
+    session_id, mine = open_session(client)
+    sent = client.post(f"/api/sessions/{session_id}/phone", json={"phone": phone}, headers=mine)
+    assert sent.status_code == 200, sent.text
+    text = wait_for(
+        lambda: [
+            r["json"]["data"]["message"]
+            for r in receiver.delivered("phone.verification")
+            if r["json"]["data"]["session_id"] == session_id
+        ],
+        what="the code's text",
+    )[-1]
+    code = re.search(r"\b(\d{6})\b", text).group(1)
+    verified = client.post(f"/api/sessions/{session_id}/phone/verify", json={"code": code}, headers=mine)
+    assert verified.status_code == 200, verified.text
+    return session_id, mine
 
 
 def run_async(coroutine):

@@ -5,19 +5,19 @@ learns the answer and queues every follow-up, so a resolve and the sweeper can n
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from kb_service.desk import outbox, slack
+from kb_service.desk import outbox, personal, phones, slack
+from kb_service.desk.followups import FollowUps
 from kb_service.desk.pending import PendingQuestions
+from kb_service.desk.texts import TextCaps
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
 from kb_service.matching import live
-from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
 from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import (
@@ -63,6 +63,8 @@ class Channels:
     caller_webhook_url: str | None = None
     supervisor_webhook_format: str = "standard"  # or "slack": a Slack incoming-webhook message (desk/slack.py)
     console_url: str | None = None  # the console's public address, for the link in a Slack message
+    call_url: str | None = None  # the call page's public address (KB_PUBLIC_URL), for the link in a text
+    text_caps: TextCaps = TextCaps()  # texts an hour per number, per client IP and in all
 
 
 class HelpDesk:
@@ -82,6 +84,9 @@ class HelpDesk:
         self.duplicate_threshold = duplicate_threshold
         self.channels = channels
         self.pending = PendingQuestions(kb.embedder.dimension)
+        self.followups = FollowUps(
+            store, business_name, channels.caller_webhook_url, channels.call_url, channels.text_caps
+        )
 
     # ---- escalate
 
@@ -124,10 +129,20 @@ class HelpDesk:
             help_request_id, joined = int(cur.fetchone()[0]), False
             self.pending.opened(help_request_id, vector)
             self._notify_supervisor(tx, help_request_id, question, stamp)
+        # A number is texted only once the session's caller proved it (desk/phones.py); any other stays for a call.
+        phone = caller.phone or phones.verified_phone(tx, session_id)
         cur = tx.execute(
-            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (help_request_id, caller.name, caller.phone, session_id, stamp, question),
+            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question,"
+            " phone_verified) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                help_request_id,
+                caller.name,
+                phone,
+                session_id,
+                stamp,
+                question,
+                phones.is_verified(tx, session_id, phone),
+            ),
         )
         return Escalation(help_request_id, joined, int(cur.fetchone()[0]))
 
@@ -160,7 +175,14 @@ class HelpDesk:
     ) -> ResolveResponse:
         row = self._row(help_request_id)
         learned_question = body.question or row["question"]
-        learn = body.learn
+        callers = self.store.query(
+            "SELECT id, name FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
+        )
+        # A personal answer is learned only when the supervisor asks, and sent only to the caller who asked and
+        # the callers the supervisor ticks.
+        why_personal = personal.reasons(body.answer, [c["name"] for c in callers])
+        learn = body.learn if body.learn is not None else not why_personal
+        only = {callers[0]["id"], *body.include_references} if why_personal and callers else None
         vector = self.kb.embedder.embed([learned_question]) if learn else None
         added: NewPhrasings | None = None
         knowledge_id = body.knowledge_id
@@ -175,22 +197,21 @@ class HelpDesk:
             if cur.rowcount == 0:
                 raise self._not_pending(tx, help_request_id)
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
-                live.record(
-                    tx,
-                    row["best_knowledge_id"],
-                    row["best_confidence"],
-                    knowledge_id == row["best_knowledge_id"],
-                    "resolve",
-                )
+                right = knowledge_id == row["best_knowledge_id"]
+                live.record(tx, row["best_knowledge_id"], row["best_confidence"], right, "resolve")
             if learn and knowledge_id is not None:
                 added = self.kb.insert_phrasings(tx, knowledge_id, [learned_question], vector)
             elif learn:
                 knowledge_id, added = self.kb.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
-            followups = self._follow_up(tx, help_request_id, row["question"], "resolved", body.answer)
+            followups = self.followups.queue(tx, help_request_id, row["question"], "resolved", body.answer, only)
             # Read inside the transaction (same connection), so a replay returns exactly this response.
             response = ResolveResponse(
-                help_request=self.get(help_request_id), knowledge_id=knowledge_id, followups_queued=followups
+                help_request=self.get(help_request_id),
+                knowledge_id=knowledge_id,
+                followups_queued=followups,
+                learned=learn,
+                personal_reasons=why_personal,
             )
             if idempotency:
                 idempotency.remember(tx, response)
@@ -224,55 +245,9 @@ class HelpDesk:
                     (iso(now()), help_request_id),
                 )
                 if cur.rowcount:
-                    self._follow_up(tx, help_request_id, row["question"], "unresolved", None)
+                    self.followups.queue(tx, help_request_id, row["question"], "unresolved", None)
                     expired.append(help_request_id)
         return expired
-
-    # ---- follow-ups
-
-    def _follow_up(self, tx: Tx, help_request_id: int, question: str, status: str, answer: str | None) -> int:
-        """Queue a text and a live event for every caller waiting on this request. Each quotes that caller's own
-        question and carries that caller's own reference, never another caller's."""
-        callers = tx.execute(
-            "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
-        ).fetchall()
-        for caller in callers:
-            own_question = caller["question"] or question
-            message = self.follow_up_message(caller["name"], own_question, answer)
-            payload = {
-                "help_request_id": caller["id"],
-                "status": status,
-                "question": own_question,
-                "answer": answer,
-                "message": message,
-                "caller_name": caller["name"],
-                "caller_phone": caller["phone"],
-                "session_id": caller["session_id"],
-            }
-            event_type = f"help_request.{status}"
-            if caller["phone"]:
-                text = f"SMS to {mask_phone(caller['phone'])}: {message}"
-                outbox.queue(tx, event_type, outbox.CONSOLE, {"text": text, "help_request_id": help_request_id})
-            if self.channels.caller_webhook_url:
-                outbox.queue(tx, event_type, outbox.WEBHOOK, payload, self.channels.caller_webhook_url)
-            if caller["session_id"]:
-                live = {k: payload[k] for k in ("help_request_id", "status", "question", "answer", "message")}
-                tx.execute(
-                    "INSERT INTO session_events (session_id, event_type, payload, created_at)"
-                    " VALUES (?, 'followup', ?, ?)",
-                    (caller["session_id"], json.dumps(live), iso(now())),
-                )
-                self.store.notify(tx, "events")
-        return len(callers)
-
-    def follow_up_message(self, name: str | None, question: str, answer: str | None) -> str:
-        greeting = f"Hi {name}, this" if name else "Hi, this"
-        if answer is None:
-            return (
-                f'{greeting} is {self.business_name}. Sorry, we could not get you an answer to "{question}" '
-                "in time. Someone will call you back as soon as possible."
-            )
-        return f'{greeting} is {self.business_name} following up on "{question}": {answer}'
 
     # ---- reads
 
@@ -313,6 +288,7 @@ class HelpDesk:
                     name=c["name"],
                     phone=c["phone"],
                     session_id=c["session_id"],
+                    phone_verified=bool(c["phone_verified"]),
                     joined_at=c["joined_at"],
                     question=c["question"],
                 )

@@ -206,4 +206,29 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE INDEX match_labels_verdicts ON match_labels(confidence, correct)""",
         ],
     ),
+    (
+        26,
+        [
+            # Texts go only to a number the caller proved: a one-time code per session, kept as its hash.
+            """ALTER TABLE caller_sessions ADD COLUMN verified_phone TEXT""",
+            """ALTER TABLE help_request_callers ADD COLUMN phone_verified INTEGER NOT NULL DEFAULT 0""",
+            """CREATE TABLE phone_codes (
+                session_id TEXT PRIMARY KEY,
+                phone TEXT NOT NULL,
+                code_hash TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )""",
+            # Every text to a caller (codes and follow-ups), for the hourly caps per number, per IP and in all.
+            """CREATE TABLE texts_sent (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                phone TEXT NOT NULL,
+                client_ip TEXT,
+                kind TEXT NOT NULL,
+                sent_at TEXT NOT NULL
+            )""",
+            """CREATE INDEX texts_sent_time ON texts_sent(sent_at)""",
+        ],
+    ),
 ]
