@@ -88,7 +88,8 @@ class ApiClient:
         learn: bool = True,
         knowledge_id: int | None = None,
     ) -> dict:
-        body: dict[str, Any] = {"answer": answer, "learn": learn}
+        # Ticked: the service's default (learn, unless the answer looks personal); unticked: never learn.
+        body: dict[str, Any] = {"answer": answer} if learn else {"answer": answer, "learn": False}
         if question:
             body["question"] = question
         if knowledge_id is not None:

@@ -178,7 +178,9 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
             else "No caller was waiting, so no follow-up was needed."
         )
         learned = ""
-        if learn_it and response.get("knowledge_id") is not None:
+        if response.get("personal_reasons"):  # a personal answer: not learned, and sent to the caller who asked
+            learned = f" Not learned and sent only to the caller who asked: {'; '.join(response['personal_reasons'])}."
+        elif learn_it and response.get("knowledge_id") is not None:
             learned = (
                 f" The question was added as a new phrasing of entry #{response['knowledge_id']}."
                 if knowledge_id is not None
