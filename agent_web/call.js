@@ -61,6 +61,8 @@
     return issuing;
   }
 
+  window.FrontDeskCall = { ensureSession }; // for phone-check.js
+
   async function issueSession() {
     const response = await fetch("api/sessions", { method: "POST" });
     const body = await response.json().catch(() => null);

@@ -33,7 +33,7 @@ from models import (
 
 CHECKING_MESSAGE = (
     "Good question. Let me check with my supervisor and get back to you. "
-    "I'll tell you here as soon as I know, and by text if you left your number."
+    "I'll tell you here as soon as I know, and by text if you confirmed your number."
 )
 
 
