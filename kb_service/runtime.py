@@ -14,6 +14,7 @@ from kb_service.config import Settings
 from kb_service.desk import retention, texts
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.confirmations import Confirmations
+from kb_service.desk.delivery import WebhookDelivery
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.phones import PhoneCodes
@@ -73,6 +74,25 @@ class Worker:
             self._wake.clear()
 
 
+class Workers:
+    """Several workers started, woken and stopped as one."""
+
+    def __init__(self, *workers: Worker | WebhookDelivery):
+        self.workers = workers
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wake()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
 class Runtime:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
@@ -128,7 +148,11 @@ class Runtime:
             settings.outbox_max_attempts,
             settings.outbox_retry_base_seconds,
         )
-        self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
+        # Console lines apart from webhooks: the supervisor's "I need help" never waits on a slow receiver.
+        self.outbox_worker = Workers(
+            Worker("console", self.outbox.deliver_console, settings.sweep_interval_seconds),
+            WebhookDelivery(self.outbox, settings.sweep_interval_seconds),
+        )
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
         self.listener = None  # PostgreSQL: other replicas' changes, as they commit (`start`)
         self._saved_version = -1
@@ -220,5 +244,4 @@ class Runtime:
         self.sweeper.stop()
         self.outbox_worker.stop()
         self.kb.save_index()
-        self.outbox.close()
         self.store.close()

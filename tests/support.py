@@ -75,9 +75,10 @@ class Receiver:
     """A local HTTP endpoint standing in for a webhook consumer or SMS gateway. Records every POST.
 
     `script` is a list of status codes (or "drop" to close the connection) answered in turn; then 200.
-    `delay`: seconds a slow consumer takes before it answers each request (recorded on arrival)."""
+    `delay`: seconds a slow consumer takes before it answers each request (recorded on arrival). `trickle`: it
+    answers one byte every `trickle` seconds instead (a receiver that defeats per-read timeouts)."""
 
-    def __init__(self, script: list | None = None, delay: float = 0.0):
+    def __init__(self, script: list | None = None, delay: float = 0.0, trickle: float = 0.0):
         self.requests: list[dict] = []
         self.script = list(script or [])
         self._lock = threading.Lock()
@@ -96,6 +97,15 @@ class Receiver:
                     self.connection.close()
                     return
                 time.sleep(delay)  # the consumer's own slowness, not a wait for an effect
+                if trickle:
+                    for byte in f"HTTP/1.1 {action} OK\r\nContent-Length: 0\r\n\r\n".encode():
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:  # the sender gave up: as it should
+                            return
+                        time.sleep(trickle)
+                    return
                 self.send_response(action)
                 self.end_headers()
 

@@ -79,8 +79,8 @@ class FollowUps:
         """A text to the caller's proved number: no words of theirs, a link to their call, within the caps."""
         phone = caller["phone"]
         if (broken := texts.over_cap(tx, self.caps, phone)) is not None:
-            line = f"No text to {mask_phone(phone)} about request {help_request_id}: {broken}"
-            outbox.queue(tx, f"help_request.{status}", outbox.CONSOLE, {"text": line})
+            skipped = f"No text to {mask_phone(phone)} about request {help_request_id}: {broken}"
+            outbox.queue(tx, f"help_request.{status}", outbox.CONSOLE, {"text": skipped})
             return
         link = f"{self.call_url.rstrip('/')}/?session={caller['session_id']}" if self.call_url else None
         message = texts.followup_text(self.business_name, caller["joined_at"], answer, link)

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
-
-from kb_service.storage.store import now
-
 CHANNEL = "slack"
 
 
@@ -39,8 +35,3 @@ def message(payload: dict, at: datetime) -> dict:
     if payload.get("console_url"):
         text += f"\n<{payload['console_url']}|Answer it in the supervisor console>"
     return {"text": text}
-
-
-def post(http: httpx.Client, url: str, payload: dict) -> None:
-    response = http.post(url, json=message(payload, now()))
-    response.raise_for_status()

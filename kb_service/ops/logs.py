@@ -82,5 +82,8 @@ def configure(level: int = logging.INFO, access_log: bool = False) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    # httpx logs every request with its full URL at INFO; a webhook URL's path is its secret (Slack).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # FAISS tries its AVX-512 build first and logs a harmless failure before it loads the AVX2 one.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
