@@ -30,10 +30,12 @@ test: $(STAMP)
 	scripts/install-postgresql
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Lint: ruff's checks and its formatter (check only)
+## Lint: ruff's checks and its formatter (check only), the import layers (pyproject.toml) and the type check
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data

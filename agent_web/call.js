@@ -464,7 +464,7 @@
         return;
       }
       if (body.outcome === "escalated" || body.outcome === "confirm") {
-        if (body.help_request_id != null) waiting.add(body.help_request_id);
+        if (body.reference != null) waiting.add(body.reference);
         refreshWaiting();
         subscribe(); // an unanswered confirmation reaches the supervisor, and its answer comes here
       }
@@ -505,7 +505,7 @@
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
     if (!data || typeof data.message !== "string") return;
-    waiting.delete(data.help_request_id);
+    waiting.delete(data.reference);
     refreshWaiting();
     if (data.status === "resolved") say("followup", "Follow-up", data.message);
     else say("apology", "Follow-up: no answer yet", data.message); // not an answer: shown apart from them

@@ -122,7 +122,7 @@ def build_kb(
     PostgreSQL database of `database_url`, migrated first)."""
     from kb_service.embedding import DIMENSION, MODEL_NAME
     from kb_service.knowledge.entries import KnowledgeBase
-    from kb_service.storage.store import Store
+    from kb_service.storage.sqlite import SqliteStore
 
     class Stored:  # the vectors are already computed
         model_name, dimension = MODEL_NAME, DIMENSION
@@ -133,11 +133,11 @@ def build_kb(
 
         store = PostgresStore(database_url, migrate=True)
     else:
-        store = Store(data_dir / "frontdesk.db")
+        store = SqliteStore(data_dir / "frontdesk.db")
     kb = KnowledgeBase(store, Stored())
     with kb.store.write() as tx:
         for start in range(0, len(texts), per_entry):
-            kb.insert_entry(
+            kb.writes.insert_entry(
                 tx, f"answer {start // per_entry}", texts[start : start + per_entry], vectors[start : start + per_entry]
             )
     kb.store.close()

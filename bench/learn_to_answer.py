@@ -53,7 +53,7 @@ def main() -> None:
                 if ask["outcome"] != "escalated":
                     continue
                 pending = client.get("/api/help-requests", params={"status": "pending", "limit": 200}).json()["items"]
-                request = next(r for r in pending if ask["help_request_id"] in [c["reference"] for c in r["callers"]])
+                request = next(r for r in pending if ask["reference"] in [c["reference"] for c in r["callers"]])
                 learned = client.post(
                     f"/api/help-requests/{request['id']}/resolve", json={"answer": f"Yes: {question}"}
                 ).json()["knowledge_id"]

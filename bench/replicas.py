@@ -41,7 +41,7 @@ def learn_across(a: str, b: str) -> tuple[list[float], dict[str, int]]:
                 missed["not escalated"] += 1
                 continue
             pending = on_a.get("/api/help-requests", params={"status": "pending", "limit": 200}).json()["items"]
-            request = next(r for r in pending if ask["help_request_id"] in [c["reference"] for c in r["callers"]])
+            request = next(r for r in pending if ask["reference"] in [c["reference"] for c in r["callers"]])
             answer = f"Yes: {question}"
             learned = on_a.post(f"/api/help-requests/{request['id']}/resolve", json={"answer": answer}).json()
             resolved = time.perf_counter()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 
+from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
 ASKS_PER_BATCH = 32
@@ -67,8 +68,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=400)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "ours.db")
-        other = Store(Path(tmp) / "alchemy.db")
+        store = SqliteStore(Path(tmp) / "ours.db")
+        other = SqliteStore(Path(tmp) / "alchemy.db")
         for s in (store, other):
             with s.write() as tx:
                 tx.execute("INSERT INTO knowledge_entries (answer, created_at, updated_at) VALUES ('a', 'x', 'x')")

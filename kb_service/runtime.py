@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 
 from kb_service import demo
-from kb_service.api.auth import load_or_create_token
-from kb_service.api.limits import TokenBuckets
+from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
 from kb_service.desk import retention, texts
 from kb_service.desk.ask_pipeline import AskPipeline
+from kb_service.desk.audits import Audits
 from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.delivery import WebhookDelivery
 from kb_service.desk.help_requests import Channels, HelpDesk
@@ -30,7 +30,8 @@ from kb_service.matching.matcher import Matcher
 from kb_service.speech import Recognizer
 from kb_service.speech.vocabulary import Vocabulary
 from kb_service.storage import idempotency
-from kb_service.storage.store import open_store
+from kb_service.storage.backends import open_store
+from kb_service.token_buckets import TokenBuckets
 from models import LiveQualityPublic
 
 log = logging.getLogger("frontdesk")
@@ -111,6 +112,20 @@ class Runtime:
                 self.index_status += ", demo knowledge base loaded"
         self.matcher = Matcher(self.kb, settings.match_threshold)
         text_caps = TextCaps(settings.sms_per_number_per_hour, settings.sms_per_ip_per_hour, settings.sms_per_hour)
+        self.verdicts = live.Verdicts(self.store, self.matcher, settings.match_threshold, settings.target_precision)
+        self.verdicts.refresh_thresholds()
+        self.outbox = Outbox(
+            self.store,
+            settings.webhook_secret,
+            settings.webhook_timeout_seconds,
+            settings.outbox_max_attempts,
+            settings.outbox_retry_base_seconds,
+        )
+        # Console lines apart from webhooks: the supervisor's "I need help" never waits on a slow receiver.
+        self.outbox_worker = Workers(
+            Worker("console", self.outbox.deliver_console, settings.sweep_interval_seconds),
+            WebhookDelivery(self.outbox, settings.sweep_interval_seconds),
+        )
         self.desk = HelpDesk(
             self.store,
             self.kb,
@@ -125,34 +140,25 @@ class Runtime:
                 settings.public_url,
                 text_caps,
             ),
+            self.verdicts,
+            queued=self.outbox_worker.wake,
         )
         self.phone_codes = PhoneCodes(
             self.store,
             settings.business_name,
+            self.outbox_worker.wake,
             settings.caller_webhook_url,
             text_caps,
             settings.phone_code_ttl_seconds,
         )
+        self.audits = Audits(self.store, self.verdicts)
         self.confirmations = Confirmations(self.store, self.desk)
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
         self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
         self.transcriptions = TokenBuckets(TRANSCRIPTIONS_PER_SESSION_PER_MINUTE)
         self.speech: Recognizer | None = None  # with KB_SPEECH=server, started (and its model loaded) with the workers
         self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
-        self.refresh_thresholds()
         self.asks: AskPipeline | None = None  # started with the workers
-        self.outbox = Outbox(
-            self.store,
-            settings.webhook_secret,
-            settings.webhook_timeout_seconds,
-            settings.outbox_max_attempts,
-            settings.outbox_retry_base_seconds,
-        )
-        # Console lines apart from webhooks: the supervisor's "I need help" never waits on a slow receiver.
-        self.outbox_worker = Workers(
-            Worker("console", self.outbox.deliver_console, settings.sweep_interval_seconds),
-            WebhookDelivery(self.outbox, settings.sweep_interval_seconds),
-        )
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
         self.listener = None  # PostgreSQL: other replicas' changes, as they commit (`start`)
         self._saved_version = -1
@@ -161,16 +167,8 @@ class Runtime:
         self._next_calibration = float("-inf")
         self.stopping = False
 
-    def refresh_thresholds(self) -> None:
-        """Calibration, verdicts and traffic set the thresholds in force (`matching/live.py`)."""
-        self.matcher.threshold, self.matcher.confirm_threshold = live.thresholds(
-            self.store, self.settings.match_threshold, self.settings.target_precision
-        )
-
     def live_quality(self) -> LiveQualityPublic:
-        return live.estimate(
-            self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.settings.target_precision
-        )
+        return self.verdicts.estimate()
 
     def _sweep(self) -> None:
         if time.monotonic() >= self._next_calibration:
@@ -185,11 +183,9 @@ class Runtime:
             ):
                 took = time.thread_time() - started  # its own CPU time, not the time it gave to asks
                 self._next_calibration = time.monotonic() + took / CALIBRATION_SHARE
-        self.refresh_thresholds()  # a new calibration, new verdicts or new traffic
-        timed_out = self.desk.expire_overdue()
-        unconfirmed = self.confirmations.expire_overdue()
-        if timed_out or unconfirmed:
-            self.outbox_worker.wake()
+        self.verdicts.refresh_thresholds()  # a new calibration, or new traffic
+        self.desk.expire_overdue()  # their follow-ups wake the outbox as they commit
+        self.confirmations.expire_overdue()
         self.kb.sync_if_changed_elsewhere()
         version = self.store.knowledge_version()
         # The file is only a start-up cache (the DB holds every embedding and the start-up sync catches up),

@@ -68,7 +68,7 @@ class AskResponse(BaseModel):
     score: float
     # With `escalated`: this caller's own reference to the request (its follow-up carries the same one). Two
     # callers who asked alike share one request for the supervisor, but never a reference.
-    help_request_id: int | None
+    reference: int | None
     message: str  # what the agent says
     confirmation_id: str | None = None  # with `confirm`: answer it at POST /api/confirmations/{confirmation_id}
 
@@ -131,7 +131,7 @@ class LiveQualityPublic(BaseModel):
 
 
 class WaitingCaller(BaseModel):
-    reference: int  # the `help_request_id` this caller was given (each caller their own)
+    reference: int  # the `reference` this caller's ask returned (each caller their own)
     name: str | None
     phone: str | None
     session_id: str | None

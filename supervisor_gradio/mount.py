@@ -11,7 +11,7 @@ import threading
 import gradio as gr
 from fastapi import FastAPI
 
-from kb_service.api.auth import token_matches
+from kb_service.auth import token_matches
 from supervisor_gradio.api import ApiClient
 from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
 

@@ -167,3 +167,9 @@ def run_async(coroutine):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def request_for(client, reference: int) -> int:
+    """The supervisor's request id for a caller's `reference` (an ask's `reference` is the caller's own)."""
+    items = client.get("/api/help-requests", params={"limit": 200}, headers=AUTH).json()["items"]
+    return next(r["id"] for r in items if reference in [c["reference"] for c in r["callers"]])

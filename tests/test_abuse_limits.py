@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
-from kb_service.api.limits import BODY_TIMEOUT_SECONDS, HEADER_TIMEOUT_SECONDS
+from kb_service.api.middleware.body_limit import BODY_TIMEOUT_SECONDS
+from kb_service.api.middleware.header_timeout import HEADER_TIMEOUT_SECONDS
 from kb_service.api.routes.sessions import MAX_CURSOR
 from kb_service.cli import server_options
 from tests.support import AUTH, LiveServer, free_port, make_settings, wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import TOKEN
+from tests.support import TOKEN, request_for
 
 
 def test_empty_question_is_422_with_a_message(client):
@@ -54,14 +54,18 @@ def test_missing_ids_are_404(client):
 
 
 def test_resolving_with_a_missing_knowledge_id_is_404_and_leaves_the_request_pending(client):
-    request_id = client.post("/api/ask", json={"question": "Do you do henna tattoos?"}).json()["help_request_id"]
+    request_id = request_for(
+        client, client.post("/api/ask", json={"question": "Do you do henna tattoos?"}).json()["reference"]
+    )
     response = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes", "knowledge_id": 999})
     assert response.status_code == 404
     assert client.get(f"/api/help-requests/{request_id}").json()["status"] == "pending"
 
 
 def test_resolving_twice_is_409(client):
-    request_id = client.post("/api/ask", json={"question": "Do you do henna tattoos?"}).json()["help_request_id"]
+    request_id = request_for(
+        client, client.post("/api/ask", json={"question": "Do you do henna tattoos?"}).json()["reference"]
+    )
     assert client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "No."}).status_code == 200
     second = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes!"})
     assert second.status_code == 409 and "already resolved" in second.json()["detail"]
@@ -69,7 +73,9 @@ def test_resolving_twice_is_409(client):
 
 
 def test_empty_answer_is_422_and_request_stays_pending(client):
-    request_id = client.post("/api/ask", json={"question": "Do you do henna tattoos?"}).json()["help_request_id"]
+    request_id = request_for(
+        client, client.post("/api/ask", json={"question": "Do you do henna tattoos?"}).json()["reference"]
+    )
     for body in ({"answer": ""}, {"answer": "   "}, {}, {"answer": "ok", "question": ""}):
         response = client.post(f"/api/help-requests/{request_id}/resolve", json=body)
         assert response.status_code == 422, body
@@ -121,5 +127,5 @@ def test_caller_text_is_stored_verbatim_as_data(client):
     hostile = "<img src=x onerror=alert(1)>'; DROP TABLE help_requests; -- (.*+?"
     body = client.post("/api/ask", json={"question": hostile}).json()
     assert body["outcome"] == "escalated"
-    assert client.get(f"/api/help-requests/{body['help_request_id']}").json()["question"] == hostile
+    assert client.get(f"/api/help-requests/{request_for(client, body['reference'])}").json()["question"] == hostile
     assert client.get("/api/help-requests").json()["total"] == 1

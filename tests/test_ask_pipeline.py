@@ -14,7 +14,7 @@ from kb_service.desk.ask_pipeline import AskPipeline, ServiceStopping
 from kb_service.errors import Conflict
 from kb_service.storage.idempotency import IdempotencyKey
 from models import AskRequest
-from tests.support import run_async
+from tests.support import request_for, run_async
 
 QUESTIONS = [
     "when are you open?",
@@ -153,9 +153,11 @@ def test_a_failing_escalation_rolls_back_only_its_own_request(client, embedder):
     first, second = runtime.receptionist.respond(embedder.embed([b.question for b in bodies]), bodies, keys)
     assert first.outcome.value == "escalated" and isinstance(second, Conflict)
     pending = client.get("/api/help-requests", params={"status": "pending"}).json()["items"]
-    assert [(r["id"], r["question"]) for r in pending] == [(first.help_request_id, "Do you do eyebrow threading?")]
+    assert [(r["id"], r["question"]) for r in pending] == [
+        (request_for(client, first.reference), "Do you do eyebrow threading?")
+    ]
     again = client.post("/api/ask", json={"question": "Can I bring my dog?"}).json()
-    assert again["outcome"] == "escalated" and again["help_request_id"] != first.help_request_id
+    assert again["outcome"] == "escalated" and again["reference"] != first.reference
 
 
 def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, embedder):
@@ -166,7 +168,7 @@ def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, 
     ]
     first, second = runtime.receptionist.respond(embedder.embed([b.question for b in bodies]), bodies, [None, None])
     assert first.outcome.value == second.outcome.value == "escalated"
-    assert first.help_request_id != second.help_request_id  # each caller's own reference
+    assert first.reference != second.reference  # each caller's own reference
     [request] = client.get("/api/help-requests", params={"status": "pending"}).json()["items"]
     assert [c["name"] for c in request["callers"]] == ["Ann", "Bob"]
 
@@ -174,11 +176,11 @@ def test_the_same_unknown_question_twice_in_one_batch_opens_one_request(client, 
 def test_a_resolved_request_is_no_longer_joined(client):
     first = client.post("/api/ask", json={"question": "Do you do eyebrow threading?"}).json()
     client.post(
-        f"/api/help-requests/{first['help_request_id']}/resolve",
+        f"/api/help-requests/{request_for(client, first['reference'])}/resolve",
         json={"answer": "Yes, threading is $12.", "learn": False},
     ).raise_for_status()
     again = client.post("/api/ask", json={"question": "Do you do eyebrow threading?"}).json()
-    assert again["outcome"] == "escalated" and again["help_request_id"] != first["help_request_id"]
+    assert again["outcome"] == "escalated" and again["reference"] != first["reference"]
     client.post("/api/ask", json={"question": "do you do eyebrow threading"}).raise_for_status()
     [pending] = client.get("/api/help-requests", params={"status": "pending"}).json()["items"]
     assert len(pending["callers"]) == 2  # the new pending one is joined
@@ -230,5 +232,5 @@ def test_an_ask_whose_entry_was_deleted_after_the_search_escalates(client, embed
     with sqlite3.connect(runtime.settings.db_path) as db:
         logged = db.execute("SELECT question, outcome, help_request_id FROM ask_log ORDER BY id").fetchall()
         request = db.execute("SELECT question, status FROM help_requests").fetchall()
-    assert logged == [(gone, "escalated", escalated.help_request_id), (kept, "answered", None)]
+    assert logged == [(gone, "escalated", escalated.reference), (kept, "answered", None)]
     assert request == [(gone, "pending")]

@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from kb_service.desk import retention
-from kb_service.storage.store import open_store
+from kb_service.storage.backends import open_store
 from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 from tests.test_secrets_and_data import move_back
 
@@ -23,7 +23,7 @@ def ask(client, question: str, caller: dict | None = None, session: tuple[str, d
         body["session_id"], headers = session[0], session[1]
     response = client.post("/api/ask", json=body, headers=headers)
     assert response.json()["outcome"] == "escalated", response.text
-    return response.json()["help_request_id"]
+    return response.json()["reference"]
 
 
 def callbacks(client, status: str = "open") -> list[dict]:

@@ -118,7 +118,7 @@ def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     followups = wait_for(lambda: receiver.delivered("help_request.resolved"), what="the caller follow-up")
     assert followups[0]["json"]["data"]["answer"] == "Yes, eyebrow waxing is $15."
     assert followups[0]["json"]["data"]["caller_phone"] == "+1 555 123 4567"
-    assert followups[0]["json"]["data"]["help_request_id"] == asked["help_request_id"]  # Ana's own reference
+    assert followups[0]["json"]["data"]["reference"] == asked["reference"]  # Ana's own reference
 
     # Learned: the question in its own words is answered at once; a paraphrase after the caller confirms it.
     again = ask(server, "do you do eyebrow waxing?")
@@ -194,7 +194,7 @@ def test_queue_is_oldest_first_and_counts_waiting_callers(console, server):
     newer = escalate(server, "Is there a student discount?", name="Cy")
     di = ask(server, "Do you do eyelash extensions?", name="Di", phone="555-0199")
     assert bo["outcome"] == di["outcome"] == "escalated"
-    assert di["help_request_id"] != bo["help_request_id"]  # each caller's own reference…
+    assert di["reference"] != bo["reference"]  # each caller's own reference…
     joined = api(server, "GET", f"/api/help-requests/{older}").json()  # …to the one request Di joined
     assert [c["name"] for c in joined["callers"]] == ["Bo", "Di"]
     assert api(server, "GET", "/api/help-requests", params={"status": "pending"}).json()["total"] == 2

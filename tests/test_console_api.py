@@ -11,7 +11,7 @@ import pytest
 from kb_service.ops.logs import mask_phone
 from supervisor_gradio import views
 from supervisor_gradio.api import ApiClient, ApiError
-from tests.support import AUTH, TOKEN, free_port, wait_for
+from tests.support import AUTH, TOKEN, free_port, request_for, wait_for
 
 
 @pytest.fixture
@@ -35,7 +35,8 @@ def test_dashboard_counts_today_and_the_last_24_hours(client):
     assert empty["auto_answer_rate_24h"] is None
 
     assert client.post("/api/ask", json={"question": "When are you open?"}).json()["outcome"] == "answered"
-    first = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()["help_request_id"]
+    first = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()["reference"]
+    first = request_for(client, first)
     client.post("/api/ask", json={"question": "Can I bring my dog to my appointment?"})
     client.post(f"/api/help-requests/{first}/resolve", json={"answer": "Yes, $15."})
 
@@ -76,10 +77,11 @@ def test_api_client_reports_the_services_own_message(server, api_client):
 
 def test_pending_is_oldest_first_across_pages(server, api_client):
     client = api_client(server.url)
-    ids = [
-        httpx.post(f"{server.url}/api/ask", json={"question": q}).json()["help_request_id"]
-        for q in ("do you do eyebrow waxing?", "Can I bring my dog to my appointment?", "Is there wifi?")
-    ]
+    with httpx.Client(base_url=server.url) as http:
+        ids = [
+            request_for(http, http.post("/api/ask", json={"question": q}).json()["reference"])
+            for q in ("do you do eyebrow waxing?", "Can I bring my dog to my appointment?", "Is there wifi?")
+        ]
     assert [item["id"] for item in client.pending()] == sorted(ids)
     assert [item["id"] for item in client.all_help_requests("pending", order="oldest", cap=2)] == sorted(ids)[:2]
 
@@ -117,6 +119,8 @@ def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server, 
     from supervisor_gradio.console import build_console
 
     escalated = httpx.post(f"{server.url}/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
+    with httpx.Client(base_url=server.url) as http:
+        request_id = request_for(http, escalated["reference"])
     client = api_client(server.url)
     port = free_port()
     blocks = build_console(lambda request: client)
@@ -127,16 +131,14 @@ def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server, 
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/config").status_code == 401
         assert (
-            httpx.post(
-                f"{base}/gradio_api/call/send_answer", json={"data": [escalated["help_request_id"], "Yes", "", True]}
-            ).status_code
+            httpx.post(f"{base}/gradio_api/call/send_answer", json={"data": [request_id, "Yes", "", True]}).status_code
             == 401
         )
         with httpx.Client() as browser:
             assert browser.post(f"{base}/login", data={"username": "supervisor", "password": TOKEN}).status_code == 200
             started = browser.post(
                 f"{base}/gradio_api/call/send_answer",
-                json={"data": [escalated["help_request_id"], "Yes, $15.", "", True]},
+                json={"data": [request_id, "Yes, $15.", "", True]},
             )
             assert started.status_code == 200, started.text
             with browser.stream(
@@ -145,7 +147,7 @@ def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server, 
                 assert "Follow-up sent to 1 waiting caller" in "".join(events.iter_text())
     finally:
         blocks.close()
-    resolved = httpx.get(f"{server.url}/api/help-requests/{escalated['help_request_id']}", headers=AUTH).json()
+    resolved = httpx.get(f"{server.url}/api/help-requests/{request_id}", headers=AUTH).json()
     assert resolved["answer"] == "Yes, $15."
 
 

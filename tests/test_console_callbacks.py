@@ -116,7 +116,7 @@ def ask_for_call_back(server, name: str, question: str, phone: str) -> int:
         session_id, proof = open_session(caller)
         asked = caller.post("/api/ask", json={"question": question, "session_id": session_id}, headers=proof)
         assert asked.json()["outcome"] == "escalated", asked.text
-        reference = asked.json()["help_request_id"]
+        reference = asked.json()["reference"]
         body = {"reference": reference, "phone": phone, "name": name}
         response = caller.post(f"/api/sessions/{session_id}/callbacks", json=body, headers=proof)
         assert response.status_code == 200, response.text

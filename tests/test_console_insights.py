@@ -13,7 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kb_service.storage.store import Store, iso
+from kb_service.storage.sqlite import SqliteStore
+from kb_service.storage.store import iso
 from tests.browser_support import open_console
 from tests.support import AUTH
 from tests.test_secrets_and_data import move_back
@@ -40,7 +41,7 @@ def api(server, method: str, path: str, **kwargs):
 
 
 def a_fortnight_of_calls(server, data_dir) -> None:
-    store = Store(data_dir / "frontdesk.db")
+    store = SqliteStore(data_dir / "frontdesk.db")
     try:
         for days_ago, questions in CALLS.items():
             seen = store.scalar("SELECT COALESCE(MAX(id), 0) FROM ask_log")

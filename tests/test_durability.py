@@ -23,7 +23,7 @@ import pytest
 from kb_service.embedding import DIMENSION
 from kb_service.knowledge.index import VectorIndex
 from tests.postgres_support import connect_db
-from tests.support import AUTH, BOTH_BACKENDS, TOKEN, free_port, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, TOKEN, free_port, request_for, wait_for
 
 ROUNDS = 10
 OPERATIONS = 400 if os.environ.get("FRONTDESK_STRESS") else 200
@@ -172,10 +172,10 @@ def check_acknowledged_writes(data_dir: Path, database_url: str | None, load: Lo
         for ask in load.asks:
             logged = db.execute("SELECT outcome FROM ask_log WHERE question = ?", (ask["question"],)).fetchall()
             assert logged == [(ask["response"]["outcome"],)], ask
-            if ask["response"]["help_request_id"] is not None:  # the caller's reference: their row on a request
+            if ask["response"]["reference"] is not None:  # the caller's reference: their row on a request
                 assert db.execute(
                     "SELECT 1 FROM help_request_callers WHERE id = ? AND question = ?",
-                    (ask["response"]["help_request_id"], ask["question"]),
+                    (ask["response"]["reference"], ask["question"]),
                 ).fetchone(), ask
         for resolve in load.resolves:
             row = db.execute(
@@ -296,7 +296,7 @@ def serve_and_ask(data_dir: Path, *serve_args: str) -> list[dict]:
             assert client.post("/api/ask?n=2", json={"question": ""}).status_code == 422
             assert client.get("/api/no-such-thing?n=3").status_code == 404
             assert client.get("/healthz?n=4").status_code == 200
-            request_id = unknown.json()["help_request_id"]
+            request_id = request_for(client, unknown.json()["reference"])
             wait_for(
                 lambda: f"(request {request_id})" in service.log_text(), what="the console line for the supervisor"
             )

@@ -52,7 +52,7 @@ def test_ask_retry_with_same_key_replays_and_creates_nothing(make_client, data_d
     # reference of their own.
     other = client.post("/api/ask", json=body, headers={**mine, "Idempotency-Key": "ask-2"})
     assert other.json()["outcome"] == "escalated"
-    assert other.json()["help_request_id"] != first.json()["help_request_id"]
+    assert other.json()["reference"] != first.json()["reference"]
     after = counts(data_dir, database_url)
     assert after["ask_log"] == before["ask_log"] + 1
     assert after["help_requests"] == before["help_requests"]

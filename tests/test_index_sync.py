@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store
 from tests.support import wait_for
 
@@ -16,7 +17,7 @@ def test_own_writes_need_no_catching_up_and_other_writers_are_caught_up(make_cli
     kb = client.app.state.runtime.kb
 
     def other_process() -> KnowledgeBase:  # the CLI, say: its own connection and its own index
-        return KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
+        return KnowledgeBase(SqliteStore(data_dir / "frontdesk.db"), embedder)
 
     created = client.post("/api/knowledge", json={"answer": "Yes, we do nails.", "questions": ["do you do nails?"]})
     assert created.status_code == 201
@@ -48,7 +49,7 @@ def test_own_writes_need_no_catching_up_and_other_writers_are_caught_up(make_cli
 def test_the_running_sweep_catches_up_with_another_writer(make_client, data_dir, embedder):
     client = make_client()  # the sweeper runs every 0.1 s
     kb = client.app.state.runtime.kb
-    other = KnowledgeBase(Store(data_dir / "frontdesk.db"), embedder)
+    other = KnowledgeBase(SqliteStore(data_dir / "frontdesk.db"), embedder)
     [knowledge_id] = other.import_entries([("We close at 6pm on Saturdays.", ["when do you close on saturday?"])])
     other.store.close()
     wait_for(lambda: kb.index.ids() == phrasing_ids(kb.store), what="index caught up with the other writer")

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.support import AUTH, BOTH_BACKENDS, open_session, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, open_session, request_for, wait_for
 
 pytestmark = BOTH_BACKENDS
 
@@ -37,7 +37,7 @@ def test_demo_question_is_answered_at_once(client):
     body = ask(client, "What time do you open?")
     assert body["outcome"] == "answered"
     assert "9am" in body["answer"] and body["message"] == body["answer"]
-    assert body["help_request_id"] is None and body["knowledge_id"] is not None
+    assert body["reference"] is None and body["knowledge_id"] is not None
     assert body["score"] >= client.get("/api/stats").json()["match_threshold"]
 
 
@@ -45,7 +45,7 @@ def test_escalate_resolve_then_paraphrase_is_answered(client):
     first = ask(client, UNKNOWN, caller={"name": "Ann", "phone": "+1 555 123 4567"})
     assert first["outcome"] == "escalated" and first["answer"] is None
     assert "supervisor" in first["message"]
-    request_id = first["help_request_id"]
+    request_id = request_for(client, first["reference"])
 
     pending = client.get("/api/help-requests", params={"status": "pending"}).json()
     assert [r["id"] for r in pending["items"]] == [request_id]
@@ -70,9 +70,9 @@ def test_escalate_resolve_then_paraphrase_is_answered(client):
 
 def test_learning_survives_a_restart(make_client, data_dir):
     first = make_client()
-    request_id = ask(first, UNKNOWN)["help_request_id"]
+    request_id = request_for(first, ask(first, UNKNOWN)["reference"])
     first.post(f"/api/help-requests/{request_id}/resolve", json={"answer": ANSWER}).raise_for_status()
-    pending_id = ask(first, "Is there a student discount?")["help_request_id"]
+    pending_id = request_for(first, ask(first, "Is there a student discount?")["reference"])
     first.__exit__(None, None, None)
 
     second = make_client()
@@ -83,7 +83,7 @@ def test_learning_survives_a_restart(make_client, data_dir):
 
 
 def test_corrected_question_is_what_gets_learned(client):
-    request_id = ask(client, "uh so like the thing with the nails do u do them")["help_request_id"]
+    request_id = request_for(client, ask(client, "uh so like the thing with the nails do u do them")["reference"])
     resolved = client.post(
         f"/api/help-requests/{request_id}/resolve",
         json={"answer": "Yes, manicures are $30.", "question": "Do you do manicures?"},
@@ -95,7 +95,7 @@ def test_corrected_question_is_what_gets_learned(client):
 
 def test_one_off_answer_is_not_learned(client):
     entries_before = client.get("/api/knowledge").json()["total"]
-    request_id = ask(client, "Is Maria working this Thursday?")["help_request_id"]
+    request_id = request_for(client, ask(client, "Is Maria working this Thursday?")["reference"])
     resolved = client.post(
         f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes, until 3pm.", "learn": False}
     ).json()
@@ -107,8 +107,9 @@ def test_one_off_answer_is_not_learned(client):
 def test_answer_can_join_an_existing_entry_as_a_phrasing(client):
     hours = client.get("/api/knowledge", params={"q": "opening hours", "limit": 1}).json()["items"][0]
     question = "Til when r u guys around on weekdays"
-    request_id = ask(client, question)["help_request_id"]
-    assert request_id is not None
+    reference = ask(client, question)["reference"]
+    assert reference is not None
+    request_id = request_for(client, reference)
     resolved = client.post(
         f"/api/help-requests/{request_id}/resolve", json={"answer": hours["answer"], "knowledge_id": hours["id"]}
     ).json()
@@ -169,7 +170,7 @@ def test_a_caller_asking_the_same_thing_joins_the_pending_request_and_learns_not
     )
     second = ask(client, "do you do eyebrow threading", bob_token, caller={"name": "Bob"}, session_id=bob)
     assert second["outcome"] == "escalated"
-    assert second["help_request_id"] != first["help_request_id"]  # each caller's own reference
+    assert second["reference"] != first["reference"]  # each caller's own reference
     pending = client.get("/api/help-requests", params={"status": "pending"}).json()
     assert pending["total"] == 1
     request = pending["items"][0]
@@ -180,20 +181,22 @@ def test_a_caller_asking_the_same_thing_joins_the_pending_request_and_learns_not
     with client.stream("GET", f"/api/sessions/{bob}/events", headers=bob_token) as stream:
         data = next(line for line in stream.iter_lines() if line.startswith("data:"))  # the stream never ends
     followup = json.loads(data.removeprefix("data:"))
-    assert followup["help_request_id"] == second["help_request_id"]
+    assert followup["reference"] == second["reference"]
     assert "Hi," not in followup["message"] and followup["question"] == "do you do eyebrow threading"
 
 
 def test_unrelated_unknown_questions_open_separate_requests(client):
-    a = ask(client, "Do you do eyebrow threading?")["help_request_id"]
-    b = ask(client, "Can I bring my own shampoo?")["help_request_id"]
+    a = request_for(client, ask(client, "Do you do eyebrow threading?")["reference"])
+    b = request_for(client, ask(client, "Can I bring my own shampoo?")["reference"])
     assert a != b
 
 
 def test_timeout_marks_request_unresolved_and_apologises(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=0.5)
     session_id, token = open_session(client)
-    request_id = ask(client, "Do you do tattoo removal?", token, session_id=session_id)["help_request_id"]
+    request_id = request_for(
+        client, ask(client, "Do you do tattoo removal?", token, session_id=session_id)["reference"]
+    )
     expired = wait_for(
         lambda: (r := client.get(f"/api/help-requests/{request_id}").json())["status"] != "pending" and r,
         timeout=15,
@@ -207,7 +210,7 @@ def test_timeout_marks_request_unresolved_and_apologises(make_client):
 
 def test_list_is_newest_first_and_paginated(client):
     ids = [
-        ask(client, q)["help_request_id"]
+        request_for(client, ask(client, q)["reference"])
         for q in ("Do you do tattoo removal?", "Can I bring my own shampoo?", "Is there a student discount?")
     ]
     page = client.get("/api/help-requests", params={"limit": 2}).json()
@@ -221,8 +224,9 @@ def test_list_is_newest_first_and_paginated(client):
 def test_concurrent_resolves_of_one_request_give_exactly_one_200(server):
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
         request_id = http.post("/api/ask", json={"question": UNKNOWN, "caller": {"phone": "555 0100"}}).json()[
-            "help_request_id"
+            "reference"
         ]
+        request_id = request_for(http, request_id)
 
         def resolve(n):
             return http.post(f"/api/help-requests/{request_id}/resolve", json={"answer": f"answer {n}"})

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
-from kb_service.api.limits import TokenBuckets
+from kb_service.token_buckets import TokenBuckets
 from tests.support import LiveServer, make_settings
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kb_service.matching import live
-from kb_service.storage.store import open_store
+from kb_service.storage.backends import open_store
 from tests.support import BOTH_BACKENDS, make_settings
 
 pytestmark = BOTH_BACKENDS

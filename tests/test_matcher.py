@@ -6,12 +6,12 @@ import pytest
 
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.matcher import LeaveOut, Matcher
-from kb_service.storage.store import Store
+from kb_service.storage.sqlite import SqliteStore
 
 
 @pytest.fixture
 def kb(tmp_path, embedder):
-    store = Store(tmp_path / "kb.db")
+    store = SqliteStore(tmp_path / "kb.db")
     yield KnowledgeBase(store, embedder)
     store.close()
 
@@ -51,10 +51,10 @@ def test_leaving_out_a_phrasing_or_an_entry(kb):
     rows = kb.store.query("SELECT id FROM phrasings WHERE knowledge_id = ? ORDER BY id", (hours.id,))
     vector = kb.embedder.embed(["What time do you open?"])
     exact = matcher.rank(vector)[0][0]
-    assert exact.knowledge_id == hours.id and exact.phrasing_score == pytest.approx(1.0, abs=1e-5)
+    assert exact.knowledge_id == hours.id and exact.cosine == pytest.approx(1.0, abs=1e-5)
     without_itself = matcher.rank(vector, [LeaveOut(phrasing_id=rows[0]["id"])])[0][0]
     assert without_itself.knowledge_id == hours.id and without_itself.phrasing_id == rows[1]["id"]
-    assert without_itself.score < exact.score and without_itself.phrasings == 1
+    assert without_itself.blend < exact.blend and without_itself.phrasings == 1
     without_entry = matcher.rank(vector, [LeaveOut(knowledge_id=hours.id)])[0]
     assert all(c.knowledge_id != hours.id for c in without_entry)
 
@@ -97,7 +97,7 @@ def test_the_live_path_scores_and_answers_exactly_like_evaluation(kb):
     for row, ranked in enumerate(matcher.rank(vectors)):
         for candidate in ranked:  # the one-product centroid scores equal the per-entry ones
             centroid, count = centroid_similarity(kb, vectors[row], candidate.knowledge_id)
-            assert candidate.score == pytest.approx(0.5 * candidate.phrasing_score + 0.5 * centroid, abs=1e-6)
+            assert candidate.blend == pytest.approx(0.5 * candidate.cosine + 0.5 * centroid, abs=1e-6)
             assert candidate.phrasings == count
 
 
@@ -117,7 +117,7 @@ def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
         return decision.guard
 
     assert guard() == "different named thing"  # a product the entry never mentions
-    assert runtime.kb.texts.get(created["id"]) == (["do you sell shampoo"], "Yes, we sell shampoo.")
+    assert runtime.kb.mirror.entry_texts(created["id"]) == (["do you sell shampoo"], "Yes, we sell shampoo.")
     client.patch(f"/api/knowledge/{created['id']}", json={"answer": "Yes, shampoo and conditioner."})
     assert guard() is None  # edited here: seen at once
 
@@ -128,4 +128,4 @@ def test_the_guard_reads_an_entrys_texts_as_they_are_now(make_client, embedder):
     runtime.kb.sync_if_changed_elsewhere()  # ...until the sweep's check for other processes' writes
     assert guard() == "different named thing"
     client.delete(f"/api/knowledge/{created['id']}")
-    assert runtime.kb.texts.get(created["id"]) is None
+    assert runtime.kb.mirror.entry_texts(created["id"]) is None

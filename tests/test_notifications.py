@@ -38,7 +38,7 @@ def test_webhooks_carry_the_supervisor_notification_and_the_caller_followup(make
             f"/api/help-requests/{request['id']}/resolve", json={"answer": "Yes, threading is $12."}
         ).raise_for_status()
         followup = wait_for(lambda: caller.delivered("help_request.resolved"), what="caller webhook")[0]["json"]
-        assert followup["data"]["help_request_id"] == asked["help_request_id"]  # the reference Ann was given
+        assert followup["data"]["reference"] == asked["reference"]  # the reference Ann was given
         assert followup["data"]["caller_phone"] == "555-123-4567"
         assert followup["data"]["answer"] == "Yes, threading is $12."
         text = followup["data"]["message"]
@@ -56,7 +56,7 @@ def test_a_duplicate_caller_gets_the_followup_too(make_client):
             body = {"question": question, "caller": {"phone": phone}, "session_id": session_id}
             asked[phone] = client.post("/api/ask", json=body, headers=mine).json()
         assert [a["outcome"] for a in asked.values()] == ["escalated", "escalated"]
-        references = {phone: a["help_request_id"] for phone, a in asked.items()}
+        references = {phone: a["reference"] for phone, a in asked.items()}
         assert len(set(references.values())) == 2  # each caller's own reference…
         request = pending_request(client)  # …to the one request the supervisor sees
         assert sorted(c["phone"] for c in request["callers"]) == sorted(worded)
@@ -66,7 +66,7 @@ def test_a_duplicate_caller_gets_the_followup_too(make_client):
         followups = {r["json"]["data"]["caller_phone"]: r["json"]["data"] for r in delivered}
         assert sorted(followups) == sorted(worded)
         for phone, data in followups.items():
-            assert data["help_request_id"] == references[phone]
+            assert data["reference"] == references[phone]
             assert "question" not in data and "eyebrow" not in data["message"]  # nobody's words in a text
 
 
@@ -138,7 +138,7 @@ def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(server):
         for question, session, token, _ in asks:
             asked = http.post("/api/ask", json={"question": question, "session_id": session}, headers=token).json()
             assert asked["outcome"] == "escalated", asked
-            references.append(asked["help_request_id"])
+            references.append(asked["reference"])
         pending = http.get("/api/help-requests", params={"status": "pending"}).json()["items"]
         request_of = {r["question"]: r["id"] for r in pending}
         for question, _, _, answer in asks:
@@ -150,7 +150,7 @@ def test_sse_stream_delivers_the_followup_and_resumes_without_repeats(server):
         assert [e["event"] for e in events] == ["followup", "followup"]
         data = [json.loads(e["data"]) for e in events]
         assert [d["answer"] for d in data] == ["Yes, $12.", "No."]
-        assert [d["help_request_id"] for d in data] == references[:2]
+        assert [d["reference"] for d in data] == references[:2]
         assert data[0]["status"] == "resolved" and "Yes, $12." in data[0]["message"]
 
         # Reconnecting with Last-Event-ID gets only what came after it.

@@ -35,7 +35,7 @@ def test_retries_through_500_and_a_dropped_connection_then_once(make_client, dat
             KB_WEBHOOK_SECRET=SECRET,
             KB_OUTBOX_RETRY_BASE_SECONDS=0.05,
         )
-        request_id = client.post("/api/ask", json={"question": "Do you do hair extensions?"}).json()["help_request_id"]
+        request_id = client.post("/api/ask", json={"question": "Do you do hair extensions?"}).json()["reference"]
         delivered = wait_for(lambda: receiver.delivered("help_request.created"), timeout=30, what="delivery")
         attempts = list(receiver.requests)  # the 500 and the 200; the dropped one never got a response
     assert [r["status"] for r in attempts] == [500, 200]
@@ -43,7 +43,7 @@ def test_retries_through_500_and_a_dropped_connection_then_once(make_client, dat
     events = unique_by_webhook_id(delivered)
     assert len(events) == 1
     event = next(iter(events.values()))
-    assert event["json"]["data"]["help_request_id"] == request_id
+    assert event["json"]["data"]["reference"] == request_id
     with connect_db(data_dir, database_url) as db:
         row = db.execute("SELECT status, attempts FROM outbox WHERE channel = 'webhook'").fetchone()
     assert row == ("delivered", 3)

@@ -8,7 +8,8 @@ import numpy as np
 
 from kb_service.desk.pending import PendingQuestions
 from kb_service.embedding import from_blob, to_blob
-from kb_service.storage.store import Store, iso, now
+from kb_service.storage.sqlite import SqliteStore
+from kb_service.storage.store import iso, now
 
 DIM = 8
 
@@ -40,7 +41,7 @@ def insert(tx, vector) -> int:
 
 
 def test_random_escalations_resolves_and_rollbacks_match_a_fresh_read(tmp_path):
-    store = Store(tmp_path / "frontdesk.db")
+    store = SqliteStore(tmp_path / "frontdesk.db")
     pending = PendingQuestions(DIM)
     rng, choose = np.random.default_rng(7), random.Random(7)
     for step in range(600):

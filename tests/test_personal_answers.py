@@ -19,7 +19,7 @@ def escalate(http, session, name: str) -> int:
     body = {"question": QUESTION, "session_id": session_id, "caller": {"name": name}}
     asked = http.post("/api/ask", json=body, headers=mine).json()
     assert asked["outcome"] == "escalated", asked
-    return asked["help_request_id"]
+    return asked["reference"]
 
 
 def followup(server, session) -> dict:

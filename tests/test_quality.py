@@ -14,8 +14,8 @@ from kb_service.cli import main
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import calibration, evaluation
 from kb_service.matching.matcher import Matcher
-from kb_service.storage.store import Store
-from tests.support import CLINC150, TOKEN, wait_for
+from kb_service.storage.sqlite import SqliteStore
+from tests.support import CLINC150, TOKEN, request_for, wait_for
 
 
 def _env(data_dir: Path) -> dict:
@@ -112,7 +112,7 @@ def test_calibration_lets_waiting_asks_go_first_before_each_chunk_and_gets_the_s
     """The service passes a `yield_to` that waits while asks are in hand, so a calibration beside calls does not
     slow their answers; giving way changes nothing in what it finds."""
     data = evaluation.restrict(evaluation.load_clinc150(CLINC150, 5, "val"), 20)
-    store = Store(tmp_path / "kb.db")
+    store = SqliteStore(tmp_path / "kb.db")
     kb = KnowledgeBase(store, embedder)
     kb.import_entries(data.knowledge)
     gave_way = []
@@ -161,7 +161,7 @@ def test_a_learned_phrasing_raises_coverage_and_counts_as_a_missed_auto_answer(m
     first = client.post("/api/ask", json={"question": question}).json()
     assert first["outcome"] == "escalated"
     client.post(
-        f"/api/help-requests/{first['help_request_id']}/resolve",
+        f"/api/help-requests/{request_for(client, first['reference'])}/resolve",
         json={"answer": parking["answer"], "knowledge_id": parking["id"]},
     ).raise_for_status()
     again = client.post("/api/ask", json={"question": question}).json()
@@ -182,7 +182,8 @@ def test_recalibrates_itself_after_a_learned_answer(make_client):
     asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
     assert asked["outcome"] == "escalated"
     client.post(
-        f"/api/help-requests/{asked['help_request_id']}/resolve", json={"answer": "Yes, eyebrow waxing is $15."}
+        f"/api/help-requests/{request_for(client, asked['reference'])}/resolve",
+        json={"answer": "Yes, eyebrow waxing is $15."},
     ).raise_for_status()
     stats = wait_for(
         lambda: (s := client.get("/api/stats").json())["calibration"]["learned"] == 1 and s,
@@ -195,5 +196,8 @@ def test_no_automatic_calibration_when_switched_off(make_client):
     client = make_client(KB_RECALIBRATE_EVERY=0, KB_REQUEST_TIMEOUT_SECONDS=0.2)
     asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
     # The sweeper timing the request out is the witness that it has run its rounds meanwhile.
-    wait_for(lambda: client.get(f"/api/help-requests/{asked['help_request_id']}").json()["status"] == "unresolved")
+    wait_for(
+        lambda: client.get(f"/api/help-requests/{request_for(client, asked['reference'])}").json()["status"]
+        == "unresolved"
+    )
     assert client.get("/api/stats").json()["calibration"] is None

@@ -13,7 +13,7 @@ import pytest
 
 from kb_service.api.app import create_app
 from tests.postgres_support import connect_db
-from tests.support import AUTH, BOTH_BACKENDS, LiveServer, make_settings, open_session, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, LiveServer, make_settings, open_session, request_for, wait_for
 
 pytestmark = BOTH_BACKENDS
 
@@ -37,7 +37,7 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir, database_url):
                 headers=mine,
             ).json()
             assert asked["outcome"] == "escalated", asked
-            reference_of[session_id] = asked["help_request_id"]
+            reference_of[session_id] = asked["reference"]
         assert len(set(reference_of.values())) == 3  # a reference per caller…
         [request] = http.get("/api/help-requests", params={"status": "pending"}).json()["items"]
         assert [c["name"] for c in request["callers"]] == ["Ana", "Bo", "Cy"]  # …all waiting on one request
@@ -63,7 +63,7 @@ def test_fifty_concurrent_resolves_one_winner(embedder, data_dir, database_url):
         assert db.execute("SELECT answer FROM knowledge_entries").fetchall() == [(winner["help_request"]["answer"],)]
         events = db.execute("SELECT session_id, payload FROM session_events").fetchall()
         assert sorted(session for session, _ in events) == sorted(reference_of)  # one follow-up per caller
-        assert {session: json.loads(payload)["help_request_id"] for session, payload in events} == reference_of
+        assert {session: json.loads(payload)["reference"] for session, payload in events} == reference_of
         texts = [
             r[0]
             for r in db.execute(
@@ -91,7 +91,7 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
             },
         )
         assert asked.status_code == 200, asked.text
-        request_id = asked.json()["help_request_id"]
+        request_id = request_for(client, asked.json()["reference"])
         deadline = datetime.fromisoformat(client.get(f"/api/help-requests/{request_id}").json()["deadline_at"])
         wait_for(lambda: datetime.now(UTC) > deadline, timeout=5, interval=0.005, what="the deadline to pass")
         barrier = threading.Barrier(2)
@@ -141,7 +141,8 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
 @pytest.mark.parametrize("learn", [True, False])
 def test_resolving_after_timeout_is_refused_with_a_message(make_client, learn):
     client = make_client(KB_DEMO=False, KB_REQUEST_TIMEOUT_SECONDS=0.05)
-    request_id = client.post("/api/ask", json={"question": "Are you open on bank holidays?"}).json()["help_request_id"]
+    request_id = client.post("/api/ask", json={"question": "Are you open on bank holidays?"}).json()["reference"]
+    request_id = request_for(client, request_id)
     wait_for(lambda: client.get(f"/api/help-requests/{request_id}").json()["status"] == "unresolved", timeout=10)
     response = client.post(f"/api/help-requests/{request_id}/resolve", json={"answer": "Yes.", "learn": learn})
     assert response.status_code == 409

@@ -16,11 +16,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from kb_service.api.auth import MIN_TOKEN_CHARS, WeakToken, load_or_create_token
+from kb_service.auth import MIN_TOKEN_CHARS, WeakToken, load_or_create_token
 from kb_service.cli import main
 from kb_service.desk import outbox, retention
+from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, iso_in
-from tests.support import AUTH, free_port, make_settings, wait_for
+from tests.support import AUTH, free_port, make_settings, request_for, wait_for
 
 
 def new_user_env(data_dir: Path, **env: str) -> dict[str, str]:
@@ -134,7 +135,7 @@ def test_an_existing_open_data_dir_is_made_private(tmp_path):
         path.chmod(0o644)
     old = os.umask(0o022)
     try:
-        store = Store(db)
+        store = SqliteStore(db)
     finally:
         os.umask(old)
     try:
@@ -181,7 +182,7 @@ def a_round_of_calls(client, questions: dict[str, str], callers: list[dict]) -> 
     for _ in range(2):
         assert client.post("/api/ask", json={"question": questions["known"]}).json()["outcome"] == "answered"
     resolved = client.post(
-        f"/api/help-requests/{first['help_request_id']}/resolve",
+        f"/api/help-requests/{request_for(client, first['reference'])}/resolve",
         json={"answer": questions["answer"]},
         headers={"Idempotency-Key": f"resolve-{session['session_id']}"},
     )
@@ -261,7 +262,7 @@ def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder,
                 {"name": "Nora New", "phone": "+1 555 000 6666"},
             ],
         )
-    store = Store(data_dir / "frontdesk.db")
+    store = SqliteStore(data_dir / "frontdesk.db")
     try:
         with store.write() as tx:  # a webhook still being retried is delivered whatever its age
             outbox.queue(tx, "help_request.created", outbox.WEBHOOK, {"question": "?"}, "http://127.0.0.1:9/hook")
@@ -321,7 +322,7 @@ def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder,
         r["name"] for r in after["help_request_callers"].values()
     }
 
-    store = Store(data_dir / "frontdesk.db")
+    store = SqliteStore(data_dir / "frontdesk.db")
     try:
         assert set(retention.forget_old(store, 90).values()) == {0}  # nothing more to do
         assert retention.forget_old(store, 0) == dict.fromkeys(changed, 0)  # 0: kept for ever

@@ -15,7 +15,7 @@ from livekit.api import TokenVerifier
 from starlette.routing import Mount, WebSocketRoute
 
 from kb_service.api.app import create_app
-from tests.support import AUTH, LiveServer, make_settings, open_session
+from tests.support import AUTH, LiveServer, make_settings, open_session, request_for
 
 # (path, method) pairs anyone may call, each with the reason. Everything else needs the supervisor token.
 # The caller routes that name a session need that session's token instead (checked in the tests below).
@@ -161,10 +161,10 @@ def test_a_caller_sees_only_their_own_sessions_follow_ups(embedder, data_dir):
             headers=token_b,
         ).json()
         assert a["outcome"] == b["outcome"] == "escalated"
-        assert a["help_request_id"] != b["help_request_id"]
+        assert a["reference"] != b["reference"]
         # Anonymous callers cannot list or read requests (phone numbers are in there).
         assert web.get("/api/help-requests").status_code == 401
-        assert web.get(f"/api/help-requests/{b['help_request_id']}").status_code == 401
+        assert web.get(f"/api/help-requests/{b['reference']}").status_code == 401
         pending = web.get("/api/help-requests", params={"status": "pending"}, headers=AUTH).json()["items"]
         request_of = {r["question"]: r["id"] for r in pending}
         for question, answer in (
@@ -186,7 +186,7 @@ def test_a_caller_sees_only_their_own_sessions_follow_ups(embedder, data_dir):
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
                     break
-        assert [e["help_request_id"] for e in events] == [a["help_request_id"]]
+        assert [e["reference"] for e in events] == [a["reference"]]
         assert "555" not in json.dumps(events)  # no phone numbers on the caller channel
         rows = app.state.runtime.store.query("SELECT session_id FROM session_events")
         assert sorted(r["session_id"] for r in rows) == sorted([session_a, session_b])
@@ -233,7 +233,7 @@ def test_hostile_text_round_trips_as_text(make_client, text):
     asked = client.post("/api/ask", json={"question": text, "caller": {"name": text}})
     assert asked.status_code == 200
     assert asked.headers["content-type"].startswith("application/json")
-    request = client.get(f"/api/help-requests/{asked.json()['help_request_id']}").json()
+    request = client.get(f"/api/help-requests/{request_for(client, asked.json()['reference'])}").json()
     assert request["question"] == text.strip()
     assert request["caller_name"] == text.strip()
     resolved = client.post(f"/api/help-requests/{request['id']}/resolve", json={"answer": text})

@@ -30,7 +30,7 @@ def test_similar_waiting_questions_get_the_same_answer_and_each_caller_a_follow_
     with Receiver() as callers:
         client = make_client(KB_CALLER_WEBHOOK_URL=callers.url)
         references = {
-            q: escalate(client, q, f"555-000-{i:04d}", callers)["help_request_id"]
+            q: escalate(client, q, f"555-000-{i:04d}", callers)["reference"]
             for i, q in enumerate([FIRST, *LIKE_IT, UNLIKE])
         }
         ids = pending_ids(client)
@@ -60,7 +60,7 @@ def test_similar_waiting_questions_get_the_same_answer_and_each_caller_a_follow_
         followups = wait_for(lambda: len(callers.delivered("help_request.resolved")) == 2, what="two texts") and (
             callers.delivered("help_request.resolved")
         )
-        by_reference = {f["json"]["data"]["help_request_id"]: f["json"]["data"] for f in followups}
+        by_reference = {f["json"]["data"]["reference"]: f["json"]["data"] for f in followups}
         offered = by_reference[references[LIKE_IT[0]]]
         assert offered["answer"] == ANSWER and LIKE_IT[0] not in offered["message"]  # no caller words in a text
 

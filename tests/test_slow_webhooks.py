@@ -25,7 +25,7 @@ def test_a_trickling_receiver_delays_neither_the_console_alert_nor_other_receive
         )
         for question in QUESTIONS:
             asked_at = time.monotonic()
-            reference = client.post("/api/ask", json={"question": question}).json()["help_request_id"]
+            reference = client.post("/api/ask", json={"question": question}).json()["reference"]
             assert reference is not None
             wait_for(lambda q=question: f'I need help answering: "{q}"' in caplog.text, what="the console alert")
             assert time.monotonic() - asked_at < 2.0  # while the webhook to `slow` trickles

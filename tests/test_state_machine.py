@@ -65,7 +65,7 @@ class FrontDesk(RuleBasedStateMachine):
     def ask(self, question):
         response = self.client.post("/api/ask", json={"question": question, "caller": {"phone": "555-010-1234"}})
         assert response.status_code == 200, response.text
-        reference = response.json()["help_request_id"]  # the caller's own, not the request's id
+        reference = response.json()["reference"]  # the caller's own, not the request's id
         if reference is not None:
             request_id = self._request_waited_on_by(reference)
             assert request_id not in self.terminal, "a caller joined a finished request"

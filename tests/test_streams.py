@@ -16,7 +16,7 @@ import pytest
 from kb_service.api.app import create_app
 from kb_service.api.routes import sessions as sessions_route
 from kb_service.cli import server_options
-from tests.support import AUTH, LiveServer, make_settings, run_async, wait_for
+from tests.support import AUTH, LiveServer, make_settings, request_for, run_async, wait_for
 from tests.test_abuse_limits import Serve
 
 
@@ -113,7 +113,7 @@ def test_one_poller_wakes_only_the_streams_with_news_and_nothing_is_lost_or_repe
 
         # News for one session wakes that session's stream only, and it reads its rows once.
         reads.clear()
-        first = asked[0]["help_request_id"]
+        first = asked[0]["reference"]
         supervisor.post(f"/api/help-requests/{first}/resolve", json={"answer": "Yes, $25."}).raise_for_status()
         (event,) = events_of(lines, 1)
         assert json.loads(event["data"])["answer"] == "Yes, $25."
@@ -122,7 +122,9 @@ def test_one_poller_wakes_only_the_streams_with_news_and_nothing_is_lost_or_repe
         # Two more while nobody listens; reconnecting with Last-Event-ID gets exactly those, in order.
         mine_stream.close()
         for request, answer in zip(asked[1:], ("Dogs are welcome.", "Yes, behind the shop.")):
-            supervisor.post(f"/api/help-requests/{request['help_request_id']}/resolve", json={"answer": answer})
+            supervisor.post(
+                f"/api/help-requests/{request_for(supervisor, request['reference'])}/resolve", json={"answer": answer}
+            )
         with web.stream(
             "GET", f"/api/sessions/{session_id}/events", headers={**mine, "Last-Event-ID": event["id"]}
         ) as s:

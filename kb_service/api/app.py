@@ -13,8 +13,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb_service.api.limits import BodyLimit, ConsoleApiGuard, RateLimit, Rule
 from kb_service.api.login_throttle import LoginThrottle
+from kb_service.api.middleware.body_limit import BodyLimit
+from kb_service.api.middleware.console_guard import ConsoleApiGuard
+from kb_service.api.middleware.rate_limit import RateLimit, Rule
 from kb_service.api.routes import (
     ask,
     audits,

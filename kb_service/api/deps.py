@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kb_service.api.auth import token_matches
+from kb_service.auth import token_matches
 from kb_service.runtime import Runtime
 from kb_service.storage.idempotency import MAX_KEY_CHARS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb_service.cli import knowledge_base, main, settings_or_exit
+from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.knowledge import importing
 from kb_service.knowledge.importing import neutralise_formula
 
@@ -75,7 +75,7 @@ def export(file: Path) -> None:
         frontdesk export backup.jsonl
         frontdesk export backup.csv
     """
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     store = open_store(settings_or_exit())
     rows = store.query(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb_service.cli import knowledge_base, main, settings_or_exit
+from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.config import Settings
 
 
@@ -37,7 +37,7 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     from kb_service.knowledge.entries import KnowledgeBase
     from kb_service.knowledge.index import VectorIndex
     from kb_service.ops import stats as stats_module
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     settings = settings_or_exit()
     store = open_store(settings)
@@ -48,7 +48,7 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
 
     kb = KnowledgeBase(store, _NoModel(), settings.index_path)
     try:
-        kb.index = VectorIndex.load(settings.index_path, 384)
+        kb.mirror.index = VectorIndex.load(settings.index_path, 384)
         index_note = ""
     except Exception:
         index_note = " (no readable index file: it is rebuilt at the next start)"
@@ -82,7 +82,7 @@ def _quality_stats(as_json: bool, plot: Path | None) -> None:
 
     from kb_service.matching import live
     from kb_service.ops import quality
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     settings = settings_or_exit()
     store = open_store(settings)
@@ -229,7 +229,7 @@ def eval_(clinc150, k, split, intents, knowledge, queries, threshold, naive, plo
 
 
 def _store_if_exists(settings: Settings):
-    from kb_service.storage.store import open_store
+    from kb_service.storage.backends import open_store
 
     class _Empty:
         def scalar(self, *args):

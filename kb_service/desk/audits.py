@@ -6,7 +6,7 @@ one in AUDIT_EVERY. Each verdict is a label for live calibration (`matching/live
 from __future__ import annotations
 
 from kb_service.errors import Conflict, NotFound
-from kb_service.matching import live
+from kb_service.matching.live import Verdicts
 from kb_service.storage.store import Row, Store, Tx, iso, now
 from models import AuditPage, AuditPublic
 
@@ -35,24 +35,30 @@ def _public(row: Row) -> AuditPublic:
     )
 
 
-def waiting(store: Store, limit: int, offset: int) -> AuditPage:
-    """Auto-answers not reviewed yet, oldest first."""
-    rows = store.query("SELECT * FROM audits WHERE verdict IS NULL ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
-    total = store.scalar("SELECT COUNT(*) FROM audits WHERE verdict IS NULL")
-    return AuditPage(items=[_public(r) for r in rows], total=total)
+class Audits:
+    def __init__(self, store: Store, verdicts: Verdicts):
+        self.store = store
+        self.verdicts = verdicts
 
-
-def review(store: Store, audit_id: int, correct: bool) -> AuditPublic:
-    """Mark an audited auto-answer right or wrong. 409 if it was reviewed already."""
-    with store.write() as tx:
-        row = tx.execute("SELECT * FROM audits WHERE id = ?", (audit_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"audit {audit_id} does not exist")
-        if row["verdict"] is not None:
-            raise Conflict(f"audit {audit_id} was already marked {row['verdict']}")
-        tx.execute(
-            "UPDATE audits SET verdict = ?, reviewed_at = ? WHERE id = ?",
-            ("right" if correct else "wrong", iso(now()), audit_id),
+    def waiting(self, limit: int, offset: int) -> AuditPage:
+        """Auto-answers not reviewed yet, oldest first."""
+        rows = self.store.query(
+            "SELECT * FROM audits WHERE verdict IS NULL ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
         )
-        live.record(tx, row["knowledge_id"], row["confidence"], correct, "audit")
-        return _public(tx.execute("SELECT * FROM audits WHERE id = ?", (audit_id,)).fetchone())
+        total = self.store.scalar("SELECT COUNT(*) FROM audits WHERE verdict IS NULL")
+        return AuditPage(items=[_public(r) for r in rows], total=total)
+
+    def review(self, audit_id: int, correct: bool) -> AuditPublic:
+        """Mark an audited auto-answer right or wrong. 409 if it was reviewed already."""
+        with self.store.write() as tx:
+            row = tx.execute("SELECT * FROM audits WHERE id = ?", (audit_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"audit {audit_id} does not exist")
+            if row["verdict"] is not None:
+                raise Conflict(f"audit {audit_id} was already marked {row['verdict']}")
+            tx.execute(
+                "UPDATE audits SET verdict = ?, reviewed_at = ? WHERE id = ?",
+                ("right" if correct else "wrong", iso(now()), audit_id),
+            )
+            self.verdicts.record(tx, row["knowledge_id"], row["confidence"], correct, "audit")
+            return _public(tx.execute("SELECT * FROM audits WHERE id = ?", (audit_id,)).fetchone())

@@ -15,7 +15,6 @@ import numpy as np
 from kb_service.desk.help_requests import HelpDesk
 from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
-from kb_service.matching import live
 from kb_service.matching.matcher import Decision
 from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import AskOutcome, AskRequest, AskResponse, Caller
@@ -64,7 +63,7 @@ class Confirmations:
             answer=None,
             knowledge_id=best.knowledge_id,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=confirm_message(row["question"]),
             confirmation_id=confirmation_id,
         )
@@ -91,7 +90,7 @@ class Confirmations:
                 else None
             )
             stamp = iso(at)
-            live.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
+            self.desk.verdicts.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
             if answer is not None:
                 tx.execute(
                     "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
@@ -102,7 +101,7 @@ class Confirmations:
                     answer=answer["answer"],
                     knowledge_id=row["knowledge_id"],
                     score=row["score"],
-                    help_request_id=None,
+                    reference=None,
                     message=answer["answer"],
                 )
             else:  # a no, or the entry was deleted meanwhile
@@ -149,5 +148,5 @@ def _close(tx: Tx, confirmation_id: str, status: str, response: AskResponse, sta
     tx.execute("UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?", (status, stamp, confirmation_id))
     tx.execute(
         "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
-        (response.outcome.value, response.help_request_id, confirmation_id),
+        (response.outcome.value, response.reference, confirmation_id),
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from kb_service.desk import outbox, texts
+from kb_service.desk import outbox, personal, texts
 from kb_service.desk.texts import TextCaps
 from kb_service.ops.logs import mask_phone
-from kb_service.storage.store import Row, Store, Tx, iso, now
+from kb_service.storage.store import Effect, Row, Store, Tx, iso, now
 
 WITHHELD_MESSAGE = (
     "The supervisor answered a question like yours, but that answer was for another caller. "
@@ -24,6 +24,7 @@ WITHHELD_MESSAGE = (
 class FollowUps:
     store: Store
     business_name: str
+    queued: Effect  # after a commit that queued notifications: wakes the outbox's workers
     caller_webhook_url: str | None = None
     call_url: str | None = None  # the call page's public address (KB_PUBLIC_URL), linked from texts
     caps: TextCaps = TextCaps()
@@ -36,6 +37,7 @@ class FollowUps:
         callers = tx.execute(
             "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
         ).fetchall()
+        tx.on_commit(self.queued)
         sent = 0
         for caller in callers:
             own_question = caller["question"] or question
@@ -50,6 +52,15 @@ class FollowUps:
             sent += 1
         return sent
 
+    def personal(self, help_request_id: int, answer: str, include: list[int]) -> tuple[list[str], set[int] | None]:
+        """Why `answer` looks personal (desk/personal.py), and then who may have it: the caller who asked first
+        and the references in `include`; (`[]`, None: everyone) for an ordinary answer."""
+        callers = self.store.query(
+            "SELECT id, name FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
+        )
+        why = personal.reasons(answer, [c["name"] for c in callers])
+        return why, ({callers[0]["id"], *include} if why and callers else None)
+
     def page_message(self, name: str | None, question: str, answer: str | None) -> str:
         greeting = f"Hi {name}, this" if name else "Hi, this"
         if answer is None:
@@ -63,7 +74,7 @@ class FollowUps:
         if not caller["session_id"]:
             return
         live = {
-            "help_request_id": caller["id"],
+            "reference": caller["id"],
             "status": status,
             "question": question,
             "answer": answer,
@@ -89,7 +100,7 @@ class FollowUps:
         outbox.queue(tx, f"help_request.{status}", outbox.CONSOLE, line)
         if self.caller_webhook_url:
             payload = {
-                "help_request_id": caller["id"],
+                "reference": caller["id"],
                 "status": status,
                 "answer": answer,
                 "message": message,

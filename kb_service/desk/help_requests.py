@@ -10,16 +10,16 @@ from datetime import datetime
 
 import numpy as np
 
-from kb_service.desk import outbox, personal, phones, slack
+from kb_service.desk import outbox, phones, slack
 from kb_service.desk.followups import FollowUps
 from kb_service.desk.pending import PendingQuestions
 from kb_service.desk.texts import TextCaps
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
-from kb_service.knowledge.entries import KnowledgeBase, NewPhrasings
-from kb_service.matching import live
+from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.matching.live import Verdicts
 from kb_service.storage.idempotency import IdempotencyKey
-from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
+from kb_service.storage.store import Effect, Row, Store, Tx, iso, iso_in, now
 from models import (
     AskOutcome,
     AskResponse,
@@ -50,7 +50,7 @@ class Escalation:
             answer=None,
             knowledge_id=None,
             score=score,
-            help_request_id=self.caller_reference,
+            reference=self.caller_reference,
             message=CHECKING_MESSAGE,
         )
 
@@ -76,6 +76,8 @@ class HelpDesk:
         timeout_seconds: float,
         duplicate_threshold: float,
         channels: Channels,
+        verdicts: Verdicts,
+        queued: Effect,
     ):
         self.store = store
         self.kb = kb
@@ -83,9 +85,11 @@ class HelpDesk:
         self.timeout_seconds = timeout_seconds
         self.duplicate_threshold = duplicate_threshold
         self.channels = channels
+        self.verdicts = verdicts
+        self.queued = queued  # after a commit that queued notifications: wakes the outbox's worker
         self.pending = PendingQuestions(kb.embedder.dimension)
         self.followups = FollowUps(
-            store, business_name, channels.caller_webhook_url, channels.call_url, channels.text_caps
+            store, business_name, queued, channels.caller_webhook_url, channels.call_url, channels.text_caps
         )
 
     # ---- escalate
@@ -104,6 +108,8 @@ class HelpDesk:
         """Open a pending request, or join this caller to a pending one asking the same thing. `at`: the
         transaction's time (now if not given); `best`: the entry the matcher thought closest, and its confidence
         (the supervisor's resolve labels that match right or wrong)."""
+        # The pending cache may now hold rows this transaction wrote: a rollback makes their ids mean nothing.
+        tx.on_rollback(self.pending.forget)
         existing = self._same_pending_question(tx, vector)
         at = at or now()
         stamp = iso(at)
@@ -131,18 +137,11 @@ class HelpDesk:
             self._notify_supervisor(tx, help_request_id, question, stamp)
         # A number is texted only once the session's caller proved it (desk/phones.py); any other stays for a call.
         phone = caller.phone or phones.verified_phone(tx, session_id)
+        verified = phones.is_verified(tx, session_id, phone)
         cur = tx.execute(
             "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question,"
             " phone_verified) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                help_request_id,
-                caller.name,
-                phone,
-                session_id,
-                stamp,
-                question,
-                phones.is_verified(tx, session_id, phone),
-            ),
+            (help_request_id, caller.name, phone, session_id, stamp, question, verified),
         )
         return Escalation(help_request_id, joined, int(cur.fetchone()[0]))
 
@@ -157,6 +156,7 @@ class HelpDesk:
             "text": f'Hey, I need help answering: "{question}" (request {help_request_id})',
         }
         outbox.queue(tx, "help_request.created", outbox.CONSOLE, payload, stamp=stamp)
+        tx.on_commit(self.queued)
         url = self.channels.supervisor_webhook_url
         if url and self.channels.supervisor_webhook_format == "slack":
             sent = {**payload, "created_at": stamp, "console_url": self.channels.console_url}
@@ -175,16 +175,10 @@ class HelpDesk:
     ) -> ResolveResponse:
         row = self._row(help_request_id)
         learned_question = body.question or row["question"]
-        callers = self.store.query(
-            "SELECT id, name FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
-        )
-        # A personal answer is learned only when the supervisor asks, and sent only to the caller who asked and
-        # the callers the supervisor ticks.
-        why_personal = personal.reasons(body.answer, [c["name"] for c in callers])
+        # A personal answer is learned only if the supervisor says so, and sent only to the asker and those ticked.
+        why_personal, only = self.followups.personal(help_request_id, body.answer, body.include_references)
         learn = body.learn if body.learn is not None else not why_personal
-        only = {callers[0]["id"], *body.include_references} if why_personal and callers else None
         vector = self.kb.embedder.embed([learned_question]) if learn else None
-        added: NewPhrasings | None = None
         knowledge_id = body.knowledge_id
         with self.store.write() as tx:
             if idempotency and (earlier := idempotency.replay(tx)) is not None:
@@ -198,11 +192,11 @@ class HelpDesk:
                 raise self._not_pending(tx, help_request_id)
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
                 right = knowledge_id == row["best_knowledge_id"]
-                live.record(tx, row["best_knowledge_id"], row["best_confidence"], right, "resolve")
+                self.verdicts.record(tx, row["best_knowledge_id"], row["best_confidence"], right, "resolve")
             if learn and knowledge_id is not None:
-                added = self.kb.insert_phrasings(tx, knowledge_id, [learned_question], vector)
+                self.kb.writes.insert_phrasings(tx, knowledge_id, [learned_question], vector)
             elif learn:
-                knowledge_id, added = self.kb.insert_entry(tx, body.answer, [learned_question], vector)
+                knowledge_id = self.kb.writes.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
             followups = self.followups.queue(tx, help_request_id, row["question"], "resolved", body.answer, only)
             # Read inside the transaction (same connection), so a replay returns exactly this response.
@@ -215,8 +209,6 @@ class HelpDesk:
             )
             if idempotency:
                 idempotency.remember(tx, response)
-        if added is not None:
-            self.kb.apply(added, knowledge_id)
         return response
 
     def _not_pending(self, tx: Tx, help_request_id: int) -> Exception:

@@ -16,7 +16,7 @@ from kb_service.desk import outbox, texts
 from kb_service.desk.texts import TextCaps, TooManyTexts
 from kb_service.errors import Conflict, DomainError
 from kb_service.ops.logs import mask_phone
-from kb_service.storage.store import Store, Tx, iso, iso_in, now
+from kb_service.storage.store import Effect, Store, Tx, iso, iso_in, now
 from models.phones import PhoneCodeSent, PhoneVerified
 
 MAX_ATTEMPTS = 5
@@ -32,6 +32,7 @@ class WrongCode(DomainError):
 class PhoneCodes:
     store: Store
     business_name: str
+    queued: Effect  # after a commit that queued a text: wakes the outbox's workers
     caller_webhook_url: str | None
     caps: TextCaps
     code_ttl_seconds: float = 600.0
@@ -51,6 +52,7 @@ class PhoneCodes:
                 (session_id, phone, _hash(session_id, code), stamp, iso_in(self.code_ttl_seconds)),
             )
             texts.record(tx, phone, "code", client_ip)
+            tx.on_commit(self.queued)
             sms = {"text": f"SMS to {mask_phone(phone)}: {message}"}
             outbox.queue(tx, EVENT_TYPE, outbox.CONSOLE, sms, stamp=stamp)
             if self.caller_webhook_url:

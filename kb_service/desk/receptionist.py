@@ -37,20 +37,13 @@ class Receptionist:
         decisions = self.matcher.match(vectors, [ask.question for ask in asks], guard_all=False)
         results: list[AskResponse | Exception] = []
         at = now()  # one time for the batch's rows: they commit together
-        try:
-            with self.kb.store.write() as tx:
-                for vector, ask, key, decision in zip(vectors, asks, keys, decisions, strict=True):
-                    tx.execute("SAVEPOINT ask")
-                    try:
+        with self.kb.store.write() as tx:
+            for vector, ask, key, decision in zip(vectors, asks, keys, decisions, strict=True):
+                try:
+                    with tx.savepoint():
                         results.append(self._record(tx, vector, ask, key, decision, at))
-                    except Exception as exc:  # this caller gets the error; the batch goes on
-                        tx.execute("ROLLBACK TO ask")
-                        self.desk.pending.forget()  # it may hold a request that savepoint opened
-                        results.append(exc)
-                    tx.execute("RELEASE ask")
-        except BaseException:
-            self.desk.pending.forget()  # it may hold requests this transaction created and then lost
-            raise
+                except Exception as exc:  # this caller gets the error; the batch goes on
+                    results.append(exc)
         return results
 
     def _record(
@@ -95,7 +88,7 @@ class Receptionist:
                 decision.margin,
                 decision.confidence if decision.best else None,
                 best_id,
-                response.help_request_id,
+                response.reference,
                 ask.session_id,
                 response.confirmation_id,
             ),
@@ -106,7 +99,7 @@ class Receptionist:
 
     def _answer(self, tx: Tx, ask: AskRequest, decision: Decision, stamp: str) -> AskResponse | None:
         knowledge_id = decision.best.knowledge_id
-        row = self.kb.record_hit(tx, knowledge_id, stamp)
+        row = self.kb.writes.record_hit(tx, knowledge_id, stamp)
         if row is None:
             return None
         audits.sample(tx, ask.question, row["answer"], knowledge_id, decision.confidence, stamp, row["hit_count"])
@@ -115,6 +108,6 @@ class Receptionist:
             answer=row["answer"],
             knowledge_id=knowledge_id,
             score=decision.score,
-            help_request_id=None,
+            reference=None,
             message=row["answer"],
         )

@@ -22,7 +22,6 @@ from typing import Literal
 
 from kb_service.errors import DomainError
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching.matcher import candidates
 from models.schemas import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
 
 Format = Literal["jsonl", "csv", "pairs"]
@@ -239,15 +238,15 @@ def _warn_near_duplicates(kb: KnowledgeBase, lines: list[Line]) -> None:
     asked = [(line, q) for line in lines for q in line.questions]
     if not asked or not len(kb.index):
         return
-    ranked = candidates(kb, kb.embedder.embed([q for _, q in asked]), k=min(5, len(kb.index)))
+    ranked = kb.mirror.nearest_entries(kb.embedder.embed([q for _, q in asked]), min(5, len(kb.index)))
     for (line, question), nearest in zip(asked, ranked, strict=True):
-        for candidate in nearest:
-            if candidate.score < NEAR_DUPLICATE:
+        for neighbour in nearest:
+            if neighbour.cosine < NEAR_DUPLICATE:
                 break
-            if candidate.knowledge_id == line.knowledge_id:
+            if neighbour.knowledge_id == line.knowledge_id:
                 continue  # the same answer: a new phrasing of it, as intended
             line.warnings.append(
-                f"“{question}” is close in meaning ({candidate.score:.2f}) to entry #{candidate.knowledge_id}, "
+                f"“{question}” is close in meaning ({neighbour.cosine:.2f}) to entry #{neighbour.knowledge_id}, "
                 "which has another answer: is it the same question?"
             )
             break
@@ -260,12 +259,9 @@ def apply(kb: KnowledgeBase, planned: Plan, show_progress: bool = False) -> Impo
     ids = kb.import_entries(planned.new_entries, show_progress=show_progress) if planned.new_entries else []
     if planned.additions:
         vectors = kb.embedder.embed([q for _, fresh in planned.additions for q in fresh])
-        start, inserted = 0, []
+        start = 0
         with kb.store.write() as tx:
             for knowledge_id, fresh in planned.additions:
-                chunk = vectors[start : start + len(fresh)]
-                inserted.append((knowledge_id, kb.insert_phrasings(tx, knowledge_id, fresh, chunk)))
+                kb.writes.insert_phrasings(tx, knowledge_id, fresh, vectors[start : start + len(fresh)])
                 start += len(fresh)
-        for knowledge_id, new in inserted:
-            kb.apply(new, knowledge_id)
     return Imported(ids, planned.phrasings_added, planned.skipped)

@@ -16,15 +16,19 @@ from __future__ import annotations
 import json
 import logging
 import random
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
 from kb_service.embedding import from_blob
+from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
-from kb_service.matching.live import wilson
 from kb_service.matching.matcher import Decision, LeaveOut, Matcher
+from kb_service.matching.precision import wilson
+from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
 log = logging.getLogger("frontdesk.calibration")
@@ -167,9 +171,7 @@ def _self_test(matcher, ids, owner, vectors, per_entry, yield_to) -> tuple[list[
             for pid, candidates in zip(known, ranked, strict=True):
                 outcomes.append(_outcome(owner[pid], candidates))
                 own = next((c for c in candidates if c.knowledge_id == owner[pid]), None)
-                duplicates += (
-                    own is not None and own.phrasing_score is not None and own.phrasing_score >= DUPLICATE_COSINE
-                )
+                duplicates += own is not None and own.cosine is not None and own.cosine >= DUPLICATE_COSINE
         ranked = matcher.rank(
             np.stack([vectors[pid] for pid in chunk]), [LeaveOut(knowledge_id=owner[pid]) for pid in chunk]
         )
@@ -241,13 +243,8 @@ def calibrate_entries(
     embedder, entries: list[tuple[str, list[str]]], target_precision: float, floor: float
 ) -> Calibration:
     """Calibrate a throwaway knowledge base built from `entries` (to check calibration against a labelled set)."""
-    import tempfile
-    from pathlib import Path
-
-    from kb_service.knowledge.entries import KnowledgeBase
-
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "calibrate.db")
+        store = SqliteStore(Path(tmp) / "calibrate.db")
         kb = KnowledgeBase(store, embedder)
         kb.import_entries(entries)
         try:

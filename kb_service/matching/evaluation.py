@@ -13,9 +13,10 @@ import numpy as np
 
 from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching import guard, live
-from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, Candidate, Decision, Matcher, candidates
-from kb_service.storage.store import Store
+from kb_service.knowledge.mirror import Neighbour
+from kb_service.matching import guard, precision
+from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, NEIGHBOURS, Candidate, Decision, Matcher
+from kb_service.storage.sqlite import SqliteStore
 
 CHUNK = 256  # queries matched per progress step
 MIN_SUPPORT = 10  # a precision measured on fewer answers than this is noise, not a reason to stop
@@ -118,7 +119,7 @@ def ask_all(
 
     `naive` is the baseline this policy replaced: the nearest phrasing's score alone, no guard."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "eval.db")
+        store = SqliteStore(Path(tmp) / "eval.db")
         kb = KnowledgeBase(store, embedder)
         ids = kb.import_entries(data.knowledge)
         answer_of = {kid: answer for kid, (answer, _) in zip(ids, data.knowledge)}
@@ -129,7 +130,7 @@ def ask_all(
         for start in range(0, len(questions), CHUNK):
             chunk = slice(start, start + CHUNK)
             if naive:
-                decisions = [_naive(ranked) for ranked in candidates(kb, vectors[chunk])]
+                decisions = [_naive(ranked) for ranked in kb.mirror.nearest_entries(vectors[chunk], NEIGHBOURS)]
             else:
                 decisions = matcher.match(vectors[chunk], questions[chunk])
             for (question, expected), decision in zip(data.queries[chunk], decisions):
@@ -145,8 +146,10 @@ def ask_all(
     return outcomes
 
 
-def _naive(ranked: list[Candidate]) -> Decision:
-    return Decision("escalate", ranked[0] if ranked else None, None)
+def _naive(ranked: list[Neighbour]) -> Decision:
+    """The baseline's decision: the nearest phrasing's cosine is the whole score."""
+    best = Candidate(ranked[0].knowledge_id, ranked[0].cosine, None, ranked[0].cosine) if ranked else None
+    return Decision("escalate", best, None)
 
 
 def point(outcomes: list[Outcome], threshold: float) -> Point:
@@ -194,11 +197,11 @@ def lowest_threshold_for(points: list[Point], target_precision: float, min_suppo
 
 def run_policy(outcomes: list[Outcome], answer_threshold: float) -> PolicyRun:
     """What the service would do with these questions asked in this order: answer at `answer_threshold`, confirm
-    in the band below it that recent traffic sets (`live.confirm_threshold`), escalate the rest."""
-    recent: deque[float] = deque(maxlen=live.CONFIRM_WINDOW)
+    in the band below it that recent traffic sets (`precision.confirm_threshold`), escalate the rest."""
+    recent: deque[float] = deque(maxlen=precision.CONFIRM_WINDOW)
     right = wrong = confirmations = 0
     for o in outcomes:
-        confirm_threshold = live.confirm_threshold(list(recent), answer_threshold)
+        confirm_threshold = precision.confirm_threshold(list(recent), answer_threshold)
         if o.got is not None:
             recent.appendleft(o.confidence)
         if o.guarded or o.got is None or o.confidence < confirm_threshold:

@@ -17,30 +17,16 @@ from __future__ import annotations
 
 import math
 
+from kb_service.matching import calibration
+from kb_service.matching.matcher import Matcher
+from kb_service.matching.precision import CONFIRM_WINDOW, confirm_threshold, wilson
 from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
 
-Z = 1.96  # 95%
 BAND_WIDTH = 0.05
 MIN_TO_RAISE = 20  # verdicts at or above the threshold before a low precision moves it up
 MIN_TO_LOWER = 10  # verdicts in the band below the threshold before a high precision moves it down
 MAX_LOWERING = 0.10  # the furthest below its calibrated value that live evidence may take the threshold
-CONFIRM_START = 0.85  # the confirmation threshold until CONFIRM_MIN_ASKS questions have been asked
-CONFIRM_FLOOR = 0.60  # never confirm below this: the guess would rarely be right
-CONFIRM_SHARE = 0.16  # of recent questions that may land in the confirmation band
-CONFIRM_WINDOW = 500
-CONFIRM_MIN_ASKS = 50
-
-
-def wilson(right: int, total: int) -> tuple[float | None, float | None]:
-    """The 95% Wilson score interval of right / total (None, None with no data)."""
-    if total == 0:
-        return None, None
-    p = right / total
-    denominator = 1 + Z * Z / total
-    centre = (p + Z * Z / (2 * total)) / denominator
-    spread = Z * math.sqrt(p * (1 - p) / total + Z * Z / (4 * total * total)) / denominator
-    return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
 def record(tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, source: str) -> None:
@@ -105,23 +91,9 @@ def recent_confidences(store: Store) -> list[float]:
     return [r["confidence"] for r in rows]
 
 
-def confirm_threshold(recent: list[float], answer_threshold: float) -> float:
-    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most CONFIRM_SHARE of the recent
-    questions would fall between it and the answering threshold."""
-    if len(recent) < CONFIRM_MIN_ASKS:
-        return min(CONFIRM_START, answer_threshold)
-    below = sorted((c for c in recent if c < answer_threshold), reverse=True)
-    allowed = int(CONFIRM_SHARE * len(recent))
-    if allowed >= len(below):
-        return CONFIRM_FLOOR
-    return round(min(max(CONFIRM_FLOOR, below[allowed] + 1e-4), answer_threshold), 4)
-
-
 def thresholds(store: Store, configured: float, target: float) -> tuple[float, float]:
     """(answering, confirmation) thresholds in force: the calibrated one, never below the configured one
     (`matching/calibration.py`), moved by live verdicts; the confirmation band below it set by recent traffic."""
-    from kb_service.matching import calibration
-
     calibrated = calibration.load(store)
     base = max(calibrated.threshold, configured) if calibrated else configured
     answer = live_threshold(Labels(store), base, target)
@@ -168,3 +140,25 @@ def estimate(store: Store, threshold: float, confirm_threshold: float | None, ta
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+class Verdicts:
+    """The verdicts on the matcher's answers, and the thresholds they set on it: a verdict recorded in a
+    transaction refreshes the thresholds once that transaction commits."""
+
+    def __init__(self, store: Store, matcher: Matcher, configured: float, target: float):
+        self.store = store
+        self.matcher = matcher
+        self.configured = configured
+        self.target = target
+
+    def record(self, tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, source: str) -> None:
+        record(tx, knowledge_id, confidence, correct, source)
+        tx.on_commit(self.refresh_thresholds)
+
+    def refresh_thresholds(self) -> None:
+        """Calibration, verdicts and traffic set the thresholds in force."""
+        self.matcher.threshold, self.matcher.confirm_threshold = thresholds(self.store, self.configured, self.target)
+
+    def estimate(self) -> LiveQualityPublic:
+        return estimate(self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.target)

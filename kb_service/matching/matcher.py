@@ -26,10 +26,12 @@ NEAR_COPY = 0.95  # a question this close to one of the entry's own phrasings is
 
 
 class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
+    """An entry as the answering policy weighs it."""
+
     knowledge_id: int
-    score: float  # mean of the nearest phrasing's and the centroid's cosine similarity
+    blend: float  # what answering ranks by: the mean of `cosine` and the cosine to the entry's centroid
     phrasing_id: int | None = None  # the entry's nearest phrasing
-    phrasing_score: float | None = None
+    cosine: float | None = None  # cosine similarity to that phrasing
     phrasings: int = 1  # how many ways the entry was taught
 
 
@@ -49,14 +51,15 @@ class Decision:
 
     @property
     def score(self) -> float:
-        return self.best.score if self.best else 0.0
+        """The best entry's blend (0 without one): what `/api/ask` reports as `score`."""
+        return self.best.blend if self.best else 0.0
 
     @property
     def margin(self) -> float | None:
         """The best entry's lead over the runner-up; 0 when there is no runner-up (no lead was measured)."""
         if self.best is None:
             return None
-        return self.best.score - self.runner_up.score if self.runner_up else 0.0
+        return self.best.blend - self.runner_up.blend if self.runner_up else 0.0
 
     @property
     def confidence(self) -> float:
@@ -69,7 +72,7 @@ class Decision:
     @property
     def near_copy(self) -> bool:
         """Worded almost exactly like one of the entry's phrasings (the guard still checks what differs)."""
-        return self.best is not None and (self.best.phrasing_score or 0.0) >= NEAR_COPY
+        return self.best is not None and (self.best.cosine or 0.0) >= NEAR_COPY
 
     def clears(self, threshold: float) -> bool:
         """The answering rule, for the live threshold and for `frontdesk eval`'s sweep alike."""
@@ -88,31 +91,16 @@ def centroid_similarity(
     kb: KnowledgeBase, query: np.ndarray, knowledge_id: int, without: int | None = None
 ) -> tuple[float, int]:
     """Cosine between `query` and the entry's centroid, and the phrasing count, optionally leaving one out."""
-    centroid = kb.centroids.get(knowledge_id)
+    centroid = kb.mirror.centroid(knowledge_id)
     if centroid is None:
         return 0.0, 0
     total, count = centroid.total(), centroid.count
-    if without is not None and kb.owner_of(without) == knowledge_id:
+    if without is not None and kb.mirror.owner_of(without) == knowledge_id:
         left_out = kb.phrasing_vector(without)
         if left_out is not None:
             total, count = total - left_out, count - 1
     norm = float(np.linalg.norm(total))
     return (float(query @ total) / norm if norm > 1e-6 else 0.0), count
-
-
-def candidates(kb: KnowledgeBase, vectors: np.ndarray, k: int = NEIGHBOURS) -> list[list[Candidate]]:
-    """Per query, the nearest entries best first, each scored by its best phrasing (knowledge search)."""
-    scores, ids = kb.index.search(vectors, k)
-    result = []
-    for row_scores, row_ids in zip(scores, ids):
-        best: dict[int, float] = {}
-        for score, pid in zip(row_scores.tolist(), row_ids.tolist()):
-            owner = kb.owner_of(pid) if pid >= 0 else None
-            if owner is not None and score > best.get(owner, -2.0):
-                best[owner] = score
-        ranked = sorted(best.items(), key=lambda item: -item[1])
-        result.append([Candidate(kid, float(score)) for kid, score in ranked])
-    return result
 
 
 _KEEP_ALL = LeaveOut()
@@ -126,19 +114,18 @@ class Matcher:
 
     def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
         """Per query, the nearest entries best first."""
-        scores, ids = self.kb.index.search(vectors, NEIGHBOURS + (1 if leave_out else 0))
+        found_per_query = self.kb.mirror.nearest(vectors, NEIGHBOURS + (1 if leave_out else 0))
         result = []
-        for row, (row_scores, row_ids) in enumerate(zip(scores.tolist(), ids.tolist())):
+        for row, found in enumerate(found_per_query):
             skip = leave_out[row] if leave_out else _KEEP_ALL
-            nearest: dict[int, tuple[float, int]] = {}  # entry -> its nearest phrasing (score, id)
-            for score, pid in zip(row_scores, row_ids):
-                owner = self.kb.owner_of(pid) if pid >= 0 else None
-                if owner is None or pid == skip.phrasing_id or owner == skip.knowledge_id:
+            nearest: dict[int, tuple[float, int]] = {}  # entry -> its nearest phrasing (cosine, id)
+            for cosine, pid, owner in found:
+                if pid == skip.phrasing_id or owner == skip.knowledge_id:
                     continue
-                if owner not in nearest or score > nearest[owner][0]:
-                    nearest[owner] = (score, pid)
+                if owner not in nearest or cosine > nearest[owner][0]:
+                    nearest[owner] = (cosine, pid)
             ranked = self._score_entries(vectors[row], nearest, skip.phrasing_id)
-            ranked.sort(key=lambda c: -c.score)
+            ranked.sort(key=lambda c: -c.blend)
             result.append(ranked)
         return result
 
@@ -149,7 +136,7 @@ class Matcher:
         if without is not None:  # self-calibration leaves a phrasing out: the per-entry path handles that
             centroids = [centroid_similarity(self.kb, query, kid, without) for kid in nearest]
         else:
-            entries = [self.kb.centroids.get(kid) for kid in nearest]
+            entries = [self.kb.mirror.centroid(kid) for kid in nearest]
             units = [c.direction for c in entries if c is not None]
             cosines = iter((np.array(units) @ query).tolist() if units else ())
             centroids = [(next(cosines), c.count) if c is not None else (0.0, 0) for c in entries]
@@ -178,7 +165,7 @@ class Matcher:
         return Decision(outcome, best, runner_up)
 
     def _guard(self, question: str, best: Candidate) -> str | None:
-        texts = self.kb.texts.get(best.knowledge_id)
+        texts = self.kb.mirror.entry_texts(best.knowledge_id)
         return None if texts is None else guard.entry_contradiction(question, *texts, similar=self._word_similarity)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Matcher per service: the cache lives as long)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from kb_service.matching.live import Labels
+from kb_service.matching.precision import wilson
 from kb_service.ops.stats import help_request_counts, rate
 from kb_service.storage.store import Store
 from models import LiveQualityPublic
@@ -61,8 +63,6 @@ def plot_live_precision(store: Store, path, threshold: float, target: float) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from kb_service.matching.live import Labels, wilson
 
     labels = Labels(store)
     lowest, highest = labels.span() or (threshold, threshold)

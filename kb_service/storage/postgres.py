@@ -21,7 +21,8 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kb_service.errors import DomainError
-from kb_service.storage.store import Store, Tx
+from kb_service.storage import schema
+from kb_service.storage.store import Tx
 
 WRITE_LOCK = 7_301_000_001  # pg_advisory_xact_lock key held by every serialised write transaction
 STARTUP_LOCK = 7_301_000_002
@@ -99,22 +100,23 @@ def _reachable() -> Iterator[None]:
         raise StorageUnavailable("the database is unavailable; retry in a moment") from exc
 
 
-class _Tx:
-    def __init__(self, conn: psycopg.Connection):
+class PostgresTx(Tx):
+    def __init__(self, conn: psycopg.Connection[Any]):
+        super().__init__()
         self.conn = conn
 
-    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor:
+    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         with _reachable():
             return self.conn.execute(postgres_sql(sql), params)
 
-    def executemany(self, sql: str, params: Any) -> psycopg.Cursor:
+    def executemany(self, sql: str, params: Any) -> psycopg.Cursor[Any]:
         cursor = self.conn.cursor()
         with _reachable():
             cursor.executemany(postgres_sql(sql), list(params))
         return cursor
 
 
-class PostgresStore(Store):
+class PostgresStore:
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, migrate: bool = False):
@@ -138,27 +140,35 @@ class PostgresStore(Store):
 
     @contextmanager
     def write(self, serialised: bool = True) -> Iterator[Tx]:
-        with _reachable(), self._pool.connection() as conn, conn.transaction():
-            if serialised:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            self._local.tx = _Tx(conn)
-            try:
-                yield self._local.tx
-            finally:
-                self._local.tx = None
+        tx: PostgresTx | None = None
+        try:
+            with _reachable(), self._pool.connection() as conn, conn.transaction():
+                if serialised:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                tx = self._local.tx = PostgresTx(conn)
+                try:
+                    yield tx
+                finally:
+                    self._local.tx = None
+        except BaseException:
+            if tx is not None:
+                tx.rolled_back()
+            raise
+        if tx is not None:
+            tx.committed()
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list:
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
         tx = getattr(self._local, "tx", None)
         if tx is not None:  # inside this thread's write transaction: read what it has written
             return tx.execute(sql, params).fetchall()
         with _reachable(), self._pool.connection() as conn:
             return conn.execute(postgres_sql(sql), params).fetchall()
 
-    def query_one(self, sql: str, params: tuple | dict = ()):
+    def query_one(self, sql: str, params: Any = ()) -> Any | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
-    def scalar(self, sql: str, params: tuple | dict = ()):
+    def scalar(self, sql: str, params: Any = ()) -> Any:
         row = self.query_one(sql, params)
         return None if row is None else row[0]
 
@@ -171,13 +181,25 @@ class PostgresStore(Store):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
-    def _ddl(self, statement: str) -> str:
+    def ddl(self, statement: str) -> str:
         return postgres_ddl(statement)
 
     def applied_migrations(self) -> set[int]:
         if self.scalar("SELECT to_regclass('schema_migrations')") is None:
             return set()
         return {r[0] for r in self.query("SELECT version FROM schema_migrations")}
+
+    def migrate(self) -> list[int]:
+        return schema.migrate(self)
+
+    def require_migrated(self) -> None:
+        schema.require_migrated(self)
+
+    def knowledge_version(self) -> int:
+        return schema.knowledge_version(self)
+
+    def bump_knowledge_version(self, tx: Tx, knowledge_id: int | None = None) -> int:
+        return schema.bump_knowledge_version(self, tx, knowledge_id)
 
     def notify(self, tx: Tx, channel: str) -> None:
         tx.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, channel))

@@ -9,7 +9,6 @@ from starlette.background import BackgroundTask
 
 from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SessionTokenDep
 from kb_service.ops.metrics import Metrics
-from kb_service.runtime import Runtime
 from kb_service.storage.idempotency import IdempotencyKey
 from models import AskRequest, AskResponse
 
@@ -37,13 +36,10 @@ async def ask(
     return Response(
         response.model_dump_json(),
         media_type="application/json",
-        background=BackgroundTask(_after_reply, runtime, request.app.state.metrics, response, started),
+        background=BackgroundTask(_after_reply, request.app.state.metrics, response, started),
     )
 
 
-async def _after_reply(runtime: Runtime, metrics: Metrics, response: AskResponse, started: float) -> None:
-    """Once the caller has the reply: count the ask, and wake the outbox to tell the supervisor of a new
-    escalation (woken earlier, its thread would compete with sending the reply)."""
+def _after_reply(metrics: Metrics, response: AskResponse, started: float) -> None:
+    """Once the caller has the reply: count the ask."""
     metrics.ask_done(response.outcome.value, time.perf_counter() - started)
-    if response.help_request_id is not None:
-        runtime.outbox_worker.wake()

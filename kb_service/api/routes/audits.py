@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kb_service.api.deps import RuntimeDep, SupervisorDep
-from kb_service.desk import audits
 from models import AuditPage, AuditPublic, AuditVerdict, LiveQualityPublic
 
 router = APIRouter(tags=["supervisor"])
@@ -20,15 +19,13 @@ def list_audits(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditPage:
     """Sampled auto-answers waiting for a verdict, oldest first."""
-    return audits.waiting(runtime.store, limit, offset)
+    return runtime.audits.waiting(limit, offset)
 
 
 @router.post("/api/audits/{audit_id}", response_model=AuditPublic)
 def review_audit(audit_id: int, body: AuditVerdict, runtime: RuntimeDep, supervisor: SupervisorDep) -> AuditPublic:
     """Mark an auto-answer right (`correct: true`) or wrong. 409 if it was marked already."""
-    reviewed = audits.review(runtime.store, audit_id, body.correct)
-    runtime.refresh_thresholds()
-    return reviewed
+    return runtime.audits.review(audit_id, body.correct)
 
 
 @router.get("/api/quality", response_model=LiveQualityPublic)

@@ -31,7 +31,4 @@ async def answer_confirmation(
         runtime.sessions.check(session_id, token)
     response = await run_in_threadpool(runtime.confirmations.settle, confirmation_id, body.confirmed)
     request.app.state.metrics.ask_done(response.outcome.value, 0.0)
-    if response.help_request_id is not None:
-        runtime.outbox_worker.wake()
-    runtime.refresh_thresholds()  # the caller's verdict is a label
     return response

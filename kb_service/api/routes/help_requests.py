@@ -53,10 +53,7 @@ def resolve_help_request(
 
     A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
     key = IdempotencyKey.of("resolve", idempotency_key, help_request_id, body)
-    response = runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
-    runtime.outbox_worker.wake()
-    runtime.refresh_thresholds()  # the resolve labelled the matcher's best candidate right or wrong
-    return response
+    return runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
 
 
 @router.get("/{help_request_id}/similar", response_model=SimilarPage)
@@ -72,9 +69,6 @@ def resolve_similar_requests(
     """Send this resolved request's answer to the chosen similar pending requests, each resolved and followed up
     like a resolve. Ids no longer pending or no longer similar come back in `skipped`; 409 if this one is not
     resolved."""
-    response = resolve_similar(
+    return resolve_similar(
         runtime.desk, help_request_id, body.help_request_ids, runtime.settings.similar_threshold, supervisor
     )
-    runtime.outbox_worker.wake()
-    runtime.refresh_thresholds()
-    return response

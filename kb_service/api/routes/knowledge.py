@@ -3,7 +3,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from kb_service.api.deps import RuntimeDep, SupervisorDep
-from kb_service.matching.matcher import candidates
 from models import KnowledgeCreate, KnowledgePage, KnowledgePublic, KnowledgeUpdate
 from models.schemas import MAX_QUESTION_CHARS
 
@@ -23,10 +22,10 @@ def list_knowledge(
     if q and q.strip():
         # No more neighbours than the index holds: a huge offset must not allocate a huge result.
         k = min(max(limit + offset, 10) * 3, max(len(kb.index), 1))
-        ranked = candidates(kb, kb.embedder.embed([q.strip()]), k=k)[0]
+        ranked = kb.mirror.nearest_entries(kb.embedder.embed([q.strip()]), k)[0]
         page = ranked[offset : offset + limit]
         return KnowledgePage(
-            items=[kb.get(c.knowledge_id, score=c.score) for c in page], total=len(ranked), limit=limit, offset=offset
+            items=[kb.get(n.knowledge_id, score=n.cosine) for n in page], total=len(ranked), limit=limit, offset=offset
         )
     items, total = kb.list(limit, offset)
     return KnowledgePage(items=items, total=total, limit=limit, offset=offset)

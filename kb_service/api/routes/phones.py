@@ -18,9 +18,7 @@ def send_phone_code(
     KB_SMS_PER_HOUR."""
     runtime.sessions.check(session_id, token)
     client_ip = request.client.host if request.client else None
-    sent = runtime.phone_codes.send(session_id, body.phone, client_ip)
-    runtime.outbox_worker.wake()
-    return sent
+    return runtime.phone_codes.send(session_id, body.phone, client_ip)
 
 
 @router.post("/api/sessions/{session_id}/phone/verify", response_model=PhoneVerified)

@@ -58,7 +58,7 @@ async def session_events(
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_CURSOR)] = None,
     after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
 ) -> StreamingResponse:
-    """Follow-ups for this call: `event: followup`, data = {help_request_id, status, question, answer, message}.
+    """Follow-ups for this call: `event: followup`, data = {reference, status, question, answer, message}.
     403 without the session's token; 429 / 503 with Retry-After when too many streams are open."""
     await run_in_threadpool(runtime.sessions.check, session_id, token)
     hub: StreamHub = request.app.state.streams

@@ -1,0 +1,100 @@
+"""`frontdesk serve` and `migrate`: running the service and preparing its database."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from kb_service.cli.base import main, settings_or_exit
+from kb_service.config import Settings
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--access-log", is_flag=True, help="Log every HTTP request (off: the console's polling is noise).")
+def serve(host: str, port: int, access_log: bool) -> None:
+    """Start the service: API, call page and supervisor console.
+
+    \b
+    Example:
+        frontdesk serve
+        frontdesk serve --host 0.0.0.0 --port 8000
+    """
+    from kb_service.ops import logs
+
+    logs.configure(logging.INFO, access_log)  # first: one JSON line per event, phone numbers masked, no progress bars
+    import uvicorn
+
+    from kb_service.api.app import create_app
+    from kb_service.auth import load_or_create_token
+
+    settings = settings_or_exit()
+    require_migrated(settings)
+    token, generated = load_or_create_token(settings)
+    base = f"http://{host}:{port}"
+    click.echo(f"Call page:          {base}/")
+    click.echo(f"Supervisor console: {base}/supervisor  (user: supervisor)")
+    click.echo(f"API docs:           {base}/docs")
+    if generated:
+        click.echo(f"Supervisor token:   {token}  (generated now and kept in {settings.token_path})")
+    elif settings.supervisor_token:
+        click.echo("Supervisor token:   from KB_SUPERVISOR_TOKEN (not shown)")
+    else:
+        click.echo(f"Supervisor token:   in {settings.token_path} (not shown)")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=access_log,  # log_level alone would turn uvicorn's access lines back on
+        **server_options(settings),
+    )
+
+
+def require_migrated(settings: Settings) -> None:
+    """SQLite migrates itself on open; PostgreSQL must have had `frontdesk migrate` (Unmigrated otherwise)."""
+    from kb_service.storage.backends import open_store
+
+    open_store(settings).close()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations this version needs (PostgreSQL: before the first `serve`).
+
+    Safe while the service runs: each migration is one transaction, and two at once apply it once. SQLite
+    needs no step (`frontdesk serve` migrates its file itself). With KB_DATABASE_URL set, it migrates that
+    PostgreSQL database.
+
+    \b
+    Example:
+        frontdesk migrate
+    """
+    from kb_service.storage.backends import open_store
+
+    store = open_store(settings_or_exit(), migrate=False)
+    try:
+        applied = store.migrate()
+    finally:
+        store.close()
+    done = f"applied {', '.join(map(str, applied))}" if applied else "nothing to apply"
+    click.echo(f"{store.name}: {done}; the schema is current")
+
+
+def server_options(settings: Settings) -> dict:
+    """uvicorn options for `serve`: whom to believe about client addresses, and the slow-client timeouts."""
+    from kb_service.api.middleware.header_timeout import HeaderTimeoutProtocol
+
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {
+        # X-Forwarded-For only from KB_TRUSTED_PROXIES: uvicorn believes any loopback client by default, so a
+        # local process could pick its own address and dodge the per-client limits.
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+        "http": HeaderTimeoutProtocol,
+        # Open event streams (call pages, consoles) would hold a graceful shutdown forever: cut them after a second.
+        "timeout_graceful_shutdown": 1,
+    }
