@@ -12,8 +12,11 @@ CHANNEL = "slack"
 
 
 def escape(text: str) -> str:
-    """Slack reads `<…>` as links and mentions (`<!channel>`): caller text goes in as plain text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Caller text as one line of plain text: Slack reads `<…>` as links and mentions (`<!channel>`), so &, < and >
+    are escaped as its docs say, and every newline or other line break is collapsed into a space, so a question
+    cannot start a line of its own ("✅ *Resolved.* New console: …") inside the message."""
+    one_line = " ".join(text.split())  # str.split() breaks on \n, \r, \u2028, \u2029, \x85 and other whitespace
+    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def waited(seconds: float) -> str:

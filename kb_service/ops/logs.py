@@ -42,11 +42,13 @@ def mask_phones(text: str) -> str:
 
 
 _SESSION_PATH = re.compile(r"(/api/sessions/)[A-Za-z0-9_-]+")
+_SECRET_QUERY = re.compile(r"([?&](?:session_id|session_token|token|access_token|code)=)[^&\s\"']*", re.IGNORECASE)
 
 
 def mask_sessions(text: str) -> str:
-    """Session ids in request paths (access lines) are secrets of their callers: never logged."""
-    return _SESSION_PATH.sub(r"\1•••", text)
+    """Session ids in request paths and query strings (access lines), and tokens or codes passed in a query, are
+    secrets of their callers: never logged."""
+    return _SECRET_QUERY.sub(r"\1•••", _SESSION_PATH.sub(r"\1•••", text))
 
 
 class JsonFormatter(logging.Formatter):
