@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Open event streams (call pages) allowed per client IP and in all; more get 429 / 503.
     max_streams_per_ip: int = Field(default=8, ge=1, alias="KB_MAX_STREAMS_PER_IP")
     max_streams: int = Field(default=1000, ge=1, alias="KB_MAX_STREAMS")
+    # A request body must be all there within this many seconds, however steadily it trickles (else 408).
+    body_deadline_seconds: float = Field(default=30.0, gt=0, alias="KB_BODY_DEADLINE_SECONDS")
     # Open connections per client IP (0: no cap); more are closed at once. Trusted proxies are not capped.
     max_connections_per_ip: int = Field(default=64, ge=0, alias="KB_MAX_CONNECTIONS_PER_IP")
     # Callers' names, phone numbers, questions in the ask log and session events older than this are removed or

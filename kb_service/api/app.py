@@ -124,7 +124,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     # before the body cap, so a flooding client or a stranger on a supervisor route is turned away before its body
     # is even read.
     app.state.metrics = Metrics(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths={"/api/transcribe": MAX_AUDIO_BYTES})
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        paths={"/api/transcribe": MAX_AUDIO_BYTES},
+        deadline=settings.body_deadline_seconds,
+    )
     app.add_middleware(ConsoleApiGuard, path="/supervisor")
     app.add_middleware(SupervisorGate)
     app.add_middleware(RateLimit, rules=rate_rules(settings), on_limited=app.state.metrics.rate_limited)

@@ -3,7 +3,8 @@
 Every `/api/...` route that is not a caller's, and `/metrics`, needs `Authorization: Bearer <token>`. Checked here,
 outside the body cap, a request without the token gets 401 at once: a stranger cannot make the service read (or
 wait for) a body it would refuse anyway. A client IP that sends WRONG_TOKENS_PER_MINUTE wrong tokens within a
-minute gets 429 with Retry-After until the oldest of them is a minute old, whatever token it sends meanwhile.
+minute gets 429 with Retry-After until the oldest of them is a minute old, whatever token it sends meanwhile
+(the token is not even checked).
 The routes' own dependency still checks the token (deps.require_supervisor)."""
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class SupervisorGate:
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
-        if (wait := self._locked_for(client)) > 0:
+        offered = any(k == b"authorization" for k, _ in scope.get("headers", ()))
+        if offered and (wait := self._locked_for(client)) > 0:  # no token at all is simply 401
             retry = str(max(1, math.ceil(wait)))
             await send_json(send, 429, f"too many wrong supervisor tokens; retry in {retry} s", {"Retry-After": retry})
             return

@@ -1,5 +1,4 @@
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from kb_service.api.deps import RuntimeDep
@@ -9,11 +8,11 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz")
-async def healthz(runtime: RuntimeDep) -> JSONResponse:
+def healthz(runtime: RuntimeDep) -> JSONResponse:
     """`ok`, or 503 `unavailable` while the last write met a full or failing disk (until a write succeeds)."""
     if getattr(runtime.store, "write_failed", False):
         try:
-            await run_in_threadpool(_probe_write, runtime)
+            _probe_write(runtime)
         except DomainError as exc:
             return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
     body = {"status": "ok", "knowledge_entries": runtime.kb.count(), "index_size": len(runtime.kb.index)}
