@@ -90,6 +90,7 @@ class SqliteStore:
     @contextmanager
     def write(self, serialised: bool = True) -> Iterator[Tx]:
         conn = self.conn
+        changes = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
             tx = SqliteTx(conn)
@@ -109,7 +110,8 @@ class SqliteStore:
                 raise
             self.write_failed = True
             raise CannotWrite("the service cannot write to its disk (full or failing); retry later") from exc
-        self.write_failed = False
+        if conn.total_changes != changes:  # a commit that wrote something: the disk takes writes again
+            self.write_failed = False
         tx.committed()
 
     def query(self, sql: str, params: Any = ()) -> list[Any]:
