@@ -1,201 +1,195 @@
 // The caller's microphone, for speech recognition on our own server (KB_SPEECH=server): PCM from an AudioWorklet,
 // the end of each sentence found by ~0.7 s of silence (or by releasing push-to-talk), each sentence handed to the
 // page as a 16 kHz mono WAV, which every browser can record and the server decodes without guessing a codec.
-"use strict";
+const RATE = 16000;             // what Whisper hears; also keeps 15 s of speech under 0.5 MB
+const FRAME_MS = 20;            // mic-worklet.js posts frames this long
+const START_MS = 120;           // this much loud audio starts a sentence
+const END_SILENCE_MS = 700;     // this much quiet ends it
+const PRE_ROLL_MS = 300;        // kept from before the start, so the first syllable is not cut
+const MAX_SENTENCE_MS = 14000;  // the server takes 15 s at most
+const PROBE_MS = 1000;          // of a sentence begun while the agent talks: heard early, to tell caller from echo
+const MIN_LEVEL = 0.01;         // RMS below this (about -40 dBFS) is never speech
 
-(function () {
-  const RATE = 16000;             // what Whisper hears; also keeps 15 s of speech under 0.5 MB
-  const FRAME_MS = 20;            // mic-worklet.js posts frames this long
-  const START_MS = 120;           // this much loud audio starts a sentence
-  const END_SILENCE_MS = 700;     // this much quiet ends it
-  const PRE_ROLL_MS = 300;        // kept from before the start, so the first syllable is not cut
-  const MAX_SENTENCE_MS = 14000;  // the server takes 15 s at most
-  const PROBE_MS = 1000;          // of a sentence begun while the agent talks: heard early, to tell caller from echo
-  const MIN_LEVEL = 0.01;         // RMS below this (about -40 dBFS) is never speech
+export function supported() {
+  return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia &&
+    window.AudioContext && window.AudioWorkletNode);
+}
 
-  function supported() {
-    return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia &&
-      window.AudioContext && window.AudioWorkletNode);
+export function unsupportedReason() {
+  if (!window.isSecureContext) return "Voice input needs a secure (https) page: type your question instead.";
+  return "Voice input isn't available in this browser: type your question instead.";
+}
+
+// What a caller can do about a getUserMedia failure.
+function micProblem(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError") {
+    return "The microphone is blocked: allow it in the browser, or type your question.";
+  }
+  if (name === "NotFoundError" || name === "OverconstrainedError" || name === "NotReadableError") {
+    return "No working microphone was found: type your question instead.";
+  }
+  return "The microphone couldn't start: type your question instead.";
+}
+
+function concat(frames) {
+  const out = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) { out.set(f, at); at += f.length; }
+  return out;
+}
+
+// The browser's own resampler (with its low-pass filter), run offline on the finished sentence.
+async function resample(samples, from) {
+  if (from === RATE) return samples;
+  const Offline = window.OfflineAudioContext || window.webkitOfflineAudioContext;
+  const offline = new Offline(1, Math.ceil((samples.length * RATE) / from), RATE);
+  const buffer = offline.createBuffer(1, samples.length, from);
+  buffer.getChannelData(0).set(samples);
+  const source = offline.createBufferSource();
+  source.buffer = buffer;
+  source.connect(offline.destination);
+  source.start();
+  return (await offline.startRendering()).getChannelData(0);
+}
+
+function wav(samples) {
+  const view = new DataView(new ArrayBuffer(44 + samples.length * 2));
+  const text = (at, s) => { for (let i = 0; i < s.length; i++) view.setUint8(at + i, s.charCodeAt(i)); };
+  text(0, "RIFF"); view.setUint32(4, 36 + samples.length * 2, true); text(8, "WAVE");
+  text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+  view.setUint32(24, RATE, true); view.setUint32(28, RATE * 2, true); view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, samples.length * 2, true);
+  for (let i = 0; i < samples.length; i++) {
+    const s = Math.max(-1, Math.min(1, samples[i]));
+    view.setInt16(44 + i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
+  }
+  return new Blob([view], { type: "audio/wav" });
+}
+
+function rms(frame) {
+  let sum = 0;
+  for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
+  return Math.sqrt(sum / frame.length);
+}
+
+// onSpeechStart() -> true to have the sentence's first second sent to onProbe(wavBlob) (while the agent talks,
+// the microphone may be hearing the agent itself); onSentence(wavBlob): a finished sentence.
+export class Microphone {
+  constructor({ onSpeechStart, onProbe, onSentence }) {
+    this.onSpeechStart = onSpeechStart;
+    this.onProbe = onProbe;
+    this.onSentence = onSentence;
+    this.opening = null;
+    this.stream = null;
+    this.context = null;
+    this.holding = false;
+    this.reset();
   }
 
-  function unsupportedReason() {
-    if (!window.isSecureContext) return "Voice input needs a secure (https) page: type your question instead.";
-    return "Voice input isn't available in this browser: type your question instead.";
+  get open() { return this.context !== null; }
+
+  reset() {
+    this.floor = MIN_LEVEL;   // the room's noise level, followed slowly
+    this.preRoll = [];
+    this.sentence = null;     // frames of the sentence being spoken, or null between sentences
+    this.probe = false;       // its first second is still to go to onProbe
+    this.loudMs = 0;
+    this.quietMs = 0;
   }
 
-  // What a caller can do about a getUserMedia failure.
-  function micProblem(err) {
-    const name = err && err.name;
-    if (name === "NotAllowedError" || name === "SecurityError") {
-      return "The microphone is blocked: allow it in the browser, or type your question.";
+  // Resolves once the microphone is on; rejects with a message for the caller.
+  start() {
+    if (this.context) return Promise.resolve();
+    if (!this.opening) this.opening = this.connect().finally(() => { this.opening = null; });
+    return this.opening;
+  }
+
+  async connect() {
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(
+        { audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+    } catch (err) {
+      throw new Error(micProblem(err));
     }
-    if (name === "NotFoundError" || name === "OverconstrainedError" || name === "NotReadableError") {
-      return "No working microphone was found: type your question instead.";
+    const context = new AudioContext();
+    try {
+      await context.audioWorklet.addModule("mic-worklet.js");
+      const node = new AudioWorkletNode(context, "frontdesk-capture", { numberOfOutputs: 1 });
+      node.port.onmessage = (event) => this.hear(event.data);
+      const mute = context.createGain();
+      mute.gain.value = 0; // pulled by the destination so it runs everywhere, but never played back
+      context.createMediaStreamSource(stream).connect(node).connect(mute).connect(context.destination);
+      if (context.state === "suspended") await context.resume();
+    } catch (err) {
+      stream.getTracks().forEach((t) => t.stop());
+      context.close();
+      throw new Error("Voice input couldn't start in this browser: type your question instead.");
     }
-    return "The microphone couldn't start: type your question instead.";
+    this.stream = stream;
+    this.context = context;
+    this.reset();
   }
 
-  function concat(frames) {
-    const out = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
-    let at = 0;
-    for (const f of frames) { out.set(f, at); at += f.length; }
-    return out;
+  stop() {
+    this.holding = false;
+    if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+    if (this.context) this.context.close();
+    this.stream = null;
+    this.context = null;
+    this.reset();
   }
 
-  // The browser's own resampler (with its low-pass filter), run offline on the finished sentence.
-  async function resample(samples, from) {
-    if (from === RATE) return samples;
-    const Offline = window.OfflineAudioContext || window.webkitOfflineAudioContext;
-    const offline = new Offline(1, Math.ceil((samples.length * RATE) / from), RATE);
-    const buffer = offline.createBuffer(1, samples.length, from);
-    buffer.getChannelData(0).set(samples);
-    const source = offline.createBufferSource();
-    source.buffer = buffer;
-    source.connect(offline.destination);
-    source.start();
-    return (await offline.startRendering()).getChannelData(0);
-  }
-
-  function wav(samples) {
-    const view = new DataView(new ArrayBuffer(44 + samples.length * 2));
-    const text = (at, s) => { for (let i = 0; i < s.length; i++) view.setUint8(at + i, s.charCodeAt(i)); };
-    text(0, "RIFF"); view.setUint32(4, 36 + samples.length * 2, true); text(8, "WAVE");
-    text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
-    view.setUint32(24, RATE, true); view.setUint32(28, RATE * 2, true); view.setUint16(32, 2, true);
-    view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, samples.length * 2, true);
-    for (let i = 0; i < samples.length; i++) {
-      const s = Math.max(-1, Math.min(1, samples[i]));
-      view.setInt16(44 + i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
-    }
-    return new Blob([view], { type: "audio/wav" });
-  }
-
-  function rms(frame) {
-    let sum = 0;
-    for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
-    return Math.sqrt(sum / frame.length);
-  }
-
-  // onSpeechStart() -> true to have the sentence's first second sent to onProbe(wavBlob) (while the agent talks,
-  // the microphone may be hearing the agent itself); onSentence(wavBlob): a finished sentence.
-  class Microphone {
-    constructor({ onSpeechStart, onProbe, onSentence }) {
-      this.onSpeechStart = onSpeechStart;
-      this.onProbe = onProbe;
-      this.onSentence = onSentence;
-      this.opening = null;
-      this.stream = null;
-      this.context = null;
+  // Push-to-talk: everything between hold(true) and hold(false) is one sentence, whatever the silences.
+  hold(down) {
+    if (down && !this.holding) {
+      this.holding = true;
+      this.sentence = this.sentence || [...this.preRoll];
+      this.onSpeechStart();
+    } else if (!down && this.holding) {
       this.holding = false;
-      this.reset();
+      this.finish();
     }
+  }
 
-    get open() { return this.context !== null; }
-
-    reset() {
-      this.floor = MIN_LEVEL;   // the room's noise level, followed slowly
-      this.preRoll = [];
-      this.sentence = null;     // frames of the sentence being spoken, or null between sentences
-      this.probe = false;       // its first second is still to go to onProbe
-      this.loudMs = 0;
-      this.quietMs = 0;
-    }
-
-    // Resolves once the microphone is on; rejects with a message for the caller.
-    start() {
-      if (this.context) return Promise.resolve();
-      if (!this.opening) this.opening = this.connect().finally(() => { this.opening = null; });
-      return this.opening;
-    }
-
-    async connect() {
-      let stream;
-      try {
-        stream = await navigator.mediaDevices.getUserMedia(
-          { audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
-      } catch (err) {
-        throw new Error(micProblem(err));
+  hear(frame) {
+    if (!this.context) return;
+    const level = rms(frame);
+    const loud = level > Math.max(MIN_LEVEL, this.floor * 3);
+    // Down at once to a quieter room, up only slowly: steady noise raises the floor, speech hardly does.
+    this.floor = level < this.floor ? Math.max(level, MIN_LEVEL / 4) : this.floor + (level - this.floor) * 0.01;
+    if (this.sentence === null) {
+      this.preRoll.push(frame);
+      if (this.preRoll.length * FRAME_MS > PRE_ROLL_MS) this.preRoll.shift();
+      this.loudMs = loud ? this.loudMs + FRAME_MS : 0;
+      if (this.loudMs >= START_MS) {
+        this.sentence = [...this.preRoll];
+        this.quietMs = 0;
+        this.probe = Boolean(this.onSpeechStart());
       }
-      const context = new AudioContext();
-      try {
-        await context.audioWorklet.addModule("mic-worklet.js");
-        const node = new AudioWorkletNode(context, "frontdesk-capture", { numberOfOutputs: 1 });
-        node.port.onmessage = (event) => this.hear(event.data);
-        const mute = context.createGain();
-        mute.gain.value = 0; // pulled by the destination so it runs everywhere, but never played back
-        context.createMediaStreamSource(stream).connect(node).connect(mute).connect(context.destination);
-        if (context.state === "suspended") await context.resume();
-      } catch (err) {
-        stream.getTracks().forEach((t) => t.stop());
-        context.close();
-        throw new Error("Voice input couldn't start in this browser: type your question instead.");
-      }
-      this.stream = stream;
-      this.context = context;
-      this.reset();
+      return;
     }
-
-    stop() {
-      this.holding = false;
-      if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
-      if (this.context) this.context.close();
-      this.stream = null;
-      this.context = null;
-      this.reset();
-    }
-
-    // Push-to-talk: everything between hold(true) and hold(false) is one sentence, whatever the silences.
-    hold(down) {
-      if (down && !this.holding) {
-        this.holding = true;
-        this.sentence = this.sentence || [...this.preRoll];
-        this.onSpeechStart();
-      } else if (!down && this.holding) {
-        this.holding = false;
-        this.finish();
-      }
-    }
-
-    hear(frame) {
-      if (!this.context) return;
-      const level = rms(frame);
-      const loud = level > Math.max(MIN_LEVEL, this.floor * 3);
-      // Down at once to a quieter room, up only slowly: steady noise raises the floor, speech hardly does.
-      this.floor = level < this.floor ? Math.max(level, MIN_LEVEL / 4) : this.floor + (level - this.floor) * 0.01;
-      if (this.sentence === null) {
-        this.preRoll.push(frame);
-        if (this.preRoll.length * FRAME_MS > PRE_ROLL_MS) this.preRoll.shift();
-        this.loudMs = loud ? this.loudMs + FRAME_MS : 0;
-        if (this.loudMs >= START_MS) {
-          this.sentence = [...this.preRoll];
-          this.quietMs = 0;
-          this.probe = Boolean(this.onSpeechStart());
-        }
-        return;
-      }
-      this.sentence.push(frame);
-      if (this.probe && this.sentence.length * FRAME_MS >= PRE_ROLL_MS + PROBE_MS) {
-        this.probe = false;
-        this.encode(this.sentence).then(this.onProbe);
-      }
-      this.quietMs = loud ? 0 : this.quietMs + FRAME_MS;
-      const long = this.sentence.length * FRAME_MS >= MAX_SENTENCE_MS;
-      if (long || (!this.holding && this.quietMs >= END_SILENCE_MS)) this.finish();
-    }
-
-    finish() {
-      const frames = this.sentence;
-      this.sentence = null;
-      this.preRoll = [];
-      this.loudMs = 0;
+    this.sentence.push(frame);
+    if (this.probe && this.sentence.length * FRAME_MS >= PRE_ROLL_MS + PROBE_MS) {
       this.probe = false;
-      if (frames && frames.length > 0 && this.context) this.encode(frames).then(this.onSentence);
+      this.encode(this.sentence).then(this.onProbe);
     }
-
-    async encode(frames) {
-      return wav(await resample(concat(frames), this.context.sampleRate));
-    }
+    this.quietMs = loud ? 0 : this.quietMs + FRAME_MS;
+    const long = this.sentence.length * FRAME_MS >= MAX_SENTENCE_MS;
+    if (long || (!this.holding && this.quietMs >= END_SILENCE_MS)) this.finish();
   }
 
-  window.FrontDeskMic = { Microphone, supported, unsupportedReason };
-})();
+  finish() {
+    const frames = this.sentence;
+    this.sentence = null;
+    this.preRoll = [];
+    this.loudMs = 0;
+    this.probe = false;
+    if (frames && frames.length > 0 && this.context) this.encode(frames).then(this.onSentence);
+  }
+
+  async encode(frames) {
+    return wav(await resample(concat(frames), this.context.sampleRate));
+  }
+}

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from kb_service import demo
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
+from kb_service.conversation.intents import IntentReader
 from kb_service.desk import retention, texts
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.audits import Audits
 from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.delivery import WebhookDelivery
+from kb_service.desk.conversation import Conversation
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.phones import PhoneCodes
@@ -31,6 +33,7 @@ from kb_service.speech import Recognizer
 from kb_service.speech.vocabulary import Vocabulary
 from kb_service.storage import idempotency
 from kb_service.storage.backends import open_store
+from kb_service.storage.listener import ChangeListener, Listens
 from kb_service.token_buckets import TokenBuckets
 from models import LiveQualityPublic
 
@@ -156,11 +159,23 @@ class Runtime:
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
         self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
         self.transcriptions = TokenBuckets(TRANSCRIPTIONS_PER_SESSION_PER_MINUTE)
-        self.speech: Recognizer | None = None  # with KB_SPEECH=server, started (and its model loaded) with the workers
-        self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
-        self.asks: AskPipeline | None = None  # started with the workers
+        self.receptionist = Receptionist(
+            self.kb,
+            self.matcher,
+            self.desk,
+            self.confirmations,
+            IntentReader(self.embedder),  # embeds the curated conversational phrasings once
+            Conversation(settings.business_name),
+        )
+        self.asks = AskPipeline(self.receptionist, self.embedder)  # its workers start with the others
+        self.speech: Recognizer | None = None  # with KB_SPEECH=server, built (and its model loaded) at start
+        # PostgreSQL: other replicas' changes, as they commit; SQLite has no other replicas.
+        self.listener = (
+            ChangeListener(self.store, {"knowledge": self.kb.sync_if_changed_elsewhere})
+            if isinstance(self.store, Listens)
+            else None
+        )
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
-        self.listener = None  # PostgreSQL: other replicas' changes, as they commit (`start`)
         self._saved_version = -1
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
@@ -208,20 +223,15 @@ class Runtime:
     def _let_callers_first(self) -> None:
         """Background work's pause: wait while asks are in hand (at most CALLERS_FIRST_SECONDS, so that it
         still moves on under steady load)."""
-        if self.asks is not None:
-            self.asks.wait_idle(CALLERS_FIRST_SECONDS)
+        self.asks.wait_idle(CALLERS_FIRST_SECONDS)
 
     def start(self) -> None:
-        # Concurrent asks share forward passes, searches and commits.
-        self.asks = AskPipeline(self.receptionist, self.embedder)
+        self.asks.start()  # concurrent asks share forward passes, searches and commits
         if self.settings.speech == "server":
             self.speech = Recognizer(Vocabulary(self.store, self.settings.business_name))
         self.outbox_worker.start()
         self.sweeper.start()
-        if self.settings.database_url:
-            from kb_service.storage.listener import ChangeListener
-
-            self.listener = ChangeListener(self.store, {"knowledge": self.kb.sync_if_changed_elsewhere})
+        if self.listener is not None:
             self.listener.start()
 
     def on_change(self, channel: str, handler: Callable[[], object]) -> None:
@@ -233,8 +243,7 @@ class Runtime:
         self.stopping = True
         if self.listener is not None:
             self.listener.stop()
-        if self.asks is not None:
-            self.asks.close()
+        self.asks.close()
         if self.speech is not None:
             self.speech.close()
         self.sweeper.stop()

@@ -34,7 +34,8 @@ def plural(n: int, one: str, many: str = "") -> str:
 
 def preview_rows(preview: dict) -> list[list]:
     """One row per line, in the text's order: what it does, or what is wrong with it."""
-    rows, first_line = [], {}
+    rows: list[list] = []
+    first_line: dict[str, int] = {}
     for line in preview["lines"]:
         action = ACTIONS[line["action"]].format(line["knowledge_id"])
         if line["action"] == "new":  # lines with the same answer make one entry

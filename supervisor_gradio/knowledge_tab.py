@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from supervisor_gradio import views, widgets
@@ -81,7 +83,7 @@ def build(client_for: ClientFor, tab: gr.Tab) -> None:
         return list_entries(text, True, request)
 
     listed = [note, show_all, table, shown_ids]
-    refresh_list = {"fn": list_relevant, "inputs": [query], "outputs": listed}
+    refresh_list: dict[str, Any] = {"fn": list_relevant, "inputs": [query], "outputs": listed}
     for trigger in (search.click, query.submit, tab.select):
         trigger(**refresh_list)
     show_all.click(list_everything, [query], listed)

@@ -17,6 +17,8 @@ from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
 
 
 def local_base_url(request: gr.Request) -> str:
+    if request.request is None:  # Gradio passes the HTTP request to every event it runs for a browser
+        raise RuntimeError("the console's events need the browser's request")
     host, port = request.request.scope["server"]
     if ":" in host:  # IPv6
         host = f"[{host}]"

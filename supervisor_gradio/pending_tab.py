@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import gradio as gr
 
@@ -189,8 +190,8 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
         return f"✅ Request #{help_request_id} resolved. {followed}{learned}", "", "", None, help_request_id
 
     resolved = [result, answer, corrected, selected, answered]
-    after = {"fn": refresh, "inputs": [selected], "outputs": refreshed}
-    reopen = {"fn": open_request, "inputs": [selected, form_for], "outputs": opened}
+    after: dict[str, Any] = {"fn": refresh, "inputs": [selected], "outputs": refreshed}
+    reopen: dict[str, Any] = {"fn": open_request, "inputs": [selected, form_for], "outputs": opened}
     offer_similar = similar_panel.build(client_for, answered, result, after)
 
     def send_answer(current, text, corrected_text, learn_it, request: gr.Request):

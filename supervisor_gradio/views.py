@@ -11,9 +11,9 @@ from kb_service.ops.logs import mask_phone
 PENDING_HEADERS = ["#", "Question", "Caller", "Callers", "Waited", "Left"]
 HISTORY_HEADERS = ["#", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
 KNOWLEDGE_HEADERS = ["#", "Answer", "Phrasings", "Hits", "Last used"]
-KNOWLEDGE_WIDTHS = ["6%", "40%", "36%", "6%", "12%"]
+KNOWLEDGE_WIDTHS: list[str | int] = ["6%", "40%", "36%", "6%", "12%"]
 SEARCH_HEADERS = [*KNOWLEDGE_HEADERS, "Match"]  # search results say how close each is, in words
-SEARCH_WIDTHS = ["6%", "36%", "32%", "6%", "11%", "9%"]
+SEARCH_WIDTHS: list[str | int] = ["6%", "36%", "32%", "6%", "11%", "9%"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -21,6 +21,12 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def seconds_between(start: str, end: datetime) -> float:
+    """Seconds from the service's timestamp `start` (always set where this is used) to `end`."""
+    moment = parse_time(start)
+    return 0.0 if moment is None else (end - moment).total_seconds()
 
 
 def who(name: str | None, phone: str | None) -> str:
@@ -56,13 +62,13 @@ def local_time(value: str | None) -> str:
 def pending_row(item: dict, at: datetime) -> list:
     callers = item.get("callers") or []
     first = callers[0] if callers else {"name": item.get("caller_name"), "phone": item.get("caller_phone")}
-    left = (parse_time(item["deadline_at"]) - at).total_seconds()
+    left = -seconds_between(item["deadline_at"], at)
     return [
         item["id"],
         item["question"],
         who(first.get("name"), first.get("phone")),
         len(callers),
-        duration((at - parse_time(item["created_at"])).total_seconds()),
+        duration(seconds_between(item["created_at"], at)),
         duration(left) if left > 0 else "timing out",
     ]
 
@@ -79,7 +85,7 @@ def finished_at(item: dict) -> str | None:
 
 def history_row(item: dict) -> list:
     done = parse_time(finished_at(item))
-    waited = duration((done - parse_time(item["created_at"])).total_seconds()) if done else ""
+    waited = duration(seconds_between(item["created_at"], done)) if done else ""
     return [
         item["id"],
         item["status"],
@@ -178,7 +184,7 @@ def precision_markdown(quality: dict) -> str:
 
 def audit_caption(item: dict, at: datetime) -> str:
     """Ids and times only (the question and answer go into text boxes)."""
-    ago = duration((at - parse_time(item["asked_at"])).total_seconds())
+    ago = duration(seconds_between(item["asked_at"], at))
     when = f"{local_time(item['asked_at'])} ({ago} ago)"
     return f"**Auto-answer #{int(item['id'])}** · {when} · entry #{int(item['knowledge_id'])}"
 

@@ -114,7 +114,10 @@ def resolve(server: LiveServer, help_request_id: int, answer: str) -> None:
 def test_greets_by_business_name_and_answers_a_known_question(serve, open_call):
     server = serve(KB_BUSINESS_NAME="Maple Street Cuts")
     call = open_call(server.url)
-    expect(call.lines("agent").first).to_have_text("Hi, thanks for calling Maple Street Cuts, how can I help?")
+    expect(call.lines("agent").first).to_have_text(
+        "Hi, thanks for calling Maple Street Cuts. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
     expect(call.page.get_by_test_id("business-name")).to_have_text("Maple Street Cuts")
 
     call.ask(KNOWN)
@@ -226,7 +229,10 @@ def test_a_request_that_times_out_gets_the_apology(serve, open_call):
 def test_html_in_questions_answers_and_names_shows_literally(serve, open_call):
     server = serve(KB_BUSINESS_NAME="<b>Bold</b> Salon")
     call = open_call(server.url)
-    expect(call.lines("agent").first).to_have_text("Hi, thanks for calling <b>Bold</b> Salon, how can I help?")
+    expect(call.lines("agent").first).to_have_text(
+        "Hi, thanks for calling <b>Bold</b> Salon. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
     call.page.get_by_test_id("caller-name").fill(XSS)
 
     call.ask(XSS)
@@ -386,7 +392,10 @@ def test_starting_and_ending_a_call_with_the_browsers_speech_apis_has_no_errors(
 def test_voice_greets_ignores_its_own_echo_and_lets_the_caller_interrupt(serve, open_call):
     call = open_call(serve(KB_SPEECH="browser").url, init_script=FAKE_SPEECH)
     page, status = call.page, call.page.get_by_test_id("agent-status")
-    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+    greeting = (
+        "Hi, thanks for calling Bella Hair Studio. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
 
     page.get_by_test_id("call-button").click()
     expect(status).to_have_attribute("data-state", "speaking")
@@ -413,4 +422,56 @@ def test_voice_greets_ignores_its_own_echo_and_lets_the_caller_interrupt(serve, 
     page.get_by_test_id("question-input").type("and")  # typing interrupts too
     assert page.evaluate("window.__cancelled") >= 2
     expect(status).to_have_attribute("data-state", "listening")
+    assert call.errors == []
+
+
+@pytest.mark.parametrize(
+    "name,viewport", [("desktop", {"width": 1366, "height": 850}), ("phone", {"width": 390, "height": 844})]
+)
+def test_the_microphone_buttons_are_explained_on_the_page_and_in_the_readme(serve, open_call, name, viewport):
+    call = open_call(serve().url, viewport=viewport)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### The call page") : readme.index("### Who hears the caller")]
+    for testid in ["call-button", "talk-button", "push-to-talk-button"]:
+        button = call.page.get_by_test_id(testid)
+        expect(button).to_be_visible()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (testid, box)
+        assert button.get_attribute("title"), testid  # what it does, on hover and to screen readers
+        assert f"| **{button.text_content()}** |" in section, f"the README does not explain {button.text_content()!r}"
+    assert call.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert call.errors == []
+
+
+# FAKE_SPEECH, but each utterance ends a moment after it starts, as a real voice would.
+QUICK_SPEECH = FAKE_SPEECH.replace(
+    "speak(u) { window.__spoken.push(u.text); window.__current = u; }",
+    "speak(u) { window.__spoken.push(u.text); setTimeout(() => u.onend && u.onend({}), 50); }",
+)
+
+
+def test_a_typed_call_is_greeted_handed_to_a_person_and_ends_on_goodbye(serve, open_call):
+    server = serve()
+    call = open_call(server.url, init_script=QUICK_SPEECH)
+    page, agent = call.page, call.lines("agent")
+    expect(agent.first).to_contain_text("automated assistant")
+
+    call.ask("hi there")
+    expect(agent).to_have_count(2)  # handled by the agent itself ("replied"), shown and spoken like an answer
+    wait_for(lambda: page.evaluate("window.__spoken").count(agent.last.text_content()) == 1, what="the reply spoken")
+
+    call.ask("can I talk to a real person?")
+    expect(agent).to_have_count(3)  # "handoff": someone will call back; with no number yet, it asks for one
+    wait_for(lambda: agent.last.text_content() in page.evaluate("window.__spoken"), what="the hand-off spoken")
+    call.ask("it's 415 555 0177")
+    expect(agent).to_have_count(4)
+    callbacks = lambda: httpx.get(f"{server.url}/api/callbacks", headers=AUTH).json()["items"]  # noqa: E731
+    wait_for(lambda: any("0177" in item["phone"] for item in callbacks()), what="the hand-off's call-back")
+
+    call.ask("thanks, bye")
+    expect(call.transcript.locator("li.ended")).to_have_count(1)  # once the closing line is spoken
+    assert agent.last.text_content() in page.evaluate("window.__spoken")
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "ended")
+    expect(page.get_by_test_id("call-button")).to_have_text("Start a new call")
+    assert httpx.get(f"{server.url}/api/help-requests", headers=AUTH).json()["total"] == 0
     assert call.errors == []

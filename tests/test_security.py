@@ -23,6 +23,7 @@ PUBLIC = {
     ("/api/ask", "POST"): "the caller asks (with a session_id, only with its token)",
     ("/api/confirmations/{confirmation_id}", "POST"): "the caller's yes or no (one asked in a session: its token)",
     ("/api/sessions", "POST"): "the call page opens a call session",
+    ("/api/sessions/current", "GET"): "the session this browser's token holds, to resume it (204 without one)",
     ("/api/sessions/{session_id}/events", "GET"): "the caller's own follow-ups, with the session's token",
     ("/api/sessions/{session_id}/callbacks", "POST"): "a waiting caller asks for a call back, with the session's token",
     ("/api/sessions/{session_id}/phone", "POST"): "a caller asks for a code to prove a number, with the token",

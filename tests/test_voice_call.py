@@ -4,14 +4,18 @@ recorded by the page, heard by the server's Whisper (KB_SPEECH=server), answered
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.speech_support import join, normalise, speak
-from tests.support import wait_for
+from tests.support import AUTH, wait_for
 
 HOURS = "We're open Tuesday to Friday"
 WALK_INS = "we take walk-ins whenever a stylist is free"
@@ -88,7 +92,10 @@ def test_a_caller_without_web_speech_speaks_interrupts_and_hears_the_answer(serv
 
 def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, microphone, tmp_path):
     # The speakers' sound reaching the microphone: speech synthesis plays outside the browser's echo canceller.
-    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+    greeting = (
+        "Hi, thanks for calling Bella Hair Studio. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
     page = microphone(speak(greeting, tmp_path / "echo.wav"), server.url, NO_WEB_SPEECH)
     responses = []
     page.on("response", lambda r: "/api/transcribe" in r.url and responses.append(r))
@@ -100,9 +107,10 @@ def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, m
     heard = [r.json()["text"] for r in responses]
     assert len(heard) == 2 and all(set(normalise(text).split()) <= set(normalise(greeting).split()) for text in heard)
     assert "thanks for calling" in normalise(heard[1]), heard
+    # Never stopped: stopping cancels the synthesiser. (Whether it still speaks now depends on the page's watchdog
+    # for a voice that never says it ended, which a busy machine can outrun.)
     assert page.evaluate("window.__cancelled") == 0
     expect(lines(page, "caller")).to_have_count(0)
-    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "speaking")
     assert page.errors == []
 
 
@@ -199,3 +207,73 @@ def test_with_speech_off_the_page_offers_typing_only(serve, browser):
         expect(lines(page, "agent").last).to_contain_text(HOURS)
     finally:
         page.close()
+
+
+# The browser's speech synthesiser stand-in, as above, but each utterance ends a moment after it starts: the
+# caller speaks after the agent, not over it.
+SHORT_SPEECH = NO_WEB_SPEECH.replace(
+    "speak(u) { window.__spoken.push(u.text); }",
+    "speak(u) { window.__spoken.push(u.text); setTimeout(() => u.onend && u.onend({}), 50); }",
+)
+
+
+def with_pause(first: str, second: str, pause: float, folder) -> Path:
+    """`first`, exactly `pause` seconds of silence, then `second`: espeak-ng's own silence around each is cut."""
+    a = speak(first, folder / "first.wav", before=1.0, after=0)
+    b = speak(second, folder / "second.wav", before=0, after=0)
+    sox = shutil.which("sox")
+    assert sox, "sox is missing: run scripts/install-audio (make test does)"
+    cut_a, cut_b = folder / "first-cut.wav", folder / "second-cut.wav"
+    trim_end = ["reverse", "silence", "1", "0.02", "0.5%", "reverse"]
+    subprocess.run([sox, str(a), str(cut_a), *trim_end, "pad", "0", str(pause)], check=True)
+    subprocess.run([sox, str(b), str(cut_b), "silence", "1", "0.02", "0.5%", *trim_end, "pad", "0", "2"], check=True)
+    return join([cut_a, cut_b], folder / "paused.wav")
+
+
+def test_a_pause_mid_sentence_does_not_cut_the_caller_off(server, microphone, tmp_path):
+    audio = with_pause("I'd like to know", "what time you close", 0.6, tmp_path)
+    page = microphone(audio, server.url, SHORT_SPEECH)
+    page.get_by_test_id("call-button").click()
+
+    expect(lines(page, "caller")).to_have_count(1, timeout=30_000)
+    expect(lines(page, "agent")).to_have_count(2, timeout=30_000)  # the greeting and the reply
+    said = normalise(lines(page, "caller").first.text_content())
+    assert "like to know" in said and "close" in said, said
+    transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe'))"
+    assert page.evaluate(f"{transcriptions}.length") == 1  # one sentence, sent once
+    assert page.errors == []
+
+
+def test_a_spoken_call_greets_answers_a_follow_up_and_ends_on_goodbye(server, microphone, tmp_path):
+    # Each turn, then time for it to be heard, asked and answered before the next one starts.
+    # Worded so Whisper tiny hears espeak-ng's voice right ("what about Saturday?" came out "welcome out Saturday").
+    turns = ["What time do you open?", "And on Saturdays?", "Thanks, bye."]
+    audio = join(
+        [speak(text, tmp_path / f"turn-{i}.wav", after=6.0) for i, text in enumerate(turns)], tmp_path / "call.wav"
+    )
+    page = microphone(audio, server.url, SHORT_SPEECH)
+    expect(lines(page, "agent").first).to_contain_text("automated assistant")
+    page.get_by_test_id("call-button").click()
+
+    expect(lines(page, "caller")).to_have_count(3, timeout=60_000)
+    heard = [normalise(text) for text in lines(page, "caller").all_text_contents()]
+    assert "open" in heard[0] and "saturday" in heard[1] and "bye" in heard[2], heard
+    agent = lines(page, "agent")
+    expect(agent).to_have_count(4)  # the greeting, two answers and the closing line
+    expect(agent.nth(1)).to_contain_text(HOURS)
+    expect(agent.nth(2)).to_contain_text("Saturday")  # read in the light of the question before it
+
+    expect(page.get_by_test_id("transcript").locator("li.ended")).to_have_count(1)
+    expect(page.get_by_test_id("agent-status")).to_have_attribute("data-state", "ended")
+    expect(page.get_by_test_id("call-button")).to_have_text("Start a new call")
+    expect(page.get_by_test_id("talk-button")).to_have_attribute("aria-pressed", "false")
+    closing = agent.last.text_content()
+    assert page.evaluate("window.__spoken")[-1] == closing  # said aloud before the call ended
+    requests = httpx.get(f"{server.url}/api/help-requests", headers=AUTH).json()
+    assert requests["total"] == 0  # nothing here was a question for the supervisor
+    assert page.errors == []
+
+    page.get_by_test_id("call-button").click()  # a new call: a blank transcript and the greeting again
+    expect(lines(page, "caller")).to_have_count(0)
+    expect(lines(page, "agent")).to_have_count(1)
+    expect(page.get_by_test_id("call-button")).to_have_text("End call")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     app = FastAPI(
         title="FrontDesk KB",
-        version="0.2.0",
+        version=version("frontdesk-kb"),  # the installed package's, from pyproject.toml
         lifespan=lifespan,
         description="An AI receptionist that answers from a learned knowledge base and asks a "
         "supervisor when it is not sure.",

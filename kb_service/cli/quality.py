@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.config import Settings
@@ -46,6 +47,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
         dimension = 384
         model_name = ""
 
+        def embed(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+            raise RuntimeError("frontdesk stats embeds nothing")
+
     kb = KnowledgeBase(store, _NoModel(), settings.index_path)
     try:
         kb.mirror.index = VectorIndex.load(settings.index_path, 384)
@@ -63,7 +67,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     rate = "n/a" if result.auto_answer_rate is None else f"{result.auto_answer_rate:.1%}"
     hr = result.help_requests
     click.echo(f"help requests: {hr['pending']} pending, {hr['resolved']} resolved, {hr['unresolved']} unresolved")
-    click.echo(f"asks: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
+    click.echo(f"questions: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
+    click.echo(f"conversational turns: {result.conversational_turns} (greetings, thanks, goodbyes…)")
+    click.echo(f"hand-offs to staff: {result.handoffs}")
     click.echo(
         f"knowledge: {result.knowledge_entries} entries, {result.phrasings_in_db} phrasings in the database,"
         f" {result.phrasings_in_index} in the index file{index_note}"

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
+from kb_service.desk import help_request_reads as reads
 from kb_service.desk import outbox, phones, slack
 from kb_service.desk.followups import FollowUps
 from kb_service.desk.pending import PendingQuestions
@@ -19,7 +20,7 @@ from kb_service.errors import Conflict, NotFound
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.live import Verdicts
 from kb_service.storage.idempotency import IdempotencyKey
-from kb_service.storage.store import Effect, Row, Store, Tx, iso, iso_in, now
+from kb_service.storage.store import Effect, Store, Tx, iso, iso_in, now
 from models import (
     AskOutcome,
     AskResponse,
@@ -28,7 +29,6 @@ from models import (
     HelpRequestStatus,
     ResolveRequest,
     ResolveResponse,
-    WaitingCaller,
 )
 
 CHECKING_MESSAGE = (
@@ -173,7 +173,7 @@ class HelpDesk:
         answered_by: str = "supervisor",
         idempotency: IdempotencyKey | None = None,
     ) -> ResolveResponse:
-        row = self._row(help_request_id)
+        row = reads.find(self.store, help_request_id)
         learned_question = body.question or row["question"]
         # A personal answer is learned only if the supervisor says so, and sent only to the asker and those ticked.
         why_personal, only = self.followups.personal(help_request_id, body.answer, body.include_references)
@@ -193,9 +193,9 @@ class HelpDesk:
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
                 right = knowledge_id == row["best_knowledge_id"]
                 self.verdicts.record(tx, row["best_knowledge_id"], row["best_confidence"], right, "resolve")
-            if learn and knowledge_id is not None:
+            if vector is not None and knowledge_id is not None:
                 self.kb.writes.insert_phrasings(tx, knowledge_id, [learned_question], vector)
-            elif learn:
+            elif vector is not None:
                 knowledge_id = self.kb.writes.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
             followups = self.followups.queue(tx, help_request_id, row["question"], "resolved", body.answer, only)
@@ -241,57 +241,12 @@ class HelpDesk:
                     expired.append(help_request_id)
         return expired
 
-    # ---- reads
-
-    def _row(self, help_request_id: int) -> Row:
-        row = self.store.query_one("SELECT * FROM help_requests WHERE id = ?", (help_request_id,))
-        if row is None:
-            raise NotFound(f"help request {help_request_id} does not exist")
-        return row
+    # ---- reads (desk/help_request_reads.py)
 
     def get(self, help_request_id: int) -> HelpRequestPublic:
-        return self._public(self._row(help_request_id))
+        return reads.get(self.store, help_request_id)
 
     def list(
         self, status: HelpRequestStatus | None, limit: int, offset: int, oldest_first: bool = False
     ) -> tuple[list[HelpRequestPublic], int]:
-        where, params = ("WHERE status = ?", (status.value,)) if status else ("", ())
-        order = "ASC" if oldest_first else "DESC"
-        rows = self.store.query(
-            f"SELECT * FROM help_requests {where} ORDER BY id {order} LIMIT ? OFFSET ?", (*params, limit, offset)
-        )
-        total = self.store.scalar(f"SELECT COUNT(*) FROM help_requests {where}", params)
-        return [self._public(r) for r in rows], total
-
-    def _public(self, row: Row) -> HelpRequestPublic:
-        callers = self.store.query(
-            "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (row["id"],)
-        )
-        return HelpRequestPublic(
-            id=row["id"],
-            question=row["question"],
-            status=row["status"],
-            caller_name=row["caller_name"],
-            caller_phone=row["caller_phone"],
-            session_id=row["session_id"],
-            callers=[
-                WaitingCaller(
-                    reference=c["id"],
-                    name=c["name"],
-                    phone=c["phone"],
-                    session_id=c["session_id"],
-                    phone_verified=bool(c["phone_verified"]),
-                    joined_at=c["joined_at"],
-                    question=c["question"],
-                )
-                for c in callers
-            ],
-            created_at=row["created_at"],
-            deadline_at=row["deadline_at"],
-            resolved_at=row["resolved_at"],
-            expired_at=row["expired_at"],
-            answer=row["answer"],
-            answered_by=row["answered_by"],
-            knowledge_id=row["knowledge_id"],
-            best_score=row["best_score"],
-        )
+        return reads.listing(self.store, status, limit, offset, oldest_first)

@@ -53,6 +53,16 @@ class CallerSessions:
         if not hmac.compare_digest(expected, _hash(token or "")):
             raise Forbidden(NOT_YOURS)
 
+    def held(self, token: str | None) -> tuple[str, datetime] | None:
+        """The live session whose token this is (id, expiry), or None."""
+        if not token:
+            return None
+        row = self.store.query_one(
+            "SELECT id, expires_at FROM caller_sessions WHERE token_hash = ? AND expires_at > ?",
+            (_hash(token), iso(now())),
+        )
+        return None if row is None else (row["id"], datetime.fromisoformat(row["expires_at"]))
+
     def forget_expired(self) -> int:
         with self.store.write() as tx:
             return tx.execute("DELETE FROM caller_sessions WHERE expires_at <= ?", (iso(now()),)).rowcount

@@ -223,8 +223,8 @@ def plan(kb: KnowledgeBase, text: str, fmt: Format, near_duplicates: bool = True
         if answer not in existing:
             result.new_entries.append((answer, questions))
             continue
-        knowledge_id, known = existing[answer]
-        fresh = [q for q in questions if q not in known]
+        knowledge_id, taught = existing[answer]
+        fresh = [q for q in questions if q not in taught]
         if fresh:
             result.additions.append((knowledge_id, fresh))
         else:

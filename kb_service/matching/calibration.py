@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def calibrate(
         ids = sorted(random.Random(0).sample(ids, MAX_QUESTIONS))
     outcomes, duplicates = _self_test(matcher, ids, owner, vectors, per_entry, yield_to)
     known = [o for o in outcomes if o.expected is not None]
-    base = dict(
+    base: dict[str, Any] = dict(
         target_precision=target_precision,
         positives=len(known),
         unknowns=len(outcomes) - len(known),

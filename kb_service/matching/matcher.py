@@ -159,8 +159,8 @@ class Matcher:
             outcome = CONFIRM
         else:
             outcome = ESCALATE
-        guarded = question is not None and best is not None and (guard_all or outcome != ESCALATE)
-        if guarded and (reason := self._guard(question, best)) is not None:
+        guarded = guard_all or outcome != ESCALATE
+        if guarded and question is not None and best is not None and (reason := self._guard(question, best)):
             return Decision(ESCALATE, best, runner_up, guard=reason)
         return Decision(outcome, best, runner_up)
 

@@ -33,7 +33,7 @@ def collect(store: Store, live: LiveQualityPublic) -> Quality:
     by_outcome = {
         r["outcome"]: r["n"] for r in store.query("SELECT outcome, COUNT(*) AS n FROM ask_log GROUP BY outcome")
     }
-    asks = sum(by_outcome.values())
+    asks = sum(by_outcome.get(outcome, 0) for outcome in ("answered", "confirm", "escalated"))  # questions only
     answered, escalated = by_outcome.get("answered", 0), by_outcome.get("escalated", 0)
     resolved = help_request_counts(store)["resolved"]
     missed = store.query(
@@ -66,13 +66,21 @@ def plot_live_precision(store: Store, path, threshold: float, target: float) -> 
 
     labels = Labels(store)
     lowest, highest = labels.span() or (threshold, threshold)
-    xs, ys, lows, highs, counts = [], [], [], [], []
+    xs: list[float] = []
+    ys: list[float] = []
+    lows: list[float] = []
+    highs: list[float] = []
+    counts: list[int] = []
     for t in [round(c / 100, 2) for c in range(math.floor(lowest * 100), math.floor(highest * 100) + 1)]:
         right, total = labels.between(t)
-        if total < 5:
-            continue
         low, high = wilson(right, total)
-        xs.append(t), ys.append(right / total), lows.append(low), highs.append(high), counts.append(total)
+        if total < 5 or low is None or high is None:
+            continue
+        xs.append(t)
+        ys.append(right / total)
+        lows.append(low)
+        highs.append(high)
+        counts.append(total)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.fill_between(xs, lows, highs, alpha=0.25, label="95% interval")
     ax.plot(xs, ys, label="precision of the verdicts at or above")

@@ -10,16 +10,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-
-from kb_service.storage.postgres import PostgresStore
+from typing import Any, Protocol, runtime_checkable
 
 log = logging.getLogger("frontdesk")
 
 RECONNECT_SECONDS = 0.5
 
 
+@runtime_checkable
+class Listens(Protocol):
+    """A store whose other replicas announce their commits (`PostgresStore`); SQLite has no other replicas."""
+
+    def listen(self) -> Any:
+        """A connection of its own, listening; `notifies()` yields what other replicas announce."""
+        ...
+
+
 class ChangeListener:
-    def __init__(self, store: PostgresStore, handlers: dict[str, Callable[[], object]]):
+    def __init__(self, store: Listens, handlers: dict[str, Callable[[], object]]):
         self.store = store
         self.handlers = handlers
         self._stop = threading.Event()
@@ -30,7 +38,8 @@ class ChangeListener:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

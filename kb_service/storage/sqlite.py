@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from kb_service.errors import DomainError
 from kb_service.storage import schema
+from kb_service.storage.migrations import Only
 from kb_service.storage.store import Tx
 
 BUSY_TIMEOUT_MS = 15_000
@@ -47,8 +48,8 @@ class SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection):
         super().__init__()
         # The connection's own methods, bound once: a statement costs no extra call.
-        self.execute = conn.execute  # type: ignore[method-assign]
-        self.executemany = conn.executemany  # type: ignore[method-assign]
+        self.execute: Callable[..., sqlite3.Cursor] = conn.execute  # type: ignore[method-assign]
+        self.executemany: Callable[..., sqlite3.Cursor] = conn.executemany  # type: ignore[method-assign]
 
 
 class SqliteStore:
@@ -128,7 +129,9 @@ class SqliteStore:
     def startup_lock(self) -> Iterator[None]:
         yield
 
-    def ddl(self, statement: str) -> str:
+    def ddl(self, statement: str | Only) -> str | None:
+        if isinstance(statement, Only):
+            return statement.sql if statement.dialect == "sqlite" else None
         return statement
 
     def applied_migrations(self) -> set[int]:

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 
 from kb_service.api.deps import RuntimeDep, SupervisorDep
 from kb_service.knowledge import importing
-from models.knowledge_import import ImportPreview, ImportResult, ImportText
+from models.knowledge_import import ImportLinePublic, ImportPreview, ImportProblemPublic, ImportResult, ImportText
 
 router = APIRouter(prefix="/api/knowledge/import", tags=["supervisor"])
 
@@ -18,8 +18,8 @@ def preview_import(body: ImportText, runtime: RuntimeDep, supervisor: Supervisor
     in meaning to another entry's phrasing. Writes nothing."""
     planned = importing.plan(runtime.kb, body.text, body.format)
     return ImportPreview(
-        lines=[asdict(line) | {"line": line.number} for line in planned.lines],
-        problems=[asdict(problem) for problem in planned.problems],
+        lines=[ImportLinePublic.model_validate(asdict(line) | {"line": line.number}) for line in planned.lines],
+        problems=[ImportProblemPublic.model_validate(asdict(problem)) for problem in planned.problems],
         entries_new=len(planned.new_entries),
         phrasings_added=planned.phrasings_added,
         duplicates_skipped=planned.skipped,

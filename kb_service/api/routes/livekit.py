@@ -44,6 +44,7 @@ def room_for(session_id: str) -> str:
 def caller_token(settings: Settings, session_id: str) -> LivekitTokenPublic:
     """Mint a join token for this call's room, for a new server-assigned caller identity."""
     room = room_for(session_id)
+    url, key, secret = (v or "" for v in (settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret))
     identity = f"caller-{secrets.token_hex(6)}"
     grants = VideoGrants(
         room_join=True,
@@ -54,7 +55,7 @@ def caller_token(settings: Settings, session_id: str) -> LivekitTokenPublic:
         can_publish_sources=["microphone"],
     )
     token = (
-        AccessToken(settings.livekit_api_key.strip(), settings.livekit_api_secret.strip())
+        AccessToken(key.strip(), secret.strip())
         .with_identity(identity)
         .with_name("Caller")
         .with_grants(grants)
@@ -62,7 +63,7 @@ def caller_token(settings: Settings, session_id: str) -> LivekitTokenPublic:
         .to_jwt()
     )
     return LivekitTokenPublic(
-        url=settings.livekit_url.strip(),
+        url=url.strip(),
         token=token,
         room=room,
         identity=identity,

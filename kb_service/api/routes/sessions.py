@@ -1,5 +1,6 @@
-"""Call sessions: `POST /api/sessions` issues one; its live channel streams the call's follow-ups as Server-Sent
-Events, to the holder of the session's token only.
+"""Call sessions: `POST /api/sessions` issues one; `GET /api/sessions/current` gives a new tab the one its browser
+holds, to resume; its live channel streams the call's follow-ups as Server-Sent Events, to the holder of the
+session's token only.
 
 Each event carries its database id as the SSE `id`, so a reconnecting EventSource sends `Last-Event-ID`
 and gets exactly what it missed: nothing lost, nothing repeated."""
@@ -16,7 +17,8 @@ from starlette.types import Receive, Scope, Send
 
 from kb_service.api.deps import SESSION_COOKIE, RuntimeDep, SessionId, SessionTokenDep
 from kb_service.api.streams import StreamHub
-from models import SessionPublic
+from kb_service.desk.session_history import current_session
+from models import CurrentSession, SessionPublic
 
 router = APIRouter(tags=["caller"])
 
@@ -39,6 +41,20 @@ async def create_session(request: Request, response: Response, runtime: RuntimeD
         path="/api",
     )
     return SessionPublic(session_id=issued.session_id, session_token=issued.session_token, expires_at=issued.expires_at)
+
+
+@router.get(
+    "/api/sessions/current",
+    response_model=CurrentSession,
+    responses={204: {"description": "This browser holds no live call session"}},
+)
+async def current(runtime: RuntimeDep, token: SessionTokenDep) -> CurrentSession | Response:
+    """The call session whose token comes with the request (the `fd_session` cookie), with its latest turns and
+    what it waits for, so a new tab can resume the call. 204 when there is none, or it expired."""
+    held = await run_in_threadpool(runtime.sessions.held, token)
+    if held is None:
+        return Response(status_code=204)
+    return await run_in_threadpool(current_session, runtime.store, *held)
 
 
 @router.get(
