@@ -15,8 +15,8 @@ from kb_service.desk import retention, texts
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.audits import Audits
 from kb_service.desk.confirmations import Confirmations
-from kb_service.desk.delivery import WebhookDelivery
 from kb_service.desk.conversation import Conversation
+from kb_service.desk.delivery import WebhookDelivery
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.phones import PhoneCodes
