@@ -17,7 +17,7 @@ class PhoneCodeRequest(StrictInput):
     @field_validator("phone")
     @classmethod
     def _phone_looks_like_a_phone(cls, value: str) -> str:
-        return Caller.phone_checked(value)
+        return Caller.phone_checked(value) or value  # never None here: the field is required and non-empty
 
 
 class PhoneCodeCheck(StrictInput):
