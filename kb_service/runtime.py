@@ -10,10 +10,12 @@ from collections.abc import Callable
 from kb_service import demo
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
+from kb_service.conversation.intents import IntentReader
 from kb_service.desk import retention
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.audits import Audits
 from kb_service.desk.confirmations import Confirmations
+from kb_service.desk.conversation import Conversation
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
 from kb_service.desk.receptionist import Receptionist
@@ -120,7 +122,14 @@ class Runtime:
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
         self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
         self.transcriptions = TokenBuckets(TRANSCRIPTIONS_PER_SESSION_PER_MINUTE)
-        self.receptionist = Receptionist(self.kb, self.matcher, self.desk, self.confirmations)
+        self.receptionist = Receptionist(
+            self.kb,
+            self.matcher,
+            self.desk,
+            self.confirmations,
+            IntentReader(self.embedder),  # embeds the curated conversational phrasings once
+            Conversation(settings.business_name),
+        )
         self.asks = AskPipeline(self.receptionist, self.embedder)  # its workers start with the others
         self.speech: Recognizer | None = None  # with KB_SPEECH=server, built (and its model loaded) at start
         # PostgreSQL: other replicas' changes, as they commit; SQLite has no other replicas.

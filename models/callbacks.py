@@ -16,9 +16,12 @@ class CallbackPublic(BaseModel):
     """One caller to call back. `id` is the caller's own reference (the `help_request_id` they were given)."""
 
     id: int
-    help_request_id: int  # the request as the supervisor sees it (several callers can share one)
-    reason: Literal["asked", "timed_out"]  # the caller asked to be called back, or nobody answered in time
-    status: HelpRequestStatus  # of the request: a caller who asked may since have been sent the answer
+    # The request as the supervisor sees it (several callers can share one); None for a hand-off.
+    help_request_id: int | None
+    # The caller asked to be called back, or nobody answered in time, or the caller asked the agent for a person
+    # or for what only staff can do (booking, cancelling, a complaint: `handoff`, with no help request).
+    reason: Literal["asked", "timed_out", "handoff"]
+    status: HelpRequestStatus | None  # of the request (None for a hand-off): a caller may since have the answer
     name: str | None
     phone: str
     question: str  # the caller's own words

@@ -14,6 +14,8 @@ class InsightsCounts(BaseModel):
     escalations: int  # asks that went to the supervisor
     resolved: int  # help requests the supervisor answered
     median_answer_seconds: float | None  # from a request opening to the supervisor's answer
+    conversational_turns: int = 0  # turns the agent handled itself (`replied`: a greeting, thanks…): not questions
+    handoffs: int = 0  # callers handed to staff (`handoff`): not questions
 
 
 class InsightsDay(InsightsCounts):

@@ -30,6 +30,8 @@ class AskOutcome(str, Enum):
     answered = "answered"
     confirm = "confirm"  # the agent asks the caller whether it understood them (POST /api/confirmations/{id})
     escalated = "escalated"
+    replied = "replied"  # the agent handled the turn itself (a greeting, thanks, "say that again"): no help request
+    handoff = "handoff"  # the caller asked for a person, or for what only staff can do: a call-back, no help request
 
 
 class Caller(StrictInput):
@@ -71,6 +73,7 @@ class AskResponse(BaseModel):
     reference: int | None
     message: str  # what the agent says
     confirmation_id: str | None = None  # with `confirm`: answer it at POST /api/confirmations/{confirmation_id}
+    end_call: bool = False  # the caller said goodbye: the call page ends the call
 
 
 class SessionPublic(BaseModel):
@@ -252,9 +255,11 @@ class KnowledgeUpdate(StrictInput):
 
 class StatsPublic(BaseModel):
     help_requests: dict[str, int]
-    asks_total: int
+    asks_total: int  # questions: asks answered, confirmed first or escalated
     asks_answered: int
-    auto_answer_rate: float | None
+    auto_answer_rate: float | None  # asks_answered / asks_total
+    conversational_turns: int = 0  # turns the agent handled itself (`replied`): not questions
+    handoffs: int = 0  # callers handed to staff (`handoff`): not questions
     knowledge_entries: int
     phrasings_in_db: int
     phrasings_in_index: int
@@ -307,7 +312,9 @@ class DashboardPublic(BaseModel):
     pending: int
     resolved_today: int
     unresolved_today: int
-    asks_last_24h: int
+    asks_last_24h: int  # questions only: greetings, thanks and hand-offs are counted apart
     answered_last_24h: int
     auto_answer_rate_24h: float | None
+    conversational_last_24h: int = 0  # turns the agent handled itself (`replied`)
+    handoffs_last_24h: int = 0
     today_starts_at: datetime

@@ -78,6 +78,7 @@ def test_asks_that_arrive_while_the_model_is_busy_share_the_next_forward_pass(cl
     runtime = client.app.state.runtime
     model = GatedEmbedder(embedder)
     pipeline = AskPipeline(runtime.receptionist, model)
+    pipeline.start()
     alone = [client.post("/api/ask", json={"question": q}).json() for q in QUESTIONS]
 
     async def burst() -> list:
@@ -103,6 +104,7 @@ def test_wait_idle_waits_while_an_ask_is_in_hand(client, embedder):
     """Background work (calibration) waits with `wait_idle` before each step, so callers go first."""
     model = GatedEmbedder(embedder)
     pipeline = AskPipeline(client.app.state.runtime.receptionist, model)
+    pipeline.start()
 
     async def ask_while_waiting() -> tuple:
         idle_before = pipeline.wait_idle(0)

@@ -114,7 +114,10 @@ def resolve(server: LiveServer, help_request_id: int, answer: str) -> None:
 def test_greets_by_business_name_and_answers_a_known_question(serve, open_call):
     server = serve(KB_BUSINESS_NAME="Maple Street Cuts")
     call = open_call(server.url)
-    expect(call.lines("agent").first).to_have_text("Hi, thanks for calling Maple Street Cuts, how can I help?")
+    expect(call.lines("agent").first).to_have_text(
+        "Hi, thanks for calling Maple Street Cuts. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
     expect(call.page.get_by_test_id("business-name")).to_have_text("Maple Street Cuts")
 
     call.ask(KNOWN)
@@ -226,7 +229,10 @@ def test_a_request_that_times_out_gets_the_apology(serve, open_call):
 def test_html_in_questions_answers_and_names_shows_literally(serve, open_call):
     server = serve(KB_BUSINESS_NAME="<b>Bold</b> Salon")
     call = open_call(server.url)
-    expect(call.lines("agent").first).to_have_text("Hi, thanks for calling <b>Bold</b> Salon, how can I help?")
+    expect(call.lines("agent").first).to_have_text(
+        "Hi, thanks for calling <b>Bold</b> Salon. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
     call.page.get_by_test_id("caller-name").fill(XSS)
 
     call.ask(XSS)
@@ -386,7 +392,10 @@ def test_starting_and_ending_a_call_with_the_browsers_speech_apis_has_no_errors(
 def test_voice_greets_ignores_its_own_echo_and_lets_the_caller_interrupt(serve, open_call):
     call = open_call(serve(KB_SPEECH="browser").url, init_script=FAKE_SPEECH)
     page, status = call.page, call.page.get_by_test_id("agent-status")
-    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+    greeting = (
+        "Hi, thanks for calling Bella Hair Studio. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
 
     page.get_by_test_id("call-button").click()
     expect(status).to_have_attribute("data-state", "speaking")

@@ -143,7 +143,8 @@ def test_call_config_is_public_and_has_no_secrets(caller_client):
     assert response.json() == {
         "business_name": "Maple Street Cuts",
         "livekit_enabled": True,
-        "greeting": "Hi, thanks for calling Maple Street Cuts, how can I help?",
+        "greeting": "Hi, thanks for calling Maple Street Cuts. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?",
         "speech": "server",
     }
     assert SECRET not in response.text and KEY not in response.text

@@ -301,6 +301,7 @@ def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder,
     }
     expected_deletions = {
         "session_events": old["session_events"],
+        "session_turns": old["session_turns"],  # a call's turns, kept for follow-ups and "say that again"
         "outbox": old["outbox"] - {still_due},
         "idempotency_keys": old["idempotency_keys"],
         "caller_sessions": old["caller_sessions"],

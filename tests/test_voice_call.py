@@ -92,7 +92,10 @@ def test_a_caller_without_web_speech_speaks_interrupts_and_hears_the_answer(serv
 
 def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, microphone, tmp_path):
     # The speakers' sound reaching the microphone: speech synthesis plays outside the browser's echo canceller.
-    greeting = "Hi, thanks for calling Bella Hair Studio, how can I help?"
+    greeting = (
+        "Hi, thanks for calling Bella Hair Studio. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
     page = microphone(speak(greeting, tmp_path / "echo.wav"), server.url, NO_WEB_SPEECH)
     responses = []
     page.on("response", lambda r: "/api/transcribe" in r.url and responses.append(r))

@@ -67,7 +67,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     rate = "n/a" if result.auto_answer_rate is None else f"{result.auto_answer_rate:.1%}"
     hr = result.help_requests
     click.echo(f"help requests: {hr['pending']} pending, {hr['resolved']} resolved, {hr['unresolved']} unresolved")
-    click.echo(f"asks: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
+    click.echo(f"questions: {result.asks_total} ({result.asks_answered} auto-answered, rate {rate})")
+    click.echo(f"conversational turns: {result.conversational_turns} (greetings, thanks, goodbyes…)")
+    click.echo(f"hand-offs to staff: {result.handoffs}")
     click.echo(
         f"knowledge: {result.knowledge_entries} entries, {result.phrasings_in_db} phrasings in the database,"
         f" {result.phrasings_in_index} in the index file{index_note}"

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kb_service.conversation.split import two_questions
+from kb_service.desk.reading import Part
 from kb_service.desk.receptionist import Receptionist
 from kb_service.embedding import Embedder
 from kb_service.errors import DomainError
@@ -103,18 +105,21 @@ class AskPipeline:
                 asks = self._take()
                 if not asks:  # closed and drained
                     return
+                # Two questions in one turn are embedded apart too, in the same pass (found from the words).
+                splits = [two_questions(a.body.question) for a in asks]
+                extra = [part for split in splits if split for part in split]
                 try:
-                    vectors = self.embedder.embed([a.body.question for a in asks])
+                    vectors = self.embedder.embed([a.body.question for a in asks] + extra)
                 except Exception as exc:  # every waiting caller gets the error, not a hang
                     log.exception("embedding a batch of %d asks failed", len(asks))
                     self._done(asks, [exc] * len(asks))
                     continue
                 self.batches += 1
-            self._respond(asks, vectors)
+            self._respond(asks, vectors[: len(asks)], _parts(splits, vectors[len(asks) :]))
 
-    def _respond(self, asks: list[_Ask], vectors: np.ndarray) -> None:
+    def _respond(self, asks: list[_Ask], vectors: np.ndarray, parts: list[list[Part]]) -> None:
         try:
-            results = self.receptionist.respond(vectors, [a.body for a in asks], [a.key for a in asks])
+            results = self.receptionist.respond(vectors, [a.body for a in asks], [a.key for a in asks], parts)
         except Exception as exc:  # the commit failed: nobody's ask was recorded
             log.exception("recording a batch of %d asks failed", len(asks))
             results = [exc] * len(asks)
@@ -128,6 +133,19 @@ class AskPipeline:
             self._in_hand -= len(asks)
             if self._in_hand == 0:
                 self._idle.notify_all()
+
+
+def _parts(splits: list[tuple[str, str] | None], vectors: np.ndarray) -> list[list[Part]]:
+    """Each ask's two questions with their vectors (none for an ask of one question)."""
+    parts: list[list[Part]] = []
+    row = 0
+    for split in splits:
+        if split is None:
+            parts.append([])
+            continue
+        parts.append([Part(split[0], vectors[row]), Part(split[1], vectors[row + 1])])
+        row += 2
+    return parts
 
 
 def _deliver(asks: list[_Ask], results: list) -> None:

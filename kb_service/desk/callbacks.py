@@ -1,7 +1,8 @@
 """Call-backs, one per waiting caller (several callers can share one help request, and each needs a call).
 
 A caller is due a call back when they left a phone number and either their request timed out, or they asked to
-be called back instead of waiting (`request`). The supervisor marks each one done, with a note (`mark_done`).
+be called back instead of waiting (`request`), or they asked for a person or for what only staff can do (a
+hand-off: no help request behind it). The supervisor marks each one done, with a note (`mark_done`).
 Retention (desk/retention.py) forgets the name, phone and note like any caller's details, which also takes an
 old call-back off the list."""
 
@@ -25,10 +26,9 @@ _WHERE = {
 }
 # To call: the longest waiting first. Called back: the latest first.
 _ORDER = {"open": "c.id", "done": "c.called_back_at DESC, c.id", "all": "c.called_back_at IS NOT NULL, c.id"}
-_SELECT = (
-    "SELECT c.*, r.status, r.question AS request_question, r.answer FROM help_request_callers c"
-    " JOIN help_requests r ON r.id = c.help_request_id"
-)
+# A hand-off (desk/conversation.py) is a call-back with no help request: hence the LEFT JOIN.
+_FROM = "help_request_callers c LEFT JOIN help_requests r ON r.id = c.help_request_id"
+_SELECT = f"SELECT c.*, r.status, r.question AS request_question, r.answer FROM {_FROM}"
 
 ASKED_MESSAGE = "Thanks. Someone will call you back at {phone} as soon as they can."
 
@@ -37,7 +37,11 @@ def _public(row: sqlite3.Row) -> CallbackPublic:
     return CallbackPublic(
         id=row["id"],
         help_request_id=row["help_request_id"],
-        reason="asked" if row["callback_requested_at"] else "timed_out",
+        reason="handoff"
+        if row["help_request_id"] is None
+        else "asked"
+        if row["callback_requested_at"]
+        else "timed_out",
         status=row["status"],
         name=row["name"],
         phone=row["phone"],
@@ -53,9 +57,7 @@ def _public(row: sqlite3.Row) -> CallbackPublic:
 def listed(store: Store, status: Status, limit: int, offset: int) -> CallbackPage:
     where = _WHERE[status]
     rows = store.query(f"{_SELECT} WHERE {where} ORDER BY {_ORDER[status]} LIMIT ? OFFSET ?", (limit, offset))
-    total = store.scalar(
-        f"SELECT COUNT(*) FROM help_request_callers c JOIN help_requests r ON r.id = c.help_request_id WHERE {where}"
-    )
+    total = store.scalar(f"SELECT COUNT(*) FROM {_FROM} WHERE {where}")
     return CallbackPage(items=[_public(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -70,8 +72,7 @@ def mark_done(store: Store, callback_id: int, note: str | None) -> CallbackPubli
     """Guarded like the request lifecycle: only a call-back not yet done can be marked (409 otherwise)."""
     with store.write() as tx:
         due = tx.execute(
-            f"SELECT c.called_back_at FROM help_request_callers c JOIN help_requests r ON r.id = c.help_request_id"
-            f" WHERE c.id = ? AND {_DUE}",
+            f"SELECT c.called_back_at FROM {_FROM} WHERE c.id = ? AND {_DUE}",
             (callback_id,),
         ).fetchone()
         if due is None:

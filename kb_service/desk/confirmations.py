@@ -20,6 +20,11 @@ from kb_service.storage.store import Row, Store, Tx, iso, iso_in, now
 from models import AskOutcome, AskRequest, AskResponse, Caller
 
 CONFIRM_SECONDS = 300
+# After the caller's no: no "Good question" (it was the agent that misunderstood), just that it will check.
+MISUNDERSTOOD_MESSAGE = (
+    "Sorry, I misunderstood. Let me check your question with someone and get back to you: I'll tell you here as"
+    " soon as I know, and by text if you left your number."
+)
 
 
 def confirm_message(phrasing: str) -> str:
@@ -108,6 +113,8 @@ class Confirmations:
                 )
             else:  # a no, or the entry was deleted meanwhile
                 response = self._escalate(tx, row, at)
+                if not confirmed:
+                    response.message = MISUNDERSTOOD_MESSAGE
             _close(tx, confirmation_id, "confirmed" if confirmed else "declined", response, stamp)
         return response
 

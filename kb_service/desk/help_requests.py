@@ -11,6 +11,7 @@ from datetime import datetime
 
 import numpy as np
 
+from kb_service.desk import help_request_reads as reads
 from kb_service.desk import outbox, slack
 from kb_service.desk.pending import PendingQuestions
 from kb_service.embedding import to_blob
@@ -19,7 +20,7 @@ from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.live import Verdicts
 from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
-from kb_service.storage.store import Effect, Row, Store, Tx, iso, iso_in, now
+from kb_service.storage.store import Effect, Store, Tx, iso, iso_in, now
 from models import (
     AskOutcome,
     AskResponse,
@@ -28,7 +29,6 @@ from models import (
     HelpRequestStatus,
     ResolveRequest,
     ResolveResponse,
-    WaitingCaller,
 )
 
 CHECKING_MESSAGE = (
@@ -165,7 +165,7 @@ class HelpDesk:
         answered_by: str = "supervisor",
         idempotency: IdempotencyKey | None = None,
     ) -> ResolveResponse:
-        row = self._row(help_request_id)
+        row = reads.find(self.store, help_request_id)
         learned_question = body.question or row["question"]
         learn = body.learn
         vector = self.kb.embedder.embed([learned_question]) if learn else None
@@ -279,56 +279,12 @@ class HelpDesk:
             )
         return f'{greeting} is {self.business_name} following up on "{question}": {answer}'
 
-    # ---- reads
-
-    def _row(self, help_request_id: int) -> Row:
-        row = self.store.query_one("SELECT * FROM help_requests WHERE id = ?", (help_request_id,))
-        if row is None:
-            raise NotFound(f"help request {help_request_id} does not exist")
-        return row
+    # ---- reads (desk/help_request_reads.py)
 
     def get(self, help_request_id: int) -> HelpRequestPublic:
-        return self._public(self._row(help_request_id))
+        return reads.get(self.store, help_request_id)
 
     def list(
         self, status: HelpRequestStatus | None, limit: int, offset: int, oldest_first: bool = False
     ) -> tuple[list[HelpRequestPublic], int]:
-        where, params = ("WHERE status = ?", (status.value,)) if status else ("", ())
-        order = "ASC" if oldest_first else "DESC"
-        rows = self.store.query(
-            f"SELECT * FROM help_requests {where} ORDER BY id {order} LIMIT ? OFFSET ?", (*params, limit, offset)
-        )
-        total = self.store.scalar(f"SELECT COUNT(*) FROM help_requests {where}", params)
-        return [self._public(r) for r in rows], total
-
-    def _public(self, row: Row) -> HelpRequestPublic:
-        callers = self.store.query(
-            "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (row["id"],)
-        )
-        return HelpRequestPublic(
-            id=row["id"],
-            question=row["question"],
-            status=row["status"],
-            caller_name=row["caller_name"],
-            caller_phone=row["caller_phone"],
-            session_id=row["session_id"],
-            callers=[
-                WaitingCaller(
-                    reference=c["id"],
-                    name=c["name"],
-                    phone=c["phone"],
-                    session_id=c["session_id"],
-                    joined_at=c["joined_at"],
-                    question=c["question"],
-                )
-                for c in callers
-            ],
-            created_at=row["created_at"],
-            deadline_at=row["deadline_at"],
-            resolved_at=row["resolved_at"],
-            expired_at=row["expired_at"],
-            answer=row["answer"],
-            answered_by=row["answered_by"],
-            knowledge_id=row["knowledge_id"],
-            best_score=row["best_score"],
-        )
+        return reads.listing(self.store, status, limit, offset, oldest_first)

@@ -43,7 +43,14 @@ _STEPS: list[tuple[str, str, str]] = [
         " WHERE r.status != 'pending' AND COALESCE(r.resolved_at, r.expired_at, r.created_at) < :cutoff"
         " AND (c.name IS NOT NULL OR c.phone IS NOT NULL OR c.question IS NOT NULL OR c.callback_note IS NOT NULL)",
     ),
+    (  # hand-offs: a call-back with no help request behind it
+        "help_request_callers",
+        "UPDATE help_request_callers SET name = NULL, phone = NULL, question = NULL, callback_note = NULL",
+        "SELECT rowid FROM help_request_callers WHERE help_request_id IS NULL AND joined_at < :cutoff"
+        " AND (name IS NOT NULL OR phone IS NOT NULL OR question IS NOT NULL OR callback_note IS NOT NULL)",
+    ),
     ("session_events", "DELETE FROM session_events", "SELECT rowid FROM session_events WHERE created_at < :cutoff"),
+    ("session_turns", "DELETE FROM session_turns", "SELECT rowid FROM session_turns WHERE said_at < :cutoff"),
     (
         "ask_log",
         "UPDATE ask_log SET question = ''",
@@ -77,6 +84,7 @@ _HELD = [
     "SELECT MIN(joined_at) FROM help_request_callers"
     " WHERE name IS NOT NULL OR phone IS NOT NULL OR question IS NOT NULL OR callback_note IS NOT NULL",
     "SELECT MIN(created_at) FROM session_events",
+    "SELECT MIN(said_at) FROM session_turns",
     "SELECT MIN(asked_at) FROM ask_log WHERE question != ''",
     "SELECT MIN(created_at) FROM confirmations WHERE question != '' OR caller_name IS NOT NULL",
     "SELECT MIN(asked_at) FROM audits WHERE question != ''",

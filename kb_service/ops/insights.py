@@ -33,13 +33,16 @@ def local_day(stamp: str) -> date:
 
 def _counts(asks: list[str], resolve_seconds: list[float]) -> InsightsCounts:
     answered = asks.count("answered")
+    questions = len(asks) - asks.count("replied") - asks.count("handoff")
     return InsightsCounts(
-        questions=len(asks),
+        questions=questions,
         auto_answered=answered,
-        auto_answer_rate=rate(answered, len(asks)),
+        auto_answer_rate=rate(answered, questions),
         escalations=asks.count("escalated"),
         resolved=len(resolve_seconds),
         median_answer_seconds=round(statistics.median(resolve_seconds), 1) if resolve_seconds else None,
+        conversational_turns=asks.count("replied"),
+        handoffs=asks.count("handoff"),
     )
 
 

@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from kb_service.ops.stats import help_request_counts
 
-ASK_OUTCOMES = ("answered", "confirm", "escalated", "rate_limited")
+ASK_OUTCOMES = ("answered", "confirm", "escalated", "replied", "handoff", "rate_limited")
 
 
 class _StateCollector(Collector):

@@ -33,7 +33,7 @@ def collect(store: Store, live: LiveQualityPublic) -> Quality:
     by_outcome = {
         r["outcome"]: r["n"] for r in store.query("SELECT outcome, COUNT(*) AS n FROM ask_log GROUP BY outcome")
     }
-    asks = sum(by_outcome.values())
+    asks = sum(by_outcome.get(outcome, 0) for outcome in ("answered", "confirm", "escalated"))  # questions only
     answered, escalated = by_outcome.get("answered", 0), by_outcome.get("escalated", 0)
     resolved = help_request_counts(store)["resolved"]
     missed = store.query(

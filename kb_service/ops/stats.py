@@ -11,6 +11,9 @@ from kb_service.storage.store import Store, iso, now
 from models import DashboardPublic, StatsPublic
 
 STATUSES = ("pending", "resolved", "unresolved")
+# Asks that were questions: answered, confirmed first or escalated. A turn the agent handled itself (`replied`: a
+# greeting, thanks, "say that again") and a hand-off to staff are counted apart, never in the auto-answer rate.
+QUESTIONS = "outcome IN ('answered', 'confirm', 'escalated')"
 
 
 def help_request_counts(store: Store) -> dict[str, int]:
@@ -27,7 +30,7 @@ def rate(part: int, whole: int) -> float | None:
 
 def collect(kb: KnowledgeBase, match_threshold: float) -> StatsPublic:
     store = kb.store
-    asks_total = store.scalar("SELECT COUNT(*) FROM ask_log")
+    asks_total = store.scalar(f"SELECT COUNT(*) FROM ask_log WHERE {QUESTIONS}")
     asks_answered = store.scalar("SELECT COUNT(*) FROM ask_log WHERE outcome = 'answered'")
     stored = calibration.load(store)
     return StatsPublic(
@@ -35,6 +38,8 @@ def collect(kb: KnowledgeBase, match_threshold: float) -> StatsPublic:
         asks_total=asks_total,
         asks_answered=asks_answered,
         auto_answer_rate=rate(asks_answered, asks_total),
+        conversational_turns=store.scalar("SELECT COUNT(*) FROM ask_log WHERE outcome = 'replied'"),
+        handoffs=store.scalar("SELECT COUNT(*) FROM ask_log WHERE outcome = 'handoff'"),
         knowledge_entries=kb.count(),
         phrasings_in_db=kb.phrasing_count(),
         phrasings_in_index=len(kb.index),
@@ -53,8 +58,14 @@ def start_of_today() -> datetime:
 def dashboard(store: Store) -> DashboardPublic:
     today = iso(start_of_today())
     day_ago = iso(now() - timedelta(hours=24))
-    asks = store.scalar("SELECT COUNT(*) FROM ask_log WHERE asked_at >= ?", (day_ago,))
-    answered = store.scalar("SELECT COUNT(*) FROM ask_log WHERE asked_at >= ? AND outcome = 'answered'", (day_ago,))
+    by_outcome = {
+        r["outcome"]: r["n"]
+        for r in store.query(
+            "SELECT outcome, COUNT(*) AS n FROM ask_log WHERE asked_at >= ? GROUP BY outcome", (day_ago,)
+        )
+    }
+    asks = sum(by_outcome.get(outcome, 0) for outcome in ("answered", "confirm", "escalated"))
+    answered = by_outcome.get("answered", 0)
     return DashboardPublic(
         pending=help_request_counts(store)["pending"],
         resolved_today=store.scalar(
@@ -66,5 +77,7 @@ def dashboard(store: Store) -> DashboardPublic:
         asks_last_24h=asks,
         answered_last_24h=answered,
         auto_answer_rate_24h=rate(answered, asks),
+        conversational_last_24h=by_outcome.get("replied", 0),
+        handoffs_last_24h=by_outcome.get("handoff", 0),
         today_starts_at=start_of_today(),
     )

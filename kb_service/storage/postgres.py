@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kb_service.errors import DomainError
 from kb_service.storage import schema
+from kb_service.storage.migrations import Only
 from kb_service.storage.store import Tx
 
 WRITE_LOCK = 7_301_000_001  # pg_advisory_xact_lock key held by every serialised write transaction
@@ -181,7 +182,9 @@ class PostgresStore:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
-    def ddl(self, statement: str) -> str:
+    def ddl(self, statement: str | Only) -> str | None:
+        if isinstance(statement, Only):
+            return statement.sql if statement.dialect == "postgresql" else None
         return postgres_ddl(statement)
 
     def applied_migrations(self) -> set[int]:

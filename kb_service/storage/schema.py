@@ -23,7 +23,8 @@ def migrate(store: Store) -> list[int]:
             if tx.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
                 continue
             for statement in statements:
-                tx.execute(store.ddl(statement))
+                if (sql := store.ddl(statement)) is not None:
+                    tx.execute(sql)
             tx.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, iso(now())))
             done.append(version)
     return done

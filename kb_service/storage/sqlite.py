@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kb_service.storage import schema
+from kb_service.storage.migrations import Only
 from kb_service.storage.store import Tx
 
 BUSY_TIMEOUT_MS = 15_000
@@ -101,7 +102,9 @@ class SqliteStore:
     def startup_lock(self) -> Iterator[None]:
         yield
 
-    def ddl(self, statement: str) -> str:
+    def ddl(self, statement: str | Only) -> str | None:
+        if isinstance(statement, Only):
+            return statement.sql if statement.dialect == "sqlite" else None
         return statement
 
     def applied_migrations(self) -> set[int]:

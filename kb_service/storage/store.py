@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kb_service.errors import DomainError
+from kb_service.storage.migrations import Only
 
 log = logging.getLogger("frontdesk")
 
@@ -141,8 +142,8 @@ class Store(Protocol):
 
     def applied_migrations(self) -> set[int]: ...
 
-    def ddl(self, statement: str) -> str:
-        """A migration's statement (SQLite's dialect) in this backend's."""
+    def ddl(self, statement: str | Only) -> str | None:
+        """A migration's statement (SQLite's dialect) in this backend's; None for one only for the other."""
         ...
 
     def notify(self, tx: Tx, channel: str) -> None:

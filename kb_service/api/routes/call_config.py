@@ -10,7 +10,12 @@ router = APIRouter(tags=["caller"])
 
 
 def greeting(business_name: str) -> str:
-    return f"Hi, thanks for calling {business_name}, how can I help?"
+    """Says the caller is talking to an automated assistant, whatever the configuration (EU AI Act art. 50,
+    California's bot disclosure law)."""
+    return (
+        f"Hi, thanks for calling {business_name}. I'm the automated assistant: I can answer questions"
+        " or have a person call you back, so how can I help?"
+    )
 
 
 @router.get("/api/call-config", response_model=CallConfigPublic)
