@@ -19,9 +19,9 @@ from models.callbacks import CallbackPage, CallbackPublic, CallbackRequested
 
 Status = Literal["open", "done", "all"]
 
-# A dismissed request's callers get nothing, a call back included.
+# A dismissed request's callers get nothing, a call back included; a hand-off has no request (NULL status).
 _DUE = (
-    "c.phone IS NOT NULL AND c.phone != '' AND r.status != 'dismissed'"
+    "c.phone IS NOT NULL AND c.phone != '' AND COALESCE(r.status, 'handoff') != 'dismissed'"
     " AND (r.status = 'unresolved' OR c.callback_requested_at IS NOT NULL)"
 )
 _WHERE = {
