@@ -1,16 +1,21 @@
 """Shared pydantic schemas: the JSON contract between the service, the console and the call page."""
 
+from models.quality import (
+    AuditPage,
+    AuditPublic,
+    AuditVerdict,
+    LiveQualityPublic,
+    PrecisionBand,
+)
 from models.schemas import (
     AskOutcome,
     AskRequest,
     AskResponse,
-    AuditPage,
-    AuditPublic,
-    AuditVerdict,
     Caller,
+    CallTurn,
     ConfirmationAnswer,
     CurrentSession,
-    DashboardPublic,
+    DismissRequest,
     HelpRequestPage,
     HelpRequestPublic,
     HelpRequestStatus,
@@ -18,9 +23,7 @@ from models.schemas import (
     KnowledgePage,
     KnowledgePublic,
     KnowledgeUpdate,
-    LiveQualityPublic,
     PhrasingPublic,
-    PrecisionBand,
     ResolveRequest,
     ResolveResponse,
     SessionPublic,
@@ -29,9 +32,11 @@ from models.schemas import (
     SimilarPage,
     SimilarResolveRequest,
     SimilarResolveResponse,
-    StatsPublic,
+    SupervisorSignedIn,
+    SupervisorSignIn,
     WaitingCaller,
 )
+from models.stats import DashboardPublic, StatsPublic
 
 __all__ = [
     "SimilarHelpRequest",
@@ -51,7 +56,9 @@ __all__ = [
     "AskRequest",
     "AskResponse",
     "Caller",
+    "CallTurn",
     "DashboardPublic",
+    "DismissRequest",
     "HelpRequestPage",
     "HelpRequestPublic",
     "HelpRequestStatus",
@@ -63,5 +70,7 @@ __all__ = [
     "ResolveRequest",
     "ResolveResponse",
     "StatsPublic",
+    "SupervisorSignedIn",
+    "SupervisorSignIn",
     "WaitingCaller",
 ]

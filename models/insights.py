@@ -13,17 +13,19 @@ class InsightsCounts(BaseModel):
     auto_answer_rate: float | None  # auto_answered / questions
     escalations: int  # asks that went to the supervisor
     resolved: int  # help requests the supervisor answered
+    dismissed: int = 0  # help requests the supervisor dismissed as not a question (not counted in `escalations`)
     median_answer_seconds: float | None  # from a request opening to the supervisor's answer
     conversational_turns: int = 0  # turns the agent handled itself (`replied`: a greeting, thanks…): not questions
     handoffs: int = 0  # callers handed to staff (`handoff`): not questions
 
 
 class InsightsDay(InsightsCounts):
-    date: date  # in the service's time zone; escalations counted on the day asked, answers on the day answered
+    date: date  # in the service's time zone; escalations counted on the day asked, answers and dismissals on theirs
 
 
 class EscalatedQuestion(BaseModel):
-    """Questions that went to the supervisor, grouped by meaning (the embeddings stored with the requests)."""
+    """Questions that went to the supervisor, grouped by meaning (the embeddings stored with the requests).
+    Dismissed requests are not questions, and are left out."""
 
     question: str  # the latest wording
     asks: int  # every caller who asked it, in the period

@@ -15,7 +15,8 @@ from supervisor_gradio.api import ApiClient, ApiError
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=7860, show_default=True, type=int)
 def main(api_url: str, token: str | None, host: str, port: int) -> None:
-    """Run the supervisor console against a remote service. Sign in as `supervisor` with the token.
+    """Run the supervisor console against a remote service. Sign in as `supervisor` with the token, or as a named
+    supervisor with their own password.
 
     Example:
 
@@ -23,7 +24,7 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
     """
     import hmac
 
-    from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
+    from supervisor_gradio.console import AUTH_MESSAGE, CSS, HEAD, JS, THEME, USER, build_console
 
     token = token or os.environ.get("KB_SUPERVISOR_TOKEN", "").strip()
     if not token:
@@ -35,7 +36,9 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
         raise click.ClickException(f"{api_url} refused the console: {exc.message}") from exc
 
     def check(username: str, password: str) -> bool:
-        return username == USER and hmac.compare_digest(token.encode(), password.encode())
+        if username == USER:
+            return hmac.compare_digest(token.encode(), password.encode())
+        return client.signs_in(username, password)
 
     click.echo(f"Supervisor console: http://{host}:{port}/  (user: {USER}, API: {client.base_url})")
     build_console(lambda request: client).launch(
@@ -45,6 +48,8 @@ def main(api_url: str, token: str | None, host: str, port: int) -> None:
         footer_links=[],
         css=CSS,
         js=JS,
+        theme=THEME,
+        head=HEAD,
         show_error=False,
         auth_message=AUTH_MESSAGE,
     )

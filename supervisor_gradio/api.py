@@ -18,7 +18,7 @@ class ApiError(Exception):
 
     def explain(self) -> str:
         """For the console's Markdown: our words and the service's message (ids and field names, no caller text)."""
-        return f"⚠️ The service said no ({self.status_code or 'unreachable'}): `{self.message[:300].replace('`', '')}`"
+        return f"The service said no ({self.status_code or 'unreachable'}): `{self.message[:300].replace('`', '')}`"
 
 
 def _message(response: httpx.Response) -> str:
@@ -87,13 +87,22 @@ class ApiClient:
         question: str | None = None,
         learn: bool = True,
         knowledge_id: int | None = None,
+        answered_by: str | None = None,
     ) -> dict:
-        body: dict[str, Any] = {"answer": answer, "learn": learn}
+        # Ticked: the service's default (learn, unless the answer looks personal); unticked: never learn.
+        body: dict[str, Any] = {"answer": answer} if learn else {"answer": answer, "learn": False}
+        if answered_by:
+            body["answered_by"] = answered_by
         if question:
             body["question"] = question
         if knowledge_id is not None:
             body["knowledge_id"] = knowledge_id
         return self._call("POST", f"/api/help-requests/{help_request_id}/resolve", json=body)
+
+    def dismiss(self, help_request_id: int, dismissed_by: str | None = None) -> dict:
+        """Not a question: nobody is followed up, nothing is learned. ApiError 409 if it is no longer pending."""
+        body = {"dismissed_by": dismissed_by} if dismissed_by else None
+        return self._call("POST", f"/api/help-requests/{help_request_id}/dismiss", json=body)
 
     def similar(self, help_request_id: int) -> list[dict]:
         """Pending requests whose question is like this one's, most similar first."""
@@ -155,6 +164,16 @@ class ApiClient:
         """Mark a call-back made; ApiError 409 if someone marked it already."""
         return self._call("POST", f"/api/callbacks/{callback_id}/done", json={"note": note or None})
 
+    # ---- named supervisors
+
+    def signs_in(self, name: str, password: str) -> bool:
+        """Whether this named supervisor's password is right (the service checks it)."""
+        try:
+            self._call("POST", "/api/supervisors/sign-in", json={"name": name, "password": password})
+        except ApiError:
+            return False
+        return True
+
     # ---- counts
 
     def quality(self) -> dict:
@@ -174,3 +193,13 @@ class ApiClient:
 
 # The ApiClient to use for one console event, given its `gr.Request`.
 ClientFor = Callable[[Any], ApiClient]
+
+# The console user who signs in with the shared supervisor token; named supervisors sign in as themselves.
+SHARED_USER = "supervisor"
+
+
+def author(request: Any) -> str | None:
+    """Who to sign an answer or dismissal with: the signed-in named supervisor, or None (the service then signs it
+    "supervisor")."""
+    name = getattr(request, "username", None)
+    return name if name and name != SHARED_USER else None

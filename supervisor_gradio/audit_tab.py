@@ -15,7 +15,10 @@ from supervisor_gradio.pending_tab import header_text
 EMPTY = "**Nothing to review:** the agent's recent answers have all been checked."
 
 
-def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, tab: gr.Tab, blocks: gr.Blocks) -> None:
+def build(
+    client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, tab: gr.Tab, blocks: gr.Blocks
+) -> tuple[gr.Button, gr.State]:
+    """Returns the "Open entry #N" button a Wrong shows, and the entry's id: the console opens it in the editor."""
     shown = gr.State(None)  # the id of the auto-answer on screen, the one the buttons mark
     count = gr.Markdown(elem_id="audit-count")
     with gr.Column(visible=False, elem_id="audit-card") as card:
@@ -24,9 +27,11 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, tab: gr.T
         answer = gr.Textbox(label="The agent answered", interactive=False, lines=2, elem_id="audit-answer")
         gr.Markdown("Was that the right answer to the caller's question?")
         with gr.Row(elem_classes="verdict-row"):
-            right = gr.Button("✓ Right", variant="primary", min_width=100, elem_id="audit-right")
-            wrong = gr.Button("✗ Wrong", variant="stop", min_width=100, elem_id="audit-wrong")
+            right = gr.Button("Right", variant="primary", min_width=100, elem_id="audit-right")
+            wrong = gr.Button("Wrong", variant="stop", min_width=100, elem_id="audit-wrong")
     result = gr.Markdown(elem_id="audit-result")
+    open_entry = gr.Button(visible=False, size="sm", elem_id="audit-open-entry")
+    wrong_entry = gr.State(None)
     showing = [count, card, caption, question, answer, shown]
 
     def first_waiting(client: ApiClient) -> tuple[dict | None, int]:
@@ -62,25 +67,27 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, tab: gr.T
     def mark(current, correct: bool, request: gr.Request):
         client = client_for(request)
         if current is None:
-            return ["Nothing to mark.", *[gr.skip()] * 7]
+            return ["Nothing to mark.", *[gr.skip()] * 9]
         try:
             marked = client.review_audit(current, correct)
             note = (
-                f"✅ Auto-answer #{int(current)} marked right."
+                f"Auto-answer #{int(current)} marked right."
                 if correct
                 else f"Auto-answer #{int(current)} marked wrong. If entry #{int(marked['knowledge_id'])} needs a "
-                "better answer or phrasing, fix it in the Knowledge base tab."
+                "better answer or phrasing, open it below and fix it."
             )
         except ApiError as exc:
             if exc.status_code != 409:
-                return [exc.explain(), *[gr.skip()] * 7]
-            note = f"Auto-answer #{int(current)} had already been marked, so this click changed nothing."
+                return [exc.explain(), *[gr.skip()] * 9]
+            note, marked = f"Auto-answer #{int(current)} had already been marked, so this click changed nothing.", {}
         try:
             item, total = first_waiting(client)
             counts = header_text(client)
         except ApiError as exc:
-            return [exc.explain(), *[gr.skip()] * 7]
-        return [note, counts, *show(item, total)]
+            return [exc.explain(), *[gr.skip()] * 9]
+        entry = None if correct else marked.get("knowledge_id")
+        button = gr.Button(visible=entry is not None, value=f"Open entry #{int(entry)} to fix it" if entry else "")
+        return [note, counts, *show(item, total), button, entry]
 
     def mark_right(current, request: gr.Request):
         return mark(current, True, request)
@@ -88,8 +95,10 @@ def build(client_for: ClientFor, header: gr.Markdown, timer: gr.Timer, tab: gr.T
     def mark_wrong(current, request: gr.Request):
         return mark(current, False, request)
 
-    right.click(mark_right, [shown], [result, header, *showing], show_progress="minimal")
-    wrong.click(mark_wrong, [shown], [result, header, *showing], show_progress="minimal")
+    marked_outputs = [result, header, *showing, open_entry, wrong_entry]
+    right.click(mark_right, [shown], marked_outputs, show_progress="minimal")
+    wrong.click(mark_wrong, [shown], marked_outputs, show_progress="minimal")
     tab.select(refresh, [shown], showing)
     timer.tick(refresh, [shown], showing, show_progress="hidden", api_visibility="private")
     blocks.load(refresh, [shown], showing)
+    return open_entry, wrong_entry

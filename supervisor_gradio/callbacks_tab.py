@@ -2,14 +2,15 @@
 waiting), each with their full phone number, marked "called back" with a note. The list refreshes on the console's
 timer when it changed, keeping the call-back being marked.
 
-Only the signed-in supervisor sees this tab, so phones show in full here; everywhere else they are masked."""
+Only the signed-in supervisor sees this tab, so phones show in full here; everywhere else they are masked. At
+phone width the list is stacked cards with tap-to-call numbers (cards.py)."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from supervisor_gradio import views, widgets
-from supervisor_gradio.api import ApiError, ClientFor
+from supervisor_gradio import cards, views, widgets
+from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 
 TO_CALL, CALLED = "To call", "Called back"
 OPEN_HEADERS = ["#", "Caller", "Phone", "Question", "Asked", "Why"]
@@ -24,8 +25,13 @@ def why(item: dict) -> str:
     return f"{reason} · answered since" if item["status"] == "resolved" else reason
 
 
+def phone(item: dict) -> str:
+    """The number as given; one the caller never proved with a code may be someone else's, and is never texted."""
+    return item["phone"] if item.get("phone_verified") else f"{item['phone']} (unverified)"
+
+
 def row(item: dict, done: bool) -> list:
-    first = [item["id"], item.get("name") or "", item["phone"], item["question"], views.local_time(item["asked_at"])]
+    first = [item["id"], item.get("name") or "", phone(item), item["question"], views.local_time(item["asked_at"])]
     if done:
         return [*first, views.local_time(item["called_back_at"]), item.get("note") or ""]
     return [*first, why(item)]
@@ -35,6 +41,25 @@ def choice(item: dict) -> tuple[str, int]:
     who = (item.get("name") or "").strip() or "caller"
     short = who if len(who) <= 40 else who[:39] + "…"
     return f"#{item['id']} · {short} · {item['phone']}", item["id"]
+
+
+def summary(done: bool, total: int) -> str:
+    if done:
+        return f"**{total}** call-back{'s' if total != 1 else ''} made, the latest first."
+    if total:
+        return f"**{total}** caller{'s' if total != 1 else ''} to call back, the longest waiting first."
+    return NOTHING_TO_CALL
+
+
+def mark_called_back(client: ApiClient, callback_id: int, note: str | None) -> tuple[str, bool]:
+    """What marking said, and whether the note is used up (cleared)."""
+    try:
+        client.callback_done(callback_id, note)
+    except ApiError as exc:
+        if exc.status_code == 409:
+            return f"Call-back #{callback_id} had already been marked, so this click changed nothing.", True
+        return exc.explain(), False
+    return f"Call-back #{callback_id} marked called back.", True
 
 
 def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
@@ -49,6 +74,7 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
         ["6%", "14%", "16%", "34%", "16%", "14%"],
         label="Callers to phone back, the longest waiting first (click a row to mark it)",
     )
+    phone_cards = gr.HTML(elem_id="callbacks-cards", elem_classes="phone-cards")
     with gr.Group():
         selected = gr.Dropdown(
             label="Call-back to mark", choices=[], value=None, allow_custom_value=True, elem_id="callbacks-select"
@@ -69,50 +95,40 @@ def build(client_for: ClientFor, tab: gr.Tab, timer: gr.Timer) -> None:
         return done, page["items"], int(page["total"])
 
     def view(done: bool, items: list[dict], total: int, keep: int | None = None):
-        if done:
-            summary = f"**{total}** call-back{'s' if total != 1 else ''} made, the latest first."
-        elif total:
-            summary = f"**{total}** caller{'s' if total != 1 else ''} to call back, the longest waiting first."
-        else:
-            summary = NOTHING_TO_CALL
         rows = [row(i, done) for i in items]
         kept = keep if keep in [i["id"] for i in items] and not done else None
         return (
-            summary,
+            summary(done, total),
             gr.Dataframe(value=rows, headers=DONE_HEADERS if done else OPEN_HEADERS),
             gr.Dropdown(choices=[] if done else [choice(i) for i in items], value=kept),
             rows,
+            cards.callback_cards(items, done, why),
         )
 
     def load(shown: str, request: gr.Request):
         try:
             return view(*fetch(shown, request))
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
+            return exc.explain(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
     def refresh(shown: str, current, before: list, request: gr.Request):
         """Every few seconds, only when the list changed, keeping the call-back being marked."""
         try:
             done, items, total = fetch(shown, request)
         except ApiError:  # the next tick tries again; a click shows the error
-            return [gr.skip()] * 4
+            return [gr.skip()] * 5
         if [row(i, done) for i in items] == before:
-            return [gr.skip()] * 4
+            return [gr.skip()] * 5
         return view(done, items, total, keep=views.as_id(current))
 
-    loaded = [count, table, selected, shown_rows]
+    loaded = [count, table, selected, shown_rows, phone_cards]
 
     def mark_done(current, text, request: gr.Request):
         callback_id = views.as_id(current)
         if callback_id is None:
             return "Pick a caller from the list first.", gr.skip()
-        try:
-            client_for(request).callback_done(callback_id, (text or "").strip() or None)
-        except ApiError as exc:
-            if exc.status_code == 409:
-                return f"Call-back #{callback_id} had already been marked, so this click changed nothing.", ""
-            return exc.explain(), gr.skip()
-        return f"✅ Call-back #{callback_id} marked called back.", ""
+        said, used = mark_called_back(client_for(request), callback_id, (text or "").strip() or None)
+        return said, "" if used else gr.skip()
 
     def pick_row(rows, event: gr.SelectData):
         picked = views.id_at_row([r[0] for r in rows], event.index)

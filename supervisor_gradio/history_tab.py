@@ -1,4 +1,5 @@
-"""History tab: resolved and unresolved requests, filtered by status and searched as plain text."""
+"""History tab: resolved, unresolved and dismissed requests, with their callers and who answered, filtered by
+status and searched as plain text."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from supervisor_gradio.api import ApiError, ClientFor
 def build(client_for: ClientFor, tab: gr.Tab) -> None:
     with gr.Row(elem_classes="action-row"):
         status_filter = gr.Radio(
-            ["all", "resolved", "unresolved"], value="all", label="Status", elem_id="history-status", scale=2
+            ["all", "resolved", "unresolved", "dismissed"],
+            value="all",
+            label="Status",
+            elem_id="history-status",
+            scale=2,
         )
         search = gr.Textbox(label="Search (question, answer, who)", elem_id="history-search", scale=2)
         refresh = gr.Button("Refresh", elem_id="history-refresh", scale=0, min_width=110)
     note = gr.Markdown(elem_id="history-note")
-    table = widgets.read_only_table(
-        views.HISTORY_HEADERS, "history-table", ["6%", "11%", "25%", "28%", "11%", "11%", "8%"]
-    )
+    table = widgets.read_only_table(views.HISTORY_HEADERS, "history-table", views.HISTORY_WIDTHS)
 
     def load(status, text, request: gr.Request):
         """Fetched pages are filtered here; the text is matched as a plain substring."""

@@ -42,18 +42,21 @@ def preview_rows(preview: dict) -> list[list]:
             first = first_line.setdefault(line["answer"], line["line"])
             action = action if first == line["line"] else f"joins line {first}'s new entry"
         rows.append([line["line"], action, " | ".join(line["questions"]), line["answer"], " ".join(line["warnings"])])
-    for problem in preview["problems"]:
-        rows.append([problem["line"] or "", "not imported: fix it", "", "", problem["message"]])
-    return sorted(rows, key=lambda row: row[0] or 0)
+    problems = [[p["line"] or "", "not imported: fix it", "", "", p["message"]] for p in preview["problems"]]
+    # The wrong lines first: a long file's bad line would otherwise sit at the bottom of a scrolling table.
+    return sorted(problems, key=lambda row: row[0] or 0) + sorted(rows, key=lambda row: row[0])
 
 
 def preview_summary(preview: dict) -> str:
     """Counts only (the lines themselves go in the table, as text)."""
     problems, lines = len(preview["problems"]), len(preview["lines"])
     if problems:
+        numbers = sorted({int(p["line"]) for p in preview["problems"] if p["line"]})
+        where = f" on line{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers[:10]))}" if numbers else ""
+        where += " …" if len(numbers) > 10 else ""
         return (
-            f"⚠️ {plural(problems, 'problem')} to fix before anything can be imported (see the table). "
-            "Fix them in the text and preview again."
+            f"{plural(problems, 'problem')} to fix{where} before anything can be imported (at the top of the "
+            "table). Fix them in the text and preview again."
         )
     warned = sum(bool(line["warnings"]) for line in preview["lines"])
     said = (
@@ -97,11 +100,11 @@ def build(client_for: ClientFor) -> None:
             return gr.skip(), gr.skip(), gr.skip()
         file = Path(path)
         if file.stat().st_size > MAX_FILE_BYTES:
-            return gr.skip(), gr.skip(), "⚠️ That file is over 1 MB: import it with `frontdesk import` instead."
+            return gr.skip(), gr.skip(), "That file is over 1 MB: import it with `frontdesk import` instead."
         try:
             content = file.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            return gr.skip(), gr.skip(), "⚠️ That file is not UTF-8 text: save it as UTF-8 (or CSV UTF-8) and retry."
+            return gr.skip(), gr.skip(), "That file is not UTF-8 text: save it as UTF-8 (or CSV UTF-8) and retry."
         return format_of(file.name), content, "File read: check the format, then press **Preview**."
 
     def preview(chosen, content, request: gr.Request):
@@ -125,7 +128,7 @@ def build(client_for: ClientFor) -> None:
         except ApiError as exc:
             return exc.explain(), gr.skip(), gr.skip()
         said = done["message"][:1].upper() + done["message"][1:]
-        return f"✅ {said}. Find them in the Knowledge base tab.", gr.Button(interactive=False), None
+        return f"{said}. Find them in the Knowledge base tab.", gr.Button(interactive=False), None
 
     def changed():
         return gr.Button(interactive=False), None

@@ -31,7 +31,8 @@ def totals_markdown(insights: dict) -> str:
         f"Last **{int(insights['days'])}** days (times in {insights['time_zone']}): "
         f"**{int(totals['questions'])}** questions · auto-answered **{rate_text(totals['auto_answer_rate'])}** · "
         f"**{int(totals['escalations'])}** escalations · **{int(totals['resolved'])}** answered by you, "
-        f"median time to an answer **{wait_text(totals['median_answer_seconds'])}**"
+        f"median time to an answer **{wait_text(totals['median_answer_seconds'])}** · "
+        f"**{int(totals.get('dismissed', 0))}** dismissed as not a question (not counted above)"
     )
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from kb_service.auth import token_matches
+from kb_service.desk import supervisors
 from supervisor_gradio.api import ApiClient
-from supervisor_gradio.console import AUTH_MESSAGE, CSS, JS, USER, build_console
+from supervisor_gradio.console import AUTH_MESSAGE, CSS, HEAD, JS, THEME, USER, build_console
 
 
 def local_base_url(request: gr.Request) -> str:
@@ -26,7 +27,8 @@ def local_base_url(request: gr.Request) -> str:
 
 
 def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
-    """Sign-in: user `supervisor`, password = the supervisor token (read from the running service)."""
+    """Sign-in: user `supervisor` with the supervisor token (read from the running service), or a named supervisor
+    with their own password (`frontdesk supervisors add NAME`)."""
     clients: dict[str, ApiClient] = {}
     lock = threading.Lock()
 
@@ -42,9 +44,25 @@ def mount_console(app: FastAPI, path: str = "/supervisor") -> FastAPI:
             return client
 
     def check(username: str, password: str) -> bool:
-        return username == USER and token_matches(token(), password)
+        if username == USER:
+            return token_matches(token(), password)
+        return supervisors.verify(app.state.runtime.store, username, password)
 
+    def no_favicon() -> Response:
+        """Gradio's sign-in page asks for /favicon.ico: an empty answer, not a 404 in the log on every load."""
+        return Response(status_code=204)
+
+    app.add_api_route("/favicon.ico", no_favicon, include_in_schema=False)
     blocks = build_console(client_for)
     return gr.mount_gradio_app(
-        app, blocks, path=path, auth=check, footer_links=[], css=CSS, js=JS, auth_message=AUTH_MESSAGE
+        app,
+        blocks,
+        path=path,
+        auth=check,
+        footer_links=[],
+        css=CSS,
+        js=JS,
+        auth_message=AUTH_MESSAGE,
+        theme=THEME,
+        head=HEAD,
     )

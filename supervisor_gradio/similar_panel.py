@@ -48,7 +48,7 @@ def build(client_for: ClientFor, answered: gr.State, result: gr.Markdown, after:
         except ApiError as exc:
             return gr.skip(), exc.explain()
         done, gone = sent["resolved"], sent["skipped"]
-        message = f"✅ Sent the answer to {views.plural(len(done), 'more request')}" + (
+        message = f"Sent the answer to {views.plural(len(done), 'more request')}" + (
             f" ({views.plural(int(sent['followups_queued']), 'caller')} followed up)." if done else "."
         )
         if gone:

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from kb_service.ops.logs import mask_phone
 
 # Short headers: the table must still read on a phone.
-PENDING_HEADERS = ["#", "Question", "Caller", "Callers", "Waited", "Left"]
-HISTORY_HEADERS = ["#", "Status", "Question", "Answer", "Answered by", "When", "Waited"]
+PENDING_HEADERS = ["#", "Question", "Earlier in the call", "Caller", "Callers", "Waited", "Left"]
+PENDING_WIDTHS: list[str | int] = ["6%", "28%", "26%", "14%", "8%", "9%", "9%"]
+HISTORY_HEADERS = ["#", "Status", "Question", "Caller", "Answer", "Answered by", "When", "Waited"]
+HISTORY_WIDTHS: list[str | int] = ["5%", "9%", "21%", "12%", "24%", "11%", "11%", "7%"]
 KNOWLEDGE_HEADERS = ["#", "Answer", "Phrasings", "Hits", "Last used"]
 KNOWLEDGE_WIDTHS: list[str | int] = ["6%", "40%", "36%", "6%", "12%"]
 SEARCH_HEADERS = [*KNOWLEDGE_HEADERS, "Match"]  # search results say how close each is, in words
@@ -66,11 +68,40 @@ def pending_row(item: dict, at: datetime) -> list:
     return [
         item["id"],
         item["question"],
+        transcript_line(item.get("transcript") or []),
         who(first.get("name"), first.get("phone")),
         len(callers),
         duration(seconds_between(item["created_at"], at)),
         duration(left) if left > 0 else "timing out",
     ]
+
+
+OUTCOME_WORDS = {"answered": "answered", "confirm": "checked with the caller", "escalated": "sent to you"}
+
+
+def transcript_line(turns: list[dict], answer_chars: int = 60) -> str:
+    """The call's earlier questions on one line, oldest first: `“…?” → answered “…” · “…?” → sent to you`."""
+    parts = []
+    for turn in turns:
+        what = OUTCOME_WORDS.get(turn["outcome"], turn["outcome"])
+        answer = turn.get("answer") or ""
+        if answer:
+            what += f" “{answer if len(answer) <= answer_chars else answer[: answer_chars - 1] + '…'}”"
+        parts.append(f"“{turn['question']}” → {what}")
+    return " · ".join(parts)
+
+
+def references(item: dict) -> str:
+    """The callers' own reference numbers (what each caller was told), beside the console's request number."""
+    refs = [int(c["reference"]) for c in item.get("callers") or []]
+    if not refs:
+        return ""
+    told = ", ".join(str(r) for r in refs)
+    return (
+        f"**Request #{int(item['id'])}** is this console's number for the question. "
+        f"The caller{'s were' if len(refs) > 1 else ' was'} given reference {told}: a caller who quotes it means "
+        "this request."
+    )
 
 
 def pending_choice(item: dict) -> tuple[str, int]:
@@ -80,7 +111,19 @@ def pending_choice(item: dict) -> tuple[str, int]:
 
 
 def finished_at(item: dict) -> str | None:
-    return item.get("resolved_at") or item.get("expired_at")
+    return item.get("resolved_at") or item.get("expired_at") or item.get("dismissed_at")
+
+
+def callers_text(item: dict) -> str:
+    """Every waiting caller's name, or a masked phone, or `anonymous`."""
+    callers = item.get("callers") or [{"name": item.get("caller_name"), "phone": item.get("caller_phone")}]
+    return ", ".join(who(c.get("name"), c.get("phone")) for c in callers)
+
+
+def answered_by(item: dict) -> str:
+    if item["status"] == "dismissed":
+        return f"dismissed by {item.get('dismissed_by') or 'supervisor'}"
+    return item.get("answered_by") or ("timed out" if item["status"] == "unresolved" else "")
 
 
 def history_row(item: dict) -> list:
@@ -90,8 +133,9 @@ def history_row(item: dict) -> list:
         item["id"],
         item["status"],
         item["question"],
+        callers_text(item),
         item.get("answer") or "",
-        item.get("answered_by") or ("timed out" if item["status"] == "unresolved" else ""),
+        answered_by(item),
         local_time(finished_at(item)),
         waited,
     ]
@@ -103,7 +147,13 @@ def matches(item: dict, text: str) -> bool:
     if not needle:
         return True
     callers = item.get("callers") or []
-    haystack = [item.get("question"), item.get("answer"), item.get("answered_by"), *(c.get("name") for c in callers)]
+    haystack = [
+        item.get("question"),
+        item.get("answer"),
+        item.get("answered_by"),
+        item.get("dismissed_by"),
+        *(c.get("name") for c in callers),
+    ]
     return any(needle in value.casefold() for value in haystack if value)
 
 
@@ -161,6 +211,7 @@ def header_markdown(dashboard: dict, quality: dict | None = None) -> str:
     counts = (
         f"**{int(dashboard['pending'])}** pending · **{int(dashboard['resolved_today'])}** resolved today · "
         f"**{int(dashboard['unresolved_today'])}** unresolved today · "
+        f"**{int(dashboard.get('dismissed_today', 0))}** dismissed today · "
         f"auto-answered (24 h): **{rate_text}** of {plural(int(dashboard['asks_last_24h']), 'question')}"
     )
     return counts if quality is None else f"{counts}\n\n{precision_markdown(quality)}"

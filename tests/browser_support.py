@@ -40,15 +40,15 @@ def browser_page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
         context.close()
 
 
-def sign_in(page: Page, url: str, password: str = TOKEN) -> None:
+def sign_in(page: Page, url: str, password: str = TOKEN, user: str = "supervisor") -> None:
     page.goto(url)
-    page.get_by_label("username").fill("supervisor")
+    page.get_by_label("username").fill(user)
     page.get_by_label("password").fill(password)
     page.get_by_role("button", name="Login").click()
 
 
-def open_console(page: Page, base_url: str) -> Page:
-    sign_in(page, f"{base_url}/supervisor/")
+def open_console(page: Page, base_url: str, password: str = TOKEN, user: str = "supervisor") -> Page:
+    sign_in(page, f"{base_url}/supervisor/", password, user)
     expect(page.locator("#console-header")).to_contain_text("pending", timeout=20_000)
     return page
 

@@ -74,7 +74,7 @@ def test_stats_reports_counts_and_index_size(cli, tmp_path):
     stats = json.loads(cli("stats", "--json").output)
     assert stats["knowledge_entries"] == 3
     assert stats["phrasings_in_db"] == 4 and stats["phrasings_in_index"] == 4
-    assert stats["help_requests"] == {"pending": 0, "resolved": 0, "unresolved": 0}
+    assert stats["help_requests"] == {"pending": 0, "resolved": 0, "unresolved": 0, "dismissed": 0}
     text = cli("stats").output
     assert "3 entries" in text and "4 phrasings in the database, 4 in the index" in text
 
@@ -140,3 +140,11 @@ def test_every_command_has_help_with_examples_one_a_line_and_says_if_it_is_safe_
         if command != "serve":
             prose = " ".join(output.split()).lower()
             assert "safe while the service runs" in prose or "stop the service first" in prose, command
+
+
+def test_an_unquoted_comma_in_a_csv_is_named_not_cut(cli, tmp_path):
+    bad = tmp_path / "clinic.csv"
+    bad.write_text('answer,question\n"We open at 8.",When do you open?\nYes today.,I have a toothache, can I come?\n')
+    result = cli("import", str(bad), ok=False)
+    assert "line 3: 3 cells where the header has 2" in result.output and "double quotes" in result.output
+    assert cli("stats", "--json").output.count('"knowledge_entries": 0') == 1  # nothing imported

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import browser_page, choose_request, open_console, pending_table, sign_in
-from tests.support import AUTH, TOKEN, wait_for
+from tests.support import AUTH, TOKEN, verified_session, wait_for
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -93,7 +93,9 @@ def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
 
 def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     expect(console.get_by_text("No callers are waiting")).to_be_visible()
-    asked = ask(server, "do you do eyebrow waxing?", name="Ana", phone="+1 555 123 4567")
+    session_id, mine = verified_session(httpx.Client(base_url=server.url), receiver, "+1 555 123 4567")
+    body = {"question": "do you do eyebrow waxing?", "caller": {"name": "Ana", "phone": "+1 555 123 4567"}}
+    asked = httpx.post(f"{server.url}/api/ask", json={**body, "session_id": session_id}, headers=mine).json()
     assert asked["outcome"] == "escalated", asked
     help_request_id = request_asking(server, "do you do eyebrow waxing?")["id"]
 
@@ -201,9 +203,9 @@ def test_queue_is_oldest_first_and_counts_waiting_callers(console, server):
     rows = table.get_by_role("row")
     expect(rows.nth(1)).to_contain_text("eyelash extensions")
     expect(rows.nth(1)).to_contain_text("Bo · •••0101")
-    expect(rows.nth(1).get_by_role("gridcell").nth(3)).to_have_text("2")
+    expect(rows.nth(1).get_by_role("gridcell").nth(4)).to_have_text("2")
     expect(rows.nth(2)).to_contain_text("student discount")
-    expect(rows.nth(2).get_by_role("gridcell").nth(5)).to_contain_text("min")
+    expect(rows.nth(2).get_by_role("gridcell").nth(6)).to_contain_text("min")
     assert newer > older
 
 
@@ -214,7 +216,7 @@ def test_caller_text_is_shown_literally_and_runs_nothing(console, server, dialog
     question = f"{XSS} do you do nails?"
     help_request_id = escalate(server, question, name=XSS)
     expect(pending_table(console)).to_contain_text(question, timeout=15_000)
-    caller_cell = pending_table(console).get_by_role("row").nth(1).get_by_role("gridcell").nth(2)
+    caller_cell = pending_table(console).get_by_role("row").nth(1).get_by_role("gridcell").nth(3)
     expect(caller_cell).to_have_text(XSS)  # the caller's name, also literal
     choose_request(console, help_request_id)
     console.locator("#answer-text textarea").fill(f"No nails, sorry {XSS}")

@@ -97,7 +97,7 @@ def test_a_waiting_caller_asks_for_a_call_back_and_the_supervisor_marks_it(serve
 
     console.locator("#callbacks-mark").click()
     expect(console.locator("#callbacks-result")).to_have_text(
-        f"✅ Call-back #{item['id']} marked called back.", timeout=15_000
+        f"Call-back #{item['id']} marked called back.", timeout=15_000
     )
     expect(console.locator("#callbacks-count")).to_contain_text("Nobody to call back.")
     expect(console.locator("#callbacks-note textarea")).to_have_value("")
@@ -142,6 +142,6 @@ def test_the_call_backs_tab_shows_new_callers_by_itself_and_keeps_the_one_being_
     expect(console.locator("#callbacks-select input")).to_have_value(re.compile(rf"^#{first} · Ana"))
     expect(console.locator("#callbacks-note textarea")).to_have_value("Left a voicemail.")
     console.locator("#callbacks-mark").click()
-    expect(console.locator("#callbacks-result")).to_have_text(f"✅ Call-back #{first} marked called back.")
+    expect(console.locator("#callbacks-result")).to_have_text(f"Call-back #{first} marked called back.")
     assert [c["name"] for c in callbacks(server)] == ["Bo Chen"]
     assert console.errors == []

@@ -53,7 +53,7 @@ def test_paste_preview_fix_and_import(page, server, tmp_path):
     text.fill("\n".join([GOOD[0], BAD, GOOD[1]]))
     page.locator("#import-preview").click()
     summary = page.locator("#import-summary")
-    expect(summary).to_contain_text("1 problem to fix before anything can be imported", timeout=15_000)
+    expect(summary).to_contain_text("1 problem to fix on line 2 before anything can be imported", timeout=15_000)
     table = page.locator("#import-table")
     expect(table).to_contain_text("no answer: put a tab or ' | ' between the question and its answer")
     expect(go).to_be_disabled()
@@ -80,7 +80,7 @@ def test_paste_preview_fix_and_import(page, server, tmp_path):
     expect(go).to_be_enabled(timeout=15_000)
     go.click()
     expect(page.locator("#import-result")).to_have_text(
-        "✅ Imported 2 entries, added 1 phrasing to existing entries. Find them in the Knowledge base tab.",
+        "Imported 2 entries, added 1 phrasing to existing entries. Find them in the Knowledge base tab.",
         timeout=15_000,
     )
     expect(go).to_be_disabled()
@@ -111,7 +111,21 @@ def test_upload_a_csv_file_then_import_it(page, server, tmp_path):
     page.locator("#import-preview").click()
     expect(page.locator("#import-summary")).to_contain_text("3 lines read well: 2 new entries", timeout=15_000)
     page.locator("#import-go").click()
-    expect(page.locator("#import-result")).to_contain_text("✅ Imported 2 entries.", timeout=15_000)
+    expect(page.locator("#import-result")).to_contain_text("Imported 2 entries.", timeout=15_000)
     assert knowledge(server, limit=1)["total"] == before + 2
     formula = knowledge(server, q="=1+1?", limit=1)["items"][0]
     assert (formula["answer"], formula["phrasings"][0]["question"]) == ("=1+1 is two.", "=1+1?")
+
+
+def test_an_unquoted_comma_in_a_csv_is_named_at_the_top(page, server):
+    rows = [f'"Answer {n}, in full.",Question number {n}?' for n in range(1, 25)]
+    rows[19] = "Yes, today at 3pm.,I have a toothache, can I be seen today?"  # line 21 with the header
+    page.get_by_role("radio", name="CSV").check()
+    page.locator("#import-text textarea").fill("answer,question\n" + "\n".join(rows))
+    page.locator("#import-preview").click()
+    summary = page.locator("#import-summary")
+    expect(summary).to_contain_text("1 problem to fix on line 21 before anything can be imported", timeout=15_000)
+    first = page.locator("#import-table").get_by_role("row").nth(1)  # the wrong line heads the table
+    expect(first).to_contain_text("21")
+    expect(first).to_contain_text("4 cells where the header has 2: a comma inside a question or answer cuts it")
+    expect(page.locator("#import-go")).to_be_disabled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb_service.desk.transcripts import earlier_turns
 from kb_service.errors import NotFound
 from kb_service.storage.store import Row, Store
 from models import HelpRequestPublic, HelpRequestStatus, WaitingCaller
@@ -45,6 +46,7 @@ def public(store: Store, row: Row) -> HelpRequestPublic:
                 name=c["name"],
                 phone=c["phone"],
                 session_id=c["session_id"],
+                phone_verified=bool(c["phone_verified"]),
                 joined_at=c["joined_at"],
                 question=c["question"],
             )
@@ -58,4 +60,7 @@ def public(store: Store, row: Row) -> HelpRequestPublic:
         answered_by=row["answered_by"],
         knowledge_id=row["knowledge_id"],
         best_score=row["best_score"],
+        dismissed_at=row["dismissed_at"],
+        dismissed_by=row["dismissed_by"],
+        transcript=earlier_turns(store, row["id"]),
     )

@@ -108,6 +108,10 @@ class Receptionist:
                 question = f'{question} (after "{heard.context}")'
             response = self._question(tx, question, heard.vector, ask, decision, at)
         questioned = handled is None
+        if questioned:  # the number the thresholds were compared with
+            response = response.model_copy(
+                update={"confidence": round(decision.confidence, 4) if decision.best else 0.0}
+            )
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
             " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

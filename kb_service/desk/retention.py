@@ -33,14 +33,14 @@ _STEPS: list[tuple[str, str, str]] = [
         "help_requests",
         "UPDATE help_requests SET caller_name = NULL, caller_phone = NULL",
         "SELECT rowid FROM help_requests WHERE status != 'pending'"
-        " AND COALESCE(resolved_at, expired_at, created_at) < :cutoff"
+        " AND COALESCE(resolved_at, expired_at, dismissed_at, created_at) < :cutoff"
         " AND (caller_name IS NOT NULL OR caller_phone IS NOT NULL)",
     ),
     (
         "help_request_callers",
         "UPDATE help_request_callers SET name = NULL, phone = NULL, question = NULL, callback_note = NULL",
         "SELECT c.rowid FROM help_request_callers c JOIN help_requests r ON r.id = c.help_request_id"
-        " WHERE r.status != 'pending' AND COALESCE(r.resolved_at, r.expired_at, r.created_at) < :cutoff"
+        " WHERE r.status != 'pending' AND COALESCE(r.resolved_at, r.expired_at, r.dismissed_at, r.created_at) < :cutoff"
         " AND (c.name IS NOT NULL OR c.phone IS NOT NULL OR c.question IS NOT NULL OR c.callback_note IS NOT NULL)",
     ),
     (  # hand-offs: a call-back with no help request behind it
@@ -79,7 +79,7 @@ _STEPS: list[tuple[str, str, str]] = [
 
 # Where callers' details can remain, with the time each row counts from (for `retention_summary`).
 _HELD = [
-    "SELECT MIN(COALESCE(resolved_at, expired_at, created_at)) FROM help_requests"
+    "SELECT MIN(COALESCE(resolved_at, expired_at, dismissed_at, created_at)) FROM help_requests"
     " WHERE caller_name IS NOT NULL OR caller_phone IS NOT NULL",
     "SELECT MIN(joined_at) FROM help_request_callers"
     " WHERE name IS NOT NULL OR phone IS NOT NULL OR question IS NOT NULL OR callback_note IS NOT NULL",

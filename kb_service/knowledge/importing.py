@@ -148,6 +148,9 @@ def _read_jsonl(text: str, problems: list[Problem]):
             problems.append(Problem(number, f"unknown field {unknown[0]!r} (only answer and questions)"))
             continue
         questions = row.get("questions")
+        if isinstance(questions, str):
+            problems.append(Problem(number, '"questions" must be a list of strings, e.g. ["How much is it?"]'))
+            continue
         if not isinstance(questions, list) or not questions:
             problems.append(Problem(number, "no questions (give a list with at least one)"))
             continue
@@ -163,6 +166,17 @@ def _read_csv(text: str, problems: list[Problem]):
         return
     try:
         for row in reader:
+            if row.get(None):  # more cells than columns: an unquoted comma cut a text short
+                cells = len(reader.fieldnames) + len(row[None])
+                problems.append(
+                    Problem(
+                        reader.line_num,
+                        f"{cells} cells where the header has {len(reader.fieldnames)}:"
+                        " a comma inside a question or answer cuts it there; put that text in double"
+                        ' quotes ("…, …")',
+                    )
+                )
+                continue
             answer, question = restore_formula(row["answer"] or ""), restore_formula(row["question"] or "")
             yield reader.line_num, (answer, [question])
     except csv.Error as exc:

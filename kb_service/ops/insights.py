@@ -27,19 +27,30 @@ UNUSED_SHOWN = 50
 MAX_GROUPED = 5000  # the latest escalations grouped: bounded work however busy the period was
 
 
+# Each ask with the status of the request it escalated to (an ask's `help_request_id` is its caller's reference).
+_ASKS = (
+    "SELECT a.asked_at, a.outcome, r.status AS request_status FROM ask_log a"
+    " LEFT JOIN help_request_callers c ON c.id = a.help_request_id AND a.outcome = 'escalated'"
+    " LEFT JOIN help_requests r ON r.id = c.help_request_id WHERE a.asked_at >= ?"
+)
+
+
 def local_day(stamp: str) -> date:
     return datetime.fromisoformat(stamp).astimezone().date()
 
 
 def _counts(asks: list[str], resolve_seconds: list[float]) -> InsightsCounts:
+    """`asks`: each ask's outcome, or `dismissed` for an escalation the supervisor dismissed (not a question)."""
     answered = asks.count("answered")
-    questions = len(asks) - asks.count("replied") - asks.count("handoff")
+    dismissed = asks.count("dismissed")
+    questions = len(asks) - dismissed - asks.count("replied") - asks.count("handoff")
     return InsightsCounts(
         questions=questions,
         auto_answered=answered,
         auto_answer_rate=rate(answered, questions),
         escalations=asks.count("escalated"),
         resolved=len(resolve_seconds),
+        dismissed=dismissed,
         median_answer_seconds=round(statistics.median(resolve_seconds), 1) if resolve_seconds else None,
         conversational_turns=asks.count("replied"),
         handoffs=asks.count("handoff"),
@@ -50,8 +61,9 @@ def collect(store: Store, days: int) -> InsightsPublic:
     since = start_of_today() - timedelta(days=days - 1)
     start = iso(since)
     outcomes: dict[date, list[str]] = defaultdict(list)
-    for row in store.query("SELECT asked_at, outcome FROM ask_log WHERE asked_at >= ?", (start,)):
-        outcomes[local_day(row["asked_at"])].append(row["outcome"])
+    for row in store.query(_ASKS, (start,)):
+        dismissed = row["outcome"] == "escalated" and row["request_status"] == "dismissed"
+        outcomes[local_day(row["asked_at"])].append("dismissed" if dismissed else row["outcome"])
     waits: dict[date, list[float]] = defaultdict(list)
     for row in store.query(
         "SELECT created_at, resolved_at FROM help_requests WHERE status = 'resolved' AND resolved_at >= ?", (start,)
@@ -86,7 +98,7 @@ def top_escalated(store: Store, start: str) -> list[EscalatedQuestion]:
     rows = store.query(
         "SELECT h.id, h.question, h.embedding, h.status, h.created_at, h.knowledge_id,"
         " (SELECT COUNT(*) FROM help_request_callers c WHERE c.help_request_id = h.id) AS callers"
-        " FROM help_requests h WHERE h.created_at >= ? ORDER BY h.id DESC LIMIT ?",
+        " FROM help_requests h WHERE h.created_at >= ? AND h.status != 'dismissed' ORDER BY h.id DESC LIMIT ?",
         (start, MAX_GROUPED),
     )
     if not rows:

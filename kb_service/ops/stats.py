@@ -10,7 +10,7 @@ from kb_service.matching import calibration
 from kb_service.storage.store import Store, iso, now
 from models import DashboardPublic, StatsPublic
 
-STATUSES = ("pending", "resolved", "unresolved")
+STATUSES = ("pending", "resolved", "unresolved", "dismissed")
 # Asks that were questions: answered, confirmed first or escalated. A turn the agent handled itself (`replied`: a
 # greeting, thanks, "say that again") and a hand-off to staff are counted apart, never in the auto-answer rate.
 QUESTIONS = "outcome IN ('answered', 'confirm', 'escalated')"
@@ -73,6 +73,9 @@ def dashboard(store: Store) -> DashboardPublic:
         ),
         unresolved_today=store.scalar(
             "SELECT COUNT(*) FROM help_requests WHERE status = 'unresolved' AND expired_at >= ?", (today,)
+        ),
+        dismissed_today=store.scalar(
+            "SELECT COUNT(*) FROM help_requests WHERE status = 'dismissed' AND dismissed_at >= ?", (today,)
         ),
         asks_last_24h=asks,
         answered_last_24h=answered,

@@ -2,26 +2,16 @@
 
 A version is a list of SQL statements in SQLite's dialect, restricted to what both backends share (TEXT, INTEGER,
 REAL, BLOB, `INTEGER PRIMARY KEY AUTOINCREMENT`, `ALTER TABLE ... ADD COLUMN`); the PostgreSQL backend maps those
-type names (`storage/postgres.py`), so one list migrates both. Where they cannot share a statement (changing a
-column's constraint), `Only` gives each backend its own. Versions need not be contiguous: each is applied once,
-in list order."""
+type names (`storage/postgres.py`), so one list migrates both. Where the two cannot share a statement (SQLite
+changes a CHECK constraint only by rebuilding the table), a step is written once per backend as `Dialects`.
+Versions need not be contiguous: each is applied once, in list order."""
 
-from typing import Literal, NamedTuple
+from kb_service.storage import migrations_0_4
+from kb_service.storage.dialects import Dialects, statements_for
 
+__all__ = ["MIGRATIONS", "Dialects", "statements_for"]
 
-class Only(NamedTuple):
-    """A statement run on one backend only."""
-
-    dialect: Literal["sqlite", "postgresql"]
-    sql: str
-
-
-_CALLERS_COLUMNS = (
-    "id, help_request_id, name, phone, session_id, joined_at, question, callback_requested_at, called_back_at,"
-    " callback_note"
-)
-
-MIGRATIONS: list[tuple[int, list[str | Only]]] = [
+SHIPPED_0_3: list[tuple[int, list[str | Dialects]]] = [
     (
         1,
         [
@@ -222,49 +212,6 @@ MIGRATIONS: list[tuple[int, list[str | Only]]] = [
             """CREATE INDEX match_labels_verdicts ON match_labels(confidence, correct)""",
         ],
     ),
-    (
-        8,
-        [
-            # A call's turns, newest last, so a follow-up ("what about Saturday?") is read in the light of the
-            # question before it and "say that again" repeats what was said, on any replica. `embedding` is the
-            # question's vector (NULL for a conversational turn); `handoff_id` is a call-back awaiting a number.
-            """CREATE TABLE session_turns (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                session_id TEXT NOT NULL,
-                said_at TEXT NOT NULL,
-                question TEXT NOT NULL,
-                embedding BLOB,
-                outcome TEXT NOT NULL,
-                message TEXT NOT NULL,
-                handoff_id INTEGER
-            )""",
-            """CREATE INDEX session_turns_session ON session_turns(session_id, id)""",
-            """CREATE INDEX session_turns_time ON session_turns(said_at)""",
-            # A hand-off ("can I speak to someone?") is a call-back with no help request behind it.
-            Only("postgresql", "ALTER TABLE help_request_callers ALTER COLUMN help_request_id DROP NOT NULL"),
-            Only(
-                "sqlite",
-                """CREATE TABLE help_request_callers_new (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                help_request_id INTEGER REFERENCES help_requests(id),
-                name TEXT,
-                phone TEXT,
-                session_id TEXT,
-                joined_at TEXT NOT NULL,
-                question TEXT,
-                callback_requested_at TEXT,
-                called_back_at TEXT,
-                callback_note TEXT
-            )""",
-            ),
-            Only(
-                "sqlite",
-                f"INSERT INTO help_request_callers_new ({_CALLERS_COLUMNS})"
-                f" SELECT {_CALLERS_COLUMNS} FROM help_request_callers",
-            ),
-            Only("sqlite", "DROP TABLE help_request_callers"),
-            Only("sqlite", "ALTER TABLE help_request_callers_new RENAME TO help_request_callers"),
-            Only("sqlite", "CREATE INDEX help_request_callers_request ON help_request_callers(help_request_id)"),
-        ],
-    ),
 ]
+
+MIGRATIONS = SHIPPED_0_3 + migrations_0_4.VERSIONS

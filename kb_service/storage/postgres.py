@@ -22,7 +22,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kb_service.errors import DomainError
 from kb_service.storage import schema
-from kb_service.storage.migrations import Only
 from kb_service.storage.store import Tx
 
 WRITE_LOCK = 7_301_000_001  # pg_advisory_xact_lock key held by every serialised write transaction
@@ -119,6 +118,7 @@ class PostgresTx(Tx):
 
 class PostgresStore:
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    dialect = "postgresql"
 
     def __init__(self, url: str, migrate: bool = False):
         self.name = re.sub(r"//[^@/]*@", "//", url)  # no password in messages
@@ -182,9 +182,7 @@ class PostgresStore:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
-    def ddl(self, statement: str | Only) -> str | None:
-        if isinstance(statement, Only):
-            return statement.sql if statement.dialect == "postgresql" else None
+    def ddl(self, statement: str) -> str:
         return postgres_ddl(statement)
 
     def applied_migrations(self) -> set[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb_service.storage.migrations import MIGRATIONS
+from kb_service.storage.migrations import MIGRATIONS, statements_for
 from kb_service.storage.store import Store, Tx, Unmigrated, iso, now
 
 
@@ -22,9 +22,8 @@ def migrate(store: Store) -> list[int]:
         with store.write() as tx:
             if tx.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
                 continue
-            for statement in statements:
-                if (sql := store.ddl(statement)) is not None:
-                    tx.execute(sql)
+            for statement in statements_for(store.dialect, statements):
+                tx.execute(store.ddl(statement))
             tx.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, iso(now())))
             done.append(version)
     return done

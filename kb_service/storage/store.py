@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kb_service.errors import DomainError
-from kb_service.storage.migrations import Only
 
 log = logging.getLogger("frontdesk")
 
@@ -124,6 +123,7 @@ class Store(Protocol):
 
     name: str
     skip_locked: str  # appended to a claim's SELECT: PostgreSQL locks the claimed rows, SQLite needs nothing
+    dialect: str  # `sqlite` or `postgresql`: which of a migration's `Dialects` applies
 
     def write(self, serialised: bool = True) -> AbstractContextManager[Tx]:
         """One explicit write transaction: everything inside commits together or not at all. `serialised=False`
@@ -142,8 +142,8 @@ class Store(Protocol):
 
     def applied_migrations(self) -> set[int]: ...
 
-    def ddl(self, statement: str | Only) -> str | None:
-        """A migration's statement (SQLite's dialect) in this backend's; None for one only for the other."""
+    def ddl(self, statement: str) -> str:
+        """A migration's statement (SQLite's dialect) in this backend's."""
         ...
 
     def notify(self, tx: Tx, channel: str) -> None:

@@ -3,9 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SupervisorDep
+from kb_service.desk.dismissals import dismiss
 from kb_service.desk.similar import resolve_similar, similar_page
 from kb_service.storage.idempotency import IdempotencyKey
 from models import (
+    DismissRequest,
     HelpRequestPage,
     HelpRequestPublic,
     HelpRequestStatus,
@@ -54,6 +56,16 @@ def resolve_help_request(
     A retry with the same `Idempotency-Key` and body replays the first response (409 with another body)."""
     key = IdempotencyKey.of("resolve", idempotency_key, help_request_id, body)
     return runtime.desk.resolve(help_request_id, body, answered_by=supervisor, idempotency=key)
+
+
+@router.post("/{help_request_id}/dismiss", response_model=HelpRequestPublic)
+def dismiss_help_request(
+    help_request_id: int, runtime: RuntimeDep, supervisor: SupervisorDep, body: DismissRequest | None = None
+) -> HelpRequestPublic:
+    """Not a question ("hello", a test): the request leaves the queue as `dismissed`. Nobody is texted or followed
+    up and nothing is learned. 409 if it is no longer pending, 404 if there is no such request."""
+    by = (body.dismissed_by if body else None) or supervisor
+    return dismiss(runtime.desk, help_request_id, by)
 
 
 @router.get("/{help_request_id}/similar", response_model=SimilarPage)
