@@ -140,9 +140,11 @@ class ApiClient:
         """What importing would do, line by line: `{"lines", "problems", "entries_new", …}`. Writes nothing."""
         return self._call("POST", "/api/knowledge/import/preview", json={"format": fmt, "text": text})
 
-    def import_knowledge(self, fmt: str, text: str) -> dict:
-        """Import all of it (ApiError 422 naming the wrong lines, and nothing written)."""
-        return self._call("POST", "/api/knowledge/import", json={"format": fmt, "text": text})
+    def import_knowledge(self, fmt: str, text: str, replace_demo: bool = False) -> dict:
+        """Import all of it (ApiError 422 naming the wrong lines, and nothing written); with `replace_demo`, a
+        knowledge base holding only the demo salon loses the demo's entries first (`demo_removed` says how many)."""
+        body = {"format": fmt, "text": text, "replace_demo": replace_demo}
+        return self._call("POST", "/api/knowledge/import", json=body)
 
     # ---- audits: sampled auto-answers for the supervisor's verdict
 

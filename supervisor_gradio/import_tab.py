@@ -3,7 +3,8 @@
 A preview first (`POST /api/knowledge/import/preview`): what each line does, every wrong line's problem, and a
 warning for a question close in meaning to another entry. Import (`POST /api/knowledge/import`) is offered only
 for the text just previewed, and only when every line reads well. The service runs the same code as
-`frontdesk import`, so both skip what is already there."""
+`frontdesk import`, so both skip what is already there. When the knowledge base holds only the demo salon
+(`demo_only` in the preview), the tab asks whether to replace the demo, as `frontdesk import --replace-demo` does."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ INTRO = (
     '(`{"answer": …, "questions": […]}` per line), as `frontdesk export` writes them, or **paste** '
     "question–answer pairs, one a line: the question, a tab (as copied from a spreadsheet) or ` | `, then the "
     "answer. Nothing is written until you press **Import**."
+)
+DEMO_QUESTION = "Your knowledge base holds only the demo salon. Replace the demo with your entries?"
+DEMO_CHOICES = [("Replace the demo with your entries (recommended)", "replace"), ("Keep the demo too", "keep")]
+DEMO_NOTE = (
+    "Replacing deletes the demo's entries when you press **Import**; the preview above compares your lines with "
+    "the demo's, so a line it says adds to or repeats a demo entry makes a new entry instead."
 )
 EXAMPLE = "Do you do eyebrow waxing? | Yes, eyebrow waxing is $15 and takes 15 minutes."
 MAX_FILE_BYTES = 1_000_000
@@ -73,7 +80,7 @@ def preview_summary(preview: dict) -> str:
 
 
 def build(client_for: ClientFor) -> None:
-    previewed = gr.State(None)  # the (format, text) the last clean preview was for: Import writes only that
+    previewed = gr.State(None)  # the (format, text, demo_only) of the last clean preview: Import writes only that
     gr.Markdown(INTRO)
     with gr.Row():
         upload = gr.File(
@@ -91,6 +98,9 @@ def build(client_for: ClientFor) -> None:
     summary = gr.Markdown(elem_id="import-summary")
     table = widgets.read_only_table(
         HEADERS, "import-table", ["7%", "15%", "28%", "28%", "22%"], label="Preview, line by line"
+    )
+    demo_choice = gr.Radio(
+        DEMO_CHOICES, value="replace", label=DEMO_QUESTION, info=DEMO_NOTE, visible=False, elem_id="import-demo"
     )
     import_button = gr.Button("Import", variant="primary", interactive=False, elem_id="import-go")
     result = gr.Markdown(elem_id="import-result")
@@ -111,30 +121,39 @@ def build(client_for: ClientFor) -> None:
         try:
             found = client_for(request).preview_import(chosen, content or "")
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.Button(interactive=False), None
-        doable = not found["problems"] and (found["entries_new"] or found["phrasings_added"])
+            return exc.explain(), gr.skip(), gr.Button(interactive=False), None, gr.Radio(visible=False)
+        demo_only = bool(found.get("demo_only"))
+        # Over the demo, lines that repeat a demo entry still import once the demo is replaced.
+        doable = not found["problems"] and (
+            found["entries_new"] or found["phrasings_added"] or (demo_only and found["lines"])
+        )
         return (
             preview_summary(found),
             gr.Dataframe(value=preview_rows(found), headers=HEADERS),
             gr.Button(interactive=bool(doable)),
-            (chosen, content) if doable else None,
+            (chosen, content, demo_only) if doable else None,
+            gr.Radio(visible=bool(doable and demo_only)),
         )
 
-    def run_import(chosen, content, checked, request: gr.Request):
-        if checked != (chosen, content):
-            return "Preview the text first: it changed since the last preview.", gr.skip(), gr.skip()
+    def run_import(chosen, content, demo, checked, request: gr.Request):
+        if not checked or checked[:2] != (chosen, content):
+            return "Preview the text first: it changed since the last preview.", gr.skip(), gr.skip(), gr.skip()
+        replace = checked[2] and demo == "replace"
         try:
-            done = client_for(request).import_knowledge(chosen, content)
+            done = client_for(request).import_knowledge(chosen, content, replace_demo=replace)
         except ApiError as exc:
-            return exc.explain(), gr.skip(), gr.skip()
+            return exc.explain(), gr.skip(), gr.skip(), gr.skip()
         said = done["message"][:1].upper() + done["message"][1:]
-        return f"{said}. Find them in the Knowledge base tab.", gr.Button(interactive=False), None
+        hidden = gr.Radio(visible=False)
+        return f"{said}. Find them in the Knowledge base tab.", gr.Button(interactive=False), None, hidden
 
     def changed():
-        return gr.Button(interactive=False), None
+        return gr.Button(interactive=False), None, gr.Radio(visible=False)
 
     upload.upload(read_upload, [upload], [fmt, text, result])
-    preview_button.click(preview, [fmt, text], [summary, table, import_button, previewed])
-    import_button.click(run_import, [fmt, text, previewed], [result, import_button, previewed])
-    text.change(changed, None, [import_button, previewed])
-    fmt.change(changed, None, [import_button, previewed])
+    preview_button.click(preview, [fmt, text], [summary, table, import_button, previewed, demo_choice])
+    import_button.click(
+        run_import, [fmt, text, demo_choice, previewed], [result, import_button, previewed, demo_choice]
+    )
+    text.change(changed, None, [import_button, previewed, demo_choice])
+    fmt.change(changed, None, [import_button, previewed, demo_choice])

@@ -1,5 +1,6 @@
 """The console's Import tab in headless Chromium against the real service: paste pairs or upload a file, read the
-preview (wrong lines named, near-duplicates warned about), fix, import, and find the entries through the API.
+preview (wrong lines named, near-duplicates warned about), fix, import, and find the entries through the API; over
+the demo salon alone, replace the demo or keep it.
 
 Set CONSOLE_SCREENSHOTS=docs/screenshots to refresh the committed screenshot of the tab."""
 
@@ -71,6 +72,7 @@ def test_paste_preview_fix_and_import(page, server, tmp_path):
     folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / "console-import.png"), full_page=True)
+    page.get_by_role("radio", name="Keep the demo too").check()  # these lines build on the demo's entries
     assert knowledge(server, limit=1)["total"] == before  # the preview wrote nothing
 
     text.press("End")
@@ -110,6 +112,7 @@ def test_upload_a_csv_file_then_import_it(page, server, tmp_path):
     expect(page.locator("#import-text textarea")).to_have_value(upload.read_text(encoding="utf-8"))
     page.locator("#import-preview").click()
     expect(page.locator("#import-summary")).to_contain_text("3 lines read well: 2 new entries", timeout=15_000)
+    page.get_by_role("radio", name="Keep the demo too").check()
     page.locator("#import-go").click()
     expect(page.locator("#import-result")).to_contain_text("Imported 2 entries.", timeout=15_000)
     assert knowledge(server, limit=1)["total"] == before + 2
@@ -129,3 +132,53 @@ def test_an_unquoted_comma_in_a_csv_is_named_at_the_top(page, server):
     expect(first).to_contain_text("21")
     expect(first).to_contain_text("4 cells where the header has 2: a comma inside a question or answer cuts it")
     expect(page.locator("#import-go")).to_be_disabled()
+
+
+DENTAL = {
+    "How much is teeth whitening?": "Whitening is $250 for one in-office session of about an hour.",
+    "Do you see children?": "Yes, we see children from age three, with a parent in the room.",
+    "Do you accept Aetna?": "Yes, we accept Aetna and most PPO dental plans; bring your card.",
+}
+
+
+def import_dental_over_the_demo(page, choice: str) -> None:
+    page.locator("#import-text textarea").fill("\n".join(f"{q} | {a}" for q, a in DENTAL.items()))
+    page.locator("#import-preview").click()
+    expect(page.locator("#import-summary")).to_contain_text("3 lines read well: 3 new entries", timeout=15_000)
+    demo = page.locator("#import-demo")
+    expect(demo).to_be_visible()
+    expect(demo).to_contain_text("Your knowledge base holds only the demo salon. Replace the demo with your entries?")
+    expect(page.get_by_role("radio", name="Replace the demo with your entries (recommended)")).to_be_checked()
+    page.get_by_role("radio", name=choice).check()
+    page.locator("#import-go").click()
+
+
+def test_the_first_import_over_the_demo_can_replace_it(page, server):
+    demo_entries = knowledge(server, limit=1)["total"]
+    assert demo_entries > 3
+    import_dental_over_the_demo(page, "Replace the demo with your entries (recommended)")
+    expect(page.locator("#import-result")).to_have_text(
+        f"Replaced the demo ({demo_entries} entries); imported 3 entries. Find them in the Knowledge base tab.",
+        timeout=15_000,
+    )
+    expect(page.locator("#import-demo")).to_be_hidden()
+    remaining = knowledge(server, limit=50)
+    assert remaining["total"] == 3
+    assert {item["answer"] for item in remaining["items"]} == set(DENTAL.values())
+
+    page.locator("#import-text textarea").fill("Do you do implants? | Yes, implants start at $3,000 a tooth.")
+    page.locator("#import-preview").click()  # the demo is gone: nothing to ask any more
+    expect(page.locator("#import-summary")).to_contain_text("1 new entry", timeout=15_000)
+    expect(page.locator("#import-go")).to_be_enabled()
+    expect(page.locator("#import-demo")).to_be_hidden()
+
+
+def test_the_first_import_over_the_demo_can_keep_it(page, server):
+    demo = {item["answer"] for item in knowledge(server, limit=200)["items"]}
+    import_dental_over_the_demo(page, "Keep the demo too")
+    expect(page.locator("#import-result")).to_have_text(
+        "Imported 3 entries. Find them in the Knowledge base tab.", timeout=15_000
+    )
+    kept = knowledge(server, limit=200)
+    assert kept["total"] == len(demo) + 3
+    assert {item["answer"] for item in kept["items"]} == demo | set(DENTAL.values())
