@@ -17,7 +17,8 @@ from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 pytestmark = BOTH_BACKENDS
 
 REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError)  # a CHECK or foreign key said no
-HELLO = "hello, is anybody there?"
+# Not a question, and not small talk the agent answers itself (a greeting is `replied`, never queued).
+HELLO = "testing testing, this is only a test of the line"
 WAXING = "do you do eyebrow waxing?"
 
 
