@@ -13,6 +13,7 @@ import { CallState, ui } from "./state.js";
 import { say, show } from "./transcript.js";
 
 const state = new CallState();
+window.FrontDeskCall = { ensureSession: (renew) => state.ensureSession(renew) }; // for phone-check.js
 const voice = new Voice(state);
 const followUps = new FollowUps(state, voice);
 const asking = new Asking(state, voice, followUps, (spoken, turn) => endCall(spoken, turn));

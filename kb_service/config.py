@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # every N learned answers (0: only `frontdesk calibrate`).
     target_precision: float = Field(default=0.95, gt=0.0, le=1.0, alias="KB_TARGET_PRECISION")
     recalibrate_every: int = Field(default=1, ge=0, alias="KB_RECALIBRATE_EVERY")
+    # Texts to callers (SMS pumping): only to a number proved with a one-time code, which expires after this;
+    # at most this many texts (codes and follow-ups) an hour to one number, asked from one client IP, and in all.
+    phone_code_ttl_seconds: float = Field(default=600, gt=0, alias="KB_PHONE_CODE_TTL_SECONDS")
+    sms_per_number_per_hour: int = Field(default=5, ge=0, alias="KB_SMS_PER_NUMBER_PER_HOUR")
+    sms_per_ip_per_hour: int = Field(default=10, ge=0, alias="KB_SMS_PER_IP_PER_HOUR")
+    sms_per_hour: int = Field(default=100, ge=0, alias="KB_SMS_PER_HOUR")
     # Caller sessions (POST /api/sessions) last this long.
     session_ttl_seconds: float = Field(default=86_400, gt=0, alias="KB_SESSION_TTL_SECONDS")
     # Proxy headers (X-Forwarded-For, X-Forwarded-Proto) are believed only from these addresses (comma-separated
@@ -63,6 +69,10 @@ class Settings(BaseSettings):
     # Open event streams (call pages) allowed per client IP and in all; more get 429 / 503.
     max_streams_per_ip: int = Field(default=8, ge=1, alias="KB_MAX_STREAMS_PER_IP")
     max_streams: int = Field(default=1000, ge=1, alias="KB_MAX_STREAMS")
+    # A request body must be all there within this many seconds, however steadily it trickles (else 408).
+    body_deadline_seconds: float = Field(default=30.0, gt=0, alias="KB_BODY_DEADLINE_SECONDS")
+    # Open connections per client IP (0: no cap); more are closed at once. Trusted proxies are not capped.
+    max_connections_per_ip: int = Field(default=64, ge=0, alias="KB_MAX_CONNECTIONS_PER_IP")
     # Callers' names, phone numbers, questions in the ask log and session events older than this are removed or
     # anonymised (0: kept for ever).
     retention_days: int = Field(default=90, ge=0, alias="KB_RETENTION_DAYS")

@@ -11,15 +11,18 @@ from kb_service import demo
 from kb_service.auth import load_or_create_token
 from kb_service.config import Settings
 from kb_service.conversation.intents import IntentReader
-from kb_service.desk import retention
+from kb_service.desk import retention, texts
 from kb_service.desk.ask_pipeline import AskPipeline
 from kb_service.desk.audits import Audits
 from kb_service.desk.confirmations import Confirmations
 from kb_service.desk.conversation import Conversation
+from kb_service.desk.delivery import WebhookDelivery
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
+from kb_service.desk.phones import PhoneCodes
 from kb_service.desk.receptionist import Receptionist
 from kb_service.desk.sessions import CallerSessions
+from kb_service.desk.texts import TextCaps
 from kb_service.embedding import Embedder
 from kb_service.embedding.factory import make_embedder
 from kb_service.knowledge.entries import KnowledgeBase
@@ -75,6 +78,25 @@ class Worker:
             self._wake.clear()
 
 
+class Workers:
+    """Several workers started, woken and stopped as one."""
+
+    def __init__(self, *workers: Worker | WebhookDelivery):
+        self.workers = workers
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wake()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
 class Runtime:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
@@ -92,6 +114,7 @@ class Runtime:
                 demo.load(self.kb)
                 self.index_status += ", demo knowledge base loaded"
         self.matcher = Matcher(self.kb, settings.match_threshold)
+        text_caps = TextCaps(settings.sms_per_number_per_hour, settings.sms_per_ip_per_hour, settings.sms_per_hour)
         self.verdicts = live.Verdicts(self.store, self.matcher, settings.match_threshold, settings.target_precision)
         self.verdicts.refresh_thresholds()
         self.outbox = Outbox(
@@ -101,7 +124,11 @@ class Runtime:
             settings.outbox_max_attempts,
             settings.outbox_retry_base_seconds,
         )
-        self.outbox_worker = Worker("outbox", self.outbox.deliver_due, settings.sweep_interval_seconds)
+        # Console lines apart from webhooks: the supervisor's "I need help" never waits on a slow receiver.
+        self.outbox_worker = Workers(
+            Worker("console", self.outbox.deliver_console, settings.sweep_interval_seconds),
+            WebhookDelivery(self.outbox, settings.sweep_interval_seconds),
+        )
         self.desk = HelpDesk(
             self.store,
             self.kb,
@@ -113,9 +140,19 @@ class Runtime:
                 settings.caller_webhook_url,
                 settings.supervisor_webhook_format,
                 settings.console_url,
+                settings.public_url,
+                text_caps,
             ),
             self.verdicts,
             queued=self.outbox_worker.wake,
+        )
+        self.phone_codes = PhoneCodes(
+            self.store,
+            settings.business_name,
+            self.outbox_worker.wake,
+            settings.caller_webhook_url,
+            text_caps,
+            settings.phone_code_ttl_seconds,
         )
         self.audits = Audits(self.store, self.verdicts)
         self.confirmations = Confirmations(self.store, self.desk)
@@ -178,6 +215,8 @@ class Runtime:
         if time.monotonic() - self._keys_swept_at > 3600:
             idempotency.forget_expired(self.store)
             self.sessions.forget_expired()
+            self.phone_codes.forget_expired()
+            texts.forget_old(self.store)
             retention.forget_old(self.store, self.settings.retention_days)
             self._keys_swept_at = time.monotonic()
 
@@ -210,5 +249,4 @@ class Runtime:
         self.sweeper.stop()
         self.outbox_worker.stop()
         self.kb.save_index()
-        self.outbox.close()
         self.store.close()

@@ -1,17 +1,20 @@
 """Shared pydantic schemas: the JSON contract between the service, the console and the call page."""
 
+from models.quality import (
+    AuditPage,
+    AuditPublic,
+    AuditVerdict,
+    LiveQualityPublic,
+    PrecisionBand,
+)
 from models.schemas import (
     AskOutcome,
     AskRequest,
     AskResponse,
-    AuditPage,
-    AuditPublic,
-    AuditVerdict,
     Caller,
     CallTurn,
     ConfirmationAnswer,
     CurrentSession,
-    DashboardPublic,
     DismissRequest,
     HelpRequestPage,
     HelpRequestPublic,
@@ -20,9 +23,7 @@ from models.schemas import (
     KnowledgePage,
     KnowledgePublic,
     KnowledgeUpdate,
-    LiveQualityPublic,
     PhrasingPublic,
-    PrecisionBand,
     ResolveRequest,
     ResolveResponse,
     SessionPublic,
@@ -31,11 +32,11 @@ from models.schemas import (
     SimilarPage,
     SimilarResolveRequest,
     SimilarResolveResponse,
-    StatsPublic,
     SupervisorSignedIn,
     SupervisorSignIn,
     WaitingCaller,
 )
+from models.stats import DashboardPublic, StatsPublic
 
 __all__ = [
     "SimilarHelpRequest",

@@ -24,6 +24,7 @@ class CallbackPublic(BaseModel):
     status: HelpRequestStatus | None  # of the request (None for a hand-off): a caller may since have the answer
     name: str | None
     phone: str
+    phone_verified: bool  # the caller proved this number with a code; any other number may be someone else's
     question: str  # the caller's own words
     asked_at: datetime
     callback_requested_at: datetime | None

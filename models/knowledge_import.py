@@ -14,6 +14,9 @@ class ImportText(StrictInput):
 
     format: Literal["jsonl", "csv", "pairs"]
     text: Annotated[str, StringConstraints(max_length=1_000_000)]
+    # With `POST /api/knowledge/import`, when the knowledge base holds only the demo salon (`demo_only` in the
+    # preview): delete the demo's entries first. Ignored once the knowledge base holds anything else.
+    replace_demo: bool = False
 
 
 class ImportLinePublic(BaseModel):
@@ -39,10 +42,12 @@ class ImportPreview(BaseModel):
     entries_new: int
     phrasings_added: int
     duplicates_skipped: int
+    demo_only: bool = False  # the knowledge base holds only the demo salon: ask whether to replace it
 
 
 class ImportResult(BaseModel):
     knowledge_ids: list[int]  # the entries created
     phrasings_added: int  # to entries already there
     duplicates_skipped: int
+    demo_removed: int = 0  # demo entries deleted first (`replace_demo`)
     message: str  # "imported 2 entries, added 1 phrasing to existing entries, skipped 1 duplicate"

@@ -68,7 +68,10 @@ class AskResponse(BaseModel):
     outcome: AskOutcome
     answer: str | None
     knowledge_id: int | None  # with `confirm`: the entry the agent thinks the caller means
-    score: float
+    score: float  # the best entry's similarity (mean of its nearest phrasing's and its centroid's cosine)
+    # The number compared with the thresholds (0 to 1): `score` plus half the best entry's lead over the
+    # runner-up. Answered at or above `GET /api/quality`'s `threshold`, confirmed from its `confirm_threshold`.
+    confidence: float = 0.0
     # With `escalated`: this caller's own reference to the request (its follow-up carries the same one). Two
     # callers who asked alike share one request for the supervisor, but never a reference.
     reference: int | None
@@ -109,56 +112,12 @@ class ConfirmationAnswer(StrictInput):
     confirmed: bool
 
 
-class AuditPublic(BaseModel):
-    """An auto-answer the supervisor is asked to check."""
-
-    id: int
-    question: str
-    answer: str
-    knowledge_id: int
-    confidence: float
-    asked_at: datetime
-    verdict: Literal["right", "wrong"] | None
-
-
-class AuditPage(BaseModel):
-    items: list[AuditPublic]
-    total: int
-
-
-class AuditVerdict(StrictInput):
-    correct: bool
-
-
-class PrecisionBand(BaseModel):
-    low: float
-    high: float | None
-    labels: int
-    right: int
-    precision: float | None
-    lower: float | None  # 95% Wilson interval
-    upper: float | None
-
-
-class LiveQualityPublic(BaseModel):
-    """Precision of auto-answers, estimated from the supervisor's and callers' own verdicts."""
-
-    threshold: float  # the answering threshold in force
-    confirm_threshold: float | None  # from here up to `threshold` the agent asks the caller first
-    target_precision: float
-    labels: int  # verdicts at or above the threshold
-    precision: float | None  # right / labels at or above the threshold
-    lower: float | None  # 95% Wilson interval of that precision
-    upper: float | None
-    bands: list[PrecisionBand]
-    audits_waiting: int
-
-
 class WaitingCaller(BaseModel):
     reference: int  # the `reference` this caller's ask returned (each caller their own)
     name: str | None
     phone: str | None
     session_id: str | None
+    phone_verified: bool = False  # proved with a code (only such a number is ever texted)
     joined_at: datetime
     question: str | None = None  # the caller's own words (None once past KB_RETENTION_DAYS)
 
@@ -217,8 +176,10 @@ class HelpRequestPage(BaseModel):
 class ResolveRequest(StrictInput):
     answer: AnswerText
     question: QuestionText | None = None
-    learn: bool = True
+    learn: bool | None = None  # None: learn it unless it looks personal (desk/personal.py)
     knowledge_id: int | None = None
+    # A personal answer goes only to the caller who asked, and to these other waiting callers' references.
+    include_references: Annotated[list[int], Field(max_length=200)] = []
     answered_by: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
@@ -226,6 +187,8 @@ class ResolveResponse(BaseModel):
     help_request: HelpRequestPublic
     knowledge_id: int | None
     followups_queued: int
+    learned: bool = True
+    personal_reasons: list[str] = []  # why it looks personal (desk/personal.py): not learned, sent to one caller
 
 
 class SimilarHelpRequest(HelpRequestPublic):
@@ -280,24 +243,6 @@ class KnowledgeUpdate(StrictInput):
     questions: list[QuestionText] | None = Field(default=None, min_length=1, max_length=100)
 
 
-class StatsPublic(BaseModel):
-    help_requests: dict[str, int]
-    asks_total: int  # questions: asks answered, confirmed first or escalated
-    asks_answered: int
-    auto_answer_rate: float | None  # asks_answered / asks_total
-    conversational_turns: int = 0  # turns the agent handled itself (`replied`): not questions
-    handoffs: int = 0  # callers handed to staff (`handoff`): not questions
-    knowledge_entries: int
-    phrasings_in_db: int
-    phrasings_in_index: int
-    outbox_pending: int
-    outbox_dead: int
-    match_threshold: float
-    mode: Literal["ok", "degraded"] = "ok"
-    # The stored self-calibration (`frontdesk calibrate --apply`), if any: threshold, target and estimates.
-    calibration: dict | None = None
-
-
 SessionIdText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 ]
@@ -331,18 +276,3 @@ class LivekitTokenPublic(BaseModel):
     room: str
     identity: str
     expires_in: int
-
-
-class DashboardPublic(BaseModel):
-    """The counts at the top of the supervisor console."""
-
-    pending: int
-    resolved_today: int
-    unresolved_today: int
-    dismissed_today: int = 0
-    asks_last_24h: int  # questions only: greetings, thanks and hand-offs are counted apart
-    answered_last_24h: int
-    auto_answer_rate_24h: float | None
-    conversational_last_24h: int = 0  # turns the agent handled itself (`replied`)
-    handoffs_last_24h: int = 0
-    today_starts_at: datetime

@@ -54,7 +54,9 @@ def sent_text(help_request_id: int, response: dict, learned_into: int | None) ->
         else "No caller was waiting, so no follow-up was needed."
     )
     learned = ""
-    if response.get("knowledge_id") is not None:
+    if response.get("personal_reasons"):  # a personal answer: not learned, and sent to the caller who asked
+        learned = f" Not learned and sent only to the caller who asked: {'; '.join(response['personal_reasons'])}."
+    elif response.get("knowledge_id") is not None:
         learned = (
             f" The question was added as a new phrasing of entry #{int(response['knowledge_id'])}."
             if learned_into is not None

@@ -89,7 +89,8 @@ class ApiClient:
         knowledge_id: int | None = None,
         answered_by: str | None = None,
     ) -> dict:
-        body: dict[str, Any] = {"answer": answer, "learn": learn}
+        # Ticked: the service's default (learn, unless the answer looks personal); unticked: never learn.
+        body: dict[str, Any] = {"answer": answer} if learn else {"answer": answer, "learn": False}
         if answered_by:
             body["answered_by"] = answered_by
         if question:

@@ -25,8 +25,13 @@ def why(item: dict) -> str:
     return f"{reason} · answered since" if item["status"] == "resolved" else reason
 
 
+def phone(item: dict) -> str:
+    """The number as given; one the caller never proved with a code may be someone else's, and is never texted."""
+    return item["phone"] if item.get("phone_verified") else f"{item['phone']} (unverified)"
+
+
 def row(item: dict, done: bool) -> list:
-    first = [item["id"], item.get("name") or "", item["phone"], item["question"], views.local_time(item["asked_at"])]
+    first = [item["id"], item.get("name") or "", phone(item), item["question"], views.local_time(item["asked_at"])]
     if done:
         return [*first, views.local_time(item["called_back_at"]), item.get("note") or ""]
     return [*first, why(item)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -74,9 +75,10 @@ class Receiver:
     """A local HTTP endpoint standing in for a webhook consumer or SMS gateway. Records every POST.
 
     `script` is a list of status codes (or "drop" to close the connection) answered in turn; then 200.
-    `delay`: seconds a slow consumer takes before it answers each request (recorded on arrival)."""
+    `delay`: seconds a slow consumer takes before it answers each request (recorded on arrival). `trickle`: it
+    answers one byte every `trickle` seconds instead (a receiver that defeats per-read timeouts)."""
 
-    def __init__(self, script: list | None = None, delay: float = 0.0):
+    def __init__(self, script: list | None = None, delay: float = 0.0, trickle: float = 0.0):
         self.requests: list[dict] = []
         self.script = list(script or [])
         self._lock = threading.Lock()
@@ -95,6 +97,15 @@ class Receiver:
                     self.connection.close()
                     return
                 time.sleep(delay)  # the consumer's own slowness, not a wait for an effect
+                if trickle:
+                    for byte in f"HTTP/1.1 {action} OK\r\nContent-Length: 0\r\n\r\n".encode():
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:  # the sender gave up: as it should
+                            return
+                        time.sleep(trickle)
+                    return
                 self.send_response(action)
                 self.end_headers()
 
@@ -128,6 +139,25 @@ def open_session(client) -> tuple[str, dict[str, str]]:
     assert response.status_code == 201, response.text
     body = response.json()
     return body["session_id"], {"X-Session-Token": body["session_token"]}
+
+
+def verified_session(client, receiver: Receiver, phone: str) -> tuple[str, dict[str, str]]:
+    """A call session whose caller proved `phone` with the code texted to `receiver` (the caller webhook)."""
+    session_id, mine = open_session(client)
+    sent = client.post(f"/api/sessions/{session_id}/phone", json={"phone": phone}, headers=mine)
+    assert sent.status_code == 200, sent.text
+    text = wait_for(
+        lambda: [
+            r["json"]["data"]["message"]
+            for r in receiver.delivered("phone.verification")
+            if r["json"]["data"]["session_id"] == session_id
+        ],
+        what="the code's text",
+    )[-1]
+    code = re.search(r"\b(\d{6})\b", text).group(1)
+    verified = client.post(f"/api/sessions/{session_id}/phone/verify", json={"code": code}, headers=mine)
+    assert verified.status_code == 200, verified.text
+    return session_id, mine
 
 
 def run_async(coroutine):

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from kb_service.desk.confirmations import MISUNDERSTOOD_MESSAGE
 from tests.support import AUTH
 
 # On the demo salon, each lands between the confirmation and the answering threshold.
@@ -87,7 +88,7 @@ def test_no_escalates_the_question_to_the_supervisor(page, server):
 
     page.get_by_test_id("confirm-no").click()
 
-    expect(agent_lines(page).last).to_contain_text("Let me check with my supervisor")
+    expect(agent_lines(page).last).to_have_text(MISUNDERSTOOD_MESSAGE)  # not "Good question": the agent misheard
     expect(page.get_by_test_id("waiting-note")).to_contain_text("Waiting for the supervisor on 1 question")
     requests = httpx.get(f"{server.url}/api/help-requests", headers=AUTH).json()["items"]
     assert [r["question"] for r in requests] == [COLOUR_PRICE]
@@ -110,7 +111,7 @@ def test_a_typed_no_escalates_and_a_second_answer_is_refused(page, server):
     ask(page, PARKING)
     expect(page.get_by_test_id("confirm")).to_be_visible()
     ask(page, "no")
-    expect(agent_lines(page).last).to_contain_text("Let me check with my supervisor")
+    expect(agent_lines(page).last).to_have_text(MISUNDERSTOOD_MESSAGE)  # not "Good question": the agent misheard
 
     # The same confirmation answered again, as a replayed request would: 409, nothing changes.
     log = httpx.get(f"{server.url}/api/help-requests", headers=AUTH).json()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import browser_page, choose_request, open_console, pending_table, sign_in
-from tests.support import AUTH, TOKEN, wait_for
+from tests.support import AUTH, TOKEN, verified_session, wait_for
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -93,7 +93,9 @@ def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
 
 def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     expect(console.get_by_text("No callers are waiting")).to_be_visible()
-    asked = ask(server, "do you do eyebrow waxing?", name="Ana", phone="+1 555 123 4567")
+    session_id, mine = verified_session(httpx.Client(base_url=server.url), receiver, "+1 555 123 4567")
+    body = {"question": "do you do eyebrow waxing?", "caller": {"name": "Ana", "phone": "+1 555 123 4567"}}
+    asked = httpx.post(f"{server.url}/api/ask", json={**body, "session_id": session_id}, headers=mine).json()
     assert asked["outcome"] == "escalated", asked
     help_request_id = request_asking(server, "do you do eyebrow waxing?")["id"]
 

@@ -14,8 +14,8 @@ from tests.support import AUTH, open_session, wait_for
 
 pytestmark = pytest.mark.slow
 
-HELLO = "hello, is anybody there?"
-BYE = "thanks, bye"
+TEST_CALL = "testing, testing, is this line working?"
+WRONG_NUMBER = "wrong number, sorry, I wanted the bakery"
 TEST = "testing testing one two three"
 SATURDAY = "what about on Saturday for a colour appointment?"
 DOG = "Can I bring my dog to my appointment?"
@@ -59,8 +59,8 @@ def test_dismiss_clears_a_request_and_texts_nobody(console, server, receiver):
     assert opening["outcome"] == "answered"
     reference = ask(server, SATURDAY, session, phone="+1 415 555 0177")["reference"]
     saturday = request_id(server, SATURDAY)
-    ask(server, HELLO, phone="+1 415 555 0100")
-    hello = request_id(server, HELLO)
+    ask(server, TEST_CALL, phone="+1 415 555 0100")
+    test_call = request_id(server, TEST_CALL)
 
     row = pending_table(console).get_by_role("row").filter(has_text=SATURDAY)
     expect(row).to_contain_text("“What time do you open?” → answered", timeout=15_000)
@@ -72,39 +72,39 @@ def test_dismiss_clears_a_request_and_texts_nobody(console, server, receiver):
     expect(console.locator("#answer-reference")).to_contain_text(f"Request #{saturday}")
     expect(console.locator("#answer-reference")).to_contain_text(f"given reference {reference}")
 
-    choose_request(console, hello)
+    choose_request(console, test_call)
     expect(console.locator("#answer-transcript")).to_be_hidden()  # no call session: nothing earlier
     console.locator("#answer-dismiss").click()
     expect(console.locator("#answer-result")).to_contain_text(
-        f"Request #{hello} dismissed: nobody was texted and nothing was learned.", timeout=15_000
+        f"Request #{test_call} dismissed: nobody was texted and nothing was learned.", timeout=15_000
     )
-    expect(pending_table(console)).not_to_contain_text(HELLO, timeout=15_000)
+    expect(pending_table(console)).not_to_contain_text(TEST_CALL, timeout=15_000)
     expect(console.locator("#answer-send")).to_be_hidden()
     expect(console.locator("#console-header")).to_contain_text("1 dismissed today")
-    assert status(server, hello) == "dismissed"
+    assert status(server, test_call) == "dismissed"
     assert api(server, "GET", "/api/callbacks", params={"status": "all"})["items"] == []
     assert receiver.delivered() == []  # no text to the caller
     assert status(server, saturday) == "pending"
 
 
 def test_several_requests_are_dismissed_or_answered_together(console, server, receiver):
-    for question in (HELLO, BYE, TEST, DOG, PARROT):
+    for question in (TEST_CALL, WRONG_NUMBER, TEST, DOG, PARROT):
         ask(server, question, phone="+1 415 555 0101")
-    ids = {question: request_id(server, question) for question in (HELLO, BYE, TEST, DOG, PARROT)}
+    ids = {question: request_id(server, question) for question in (TEST_CALL, WRONG_NUMBER, TEST, DOG, PARROT)}
     entries = api(server, "GET", "/api/knowledge")["total"]
     expect(pending_table(console)).to_contain_text(PARROT, timeout=15_000)
 
     console.locator("#bulk-panel").get_by_text("Select several").click()
     picks = console.locator("#bulk-picks")
-    for question in (HELLO, BYE, TEST):
+    for question in (TEST_CALL, WRONG_NUMBER, TEST):
         picks.get_by_label(f"#{ids[question]} · {question}").check()
     console.locator("#bulk-dismiss").click()
     expect(console.locator("#bulk-result")).to_contain_text(
         "Dismissed 3 requests: nobody was texted and nothing was learned.", timeout=20_000
     )
-    expect(pending_table(console)).not_to_contain_text(BYE, timeout=15_000)
+    expect(pending_table(console)).not_to_contain_text(WRONG_NUMBER, timeout=15_000)
     expect(picks.get_by_role("checkbox")).to_have_count(2)
-    assert {status(server, ids[q]) for q in (HELLO, BYE, TEST)} == {"dismissed"}
+    assert {status(server, ids[q]) for q in (TEST_CALL, WRONG_NUMBER, TEST)} == {"dismissed"}
 
     for question in (DOG, PARROT):
         picks.get_by_label(f"#{ids[question]} · {question}").check()

@@ -18,7 +18,7 @@ from tests.support import AUTH, TOKEN
 pytestmark = pytest.mark.slow
 
 WAXING = "do you do eyebrow waxing?"
-HELLO = "hello, anyone?"
+TEST_CALL = "this is only a test call, ignore it"
 
 
 def add_supervisor(data_dir, name: str) -> str:
@@ -38,7 +38,7 @@ def escalate(server, question: str, name: str) -> int:
 def test_a_named_supervisor_signs_in_and_signs_each_answer(browser, server, data_dir, dialogs):
     password = add_supervisor(data_dir, "Maria")
     waxing = escalate(server, WAXING, "Ana")
-    hello = escalate(server, HELLO, "Bo")
+    test_call = escalate(server, TEST_CALL, "Bo")
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
         page = context.new_page()
@@ -49,16 +49,16 @@ def test_a_named_supervisor_signs_in_and_signs_each_answer(browser, server, data
         console.locator("#answer-text textarea").fill("Yes, eyebrow waxing is $15.")
         console.locator("#answer-send").click()
         expect(console.locator("#answer-result")).to_contain_text(f"Request #{waxing} resolved", timeout=20_000)
-        choose_request(console, hello)
+        choose_request(console, test_call)
         console.locator("#answer-dismiss").click()
-        expect(console.locator("#answer-result")).to_contain_text(f"Request #{hello} dismissed", timeout=20_000)
+        expect(console.locator("#answer-result")).to_contain_text(f"Request #{test_call} dismissed", timeout=20_000)
 
         console.get_by_role("tab", name="History").click()
         table = console.locator("#history-table")
         answered = table.get_by_role("row").filter(has_text=WAXING)
         expect(answered).to_contain_text("Maria", timeout=15_000)
         expect(answered).to_contain_text("Ana")
-        expect(table.get_by_role("row").filter(has_text=HELLO)).to_contain_text("dismissed by Maria")
+        expect(table.get_by_role("row").filter(has_text=TEST_CALL)).to_contain_text("dismissed by Maria")
     finally:
         context.close()
     got = httpx.get(f"{server.url}/api/help-requests/{waxing}", headers=AUTH).json()  # the shared token still works

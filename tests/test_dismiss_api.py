@@ -17,8 +17,7 @@ from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 pytestmark = BOTH_BACKENDS
 
 REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError)  # a CHECK or foreign key said no
-# Not a question, and not small talk the agent answers itself (a greeting is `replied`, never queued).
-HELLO = "testing testing, this is only a test of the line"
+TEST_CALL = "testing, testing, is this line working?"
 WAXING = "do you do eyebrow waxing?"
 
 
@@ -47,12 +46,12 @@ def session_events(client, session_id: str) -> list[dict]:
 
 def test_dismiss_closes_a_pending_request_and_tells_nobody(client):
     session = open_session(client)
-    assert ask(client, HELLO, session, name="Ann", phone="+1 415 555 0177")["outcome"] == "escalated"
-    hello = request_for(client, HELLO)
+    assert ask(client, TEST_CALL, session, name="Ann", phone="+1 415 555 0177")["outcome"] == "escalated"
+    test_call = request_for(client, TEST_CALL)
     entries = client.get("/api/knowledge").json()["total"]
     outbox_before = client.app.state.runtime.store.scalar("SELECT COUNT(*) FROM outbox")
 
-    response = client.post(f"/api/help-requests/{hello['id']}/dismiss")
+    response = client.post(f"/api/help-requests/{test_call['id']}/dismiss")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "dismissed" and body["dismissed_by"] == "supervisor" and body["dismissed_at"]
@@ -71,38 +70,38 @@ def test_dismiss_closes_a_pending_request_and_tells_nobody(client):
 
 
 def test_only_a_pending_request_can_be_dismissed(client):
-    ask(client, HELLO)
+    ask(client, TEST_CALL)
     ask(client, WAXING)
-    hello, waxing = request_for(client, HELLO), request_for(client, WAXING)
-    signed = client.post(f"/api/help-requests/{hello['id']}/dismiss", json={"dismissed_by": "Maria"})
+    test_call, waxing = request_for(client, TEST_CALL), request_for(client, WAXING)
+    signed = client.post(f"/api/help-requests/{test_call['id']}/dismiss", json={"dismissed_by": "Maria"})
     assert signed.json()["dismissed_by"] == "Maria"
-    again = client.post(f"/api/help-requests/{hello['id']}/dismiss")
+    again = client.post(f"/api/help-requests/{test_call['id']}/dismiss")
     assert again.status_code == 409 and "already dismissed" in again.json()["detail"]
-    late = client.post(f"/api/help-requests/{hello['id']}/resolve", json={"answer": "Hi!"})
+    late = client.post(f"/api/help-requests/{test_call['id']}/resolve", json={"answer": "Hi!"})
     assert late.status_code == 409
     assert client.post(f"/api/help-requests/{waxing['id']}/resolve", json={"answer": "Yes, $15."}).status_code == 200
     assert client.post(f"/api/help-requests/{waxing['id']}/dismiss").status_code == 409
     assert client.get(f"/api/help-requests/{waxing['id']}").json()["status"] == "resolved"
     assert client.post("/api/help-requests/999999/dismiss").status_code == 404
-    typo = client.post(f"/api/help-requests/{hello['id']}/dismiss", json={"dismised_by": "x"})
+    typo = client.post(f"/api/help-requests/{test_call['id']}/dismiss", json={"dismised_by": "x"})
     assert typo.status_code == 422
 
 
 def test_dismiss_needs_the_supervisor(make_client):
     client = make_client()
-    ask(client, HELLO)
-    hello = request_for(client, HELLO)
+    ask(client, TEST_CALL)
+    test_call = request_for(client, TEST_CALL)
     anonymous = make_client(auth=False)
-    assert anonymous.post(f"/api/help-requests/{hello['id']}/dismiss").status_code == 401
-    assert request_for(client, HELLO)["status"] == "pending"
+    assert anonymous.post(f"/api/help-requests/{test_call['id']}/dismiss").status_code == 401
+    assert request_for(client, TEST_CALL)["status"] == "pending"
 
 
 def test_a_dismissed_request_never_times_out_into_an_apology(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=1.0)
     session = open_session(client)
-    ask(client, HELLO, session, phone="+1 415 555 0177")
-    hello = request_for(client, HELLO)
-    assert client.post(f"/api/help-requests/{hello['id']}/dismiss").status_code == 200
+    ask(client, TEST_CALL, session, phone="+1 415 555 0177")
+    test_call = request_for(client, TEST_CALL)
+    assert client.post(f"/api/help-requests/{test_call['id']}/dismiss").status_code == 200
     # A later request's time-out shows the sweeper has run past the dismissed one's deadline.
     ask(client, WAXING, session, phone="+1 415 555 0177")
     waxing = request_for(client, WAXING)
@@ -111,7 +110,7 @@ def test_a_dismissed_request_never_times_out_into_an_apology(make_client):
         timeout=15,
         what="the sweeper",
     )
-    assert client.get(f"/api/help-requests/{hello['id']}").json()["status"] == "dismissed"
+    assert client.get(f"/api/help-requests/{test_call['id']}").json()["status"] == "dismissed"
     assert [e["event_type"] for e in session_events(client, session[0])] == ["followup"]  # the waxing apology only
     callbacks = client.get("/api/callbacks").json()["items"]
     assert [c["help_request_id"] for c in callbacks] == [waxing["id"]]
@@ -139,9 +138,9 @@ def test_a_request_carries_the_calls_earlier_questions(client):
 
 def test_insights_count_dismissals_apart(client):
     assert ask(client, "When are you open?")["outcome"] == "answered"
-    ask(client, HELLO)
+    ask(client, TEST_CALL)
     ask(client, WAXING)
-    client.post(f"/api/help-requests/{request_for(client, HELLO)['id']}/dismiss")
+    client.post(f"/api/help-requests/{request_for(client, TEST_CALL)['id']}/dismiss")
     body = client.get("/api/insights", params={"days": 1}).json()
     totals = body["totals"]
     assert (totals["questions"], totals["auto_answered"], totals["escalations"], totals["dismissed"]) == (2, 1, 1, 1)

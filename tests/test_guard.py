@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb_service.matching.guard import contradiction
+from kb_service.matching.guard import contradiction, other_alternative
 
 CONTRAST = [
     json.loads(line)
@@ -16,13 +16,15 @@ CONTRAST = [
 ]
 
 
-def test_the_contrast_set_is_never_auto_answered(client):
+def test_the_contrast_set_is_never_auto_answered(make_client):
+    client = make_client(KB_ASK_RATE_LIMIT_PER_MINUTE=0)  # twice as many asks as pairs
     for pair in CONTRAST:
-        # The KB's own wording is answered, so an escalation below is the guard or the matcher telling them apart.
+        # The KB's own wording is answered (or, for what only staff can do, such as cancelling, handed to a person by
+        # the conversation step), so an escalation below is the guard or the matcher telling them apart.
         kept = client.post("/api/ask", json={"question": pair["phrasing"]}).json()
-        assert kept["outcome"] == "answered", pair
+        assert kept["outcome"] in ("answered", "handoff"), pair
         changed = client.post("/api/ask", json={"question": pair["question"]}).json()
-        assert changed["outcome"] == "escalated", pair
+        assert changed["outcome"] in ("escalated", "handoff"), pair  # a person decides, never the answer
 
 
 @pytest.mark.parametrize(
@@ -50,6 +52,9 @@ def test_guard_names_what_changed(question, phrasing, why):
         ("how much is a women's haircut", "What does a women's haircut cost?", ""),
         ("How much are highlights?", "How much is balayage?", "Full colour starts at $90, highlights at $120"),
         ("Are you open on Saturday?", "Are you open on Saturdays?", ""),
+        ("What time do you close on Friday?", "What time do you close today?", "open Tuesday to Friday"),
+        ("Are you open at the weekend?", "Are you open on Saturdays?", "Saturday from 9am to 5pm"),
+        ("What's the price of a ladies cut?", "What's the price of a men's cut?", "A women's haircut is $55"),
     ],
 )
 def test_guard_lets_paraphrases_through(question, phrasing, entry_text):
@@ -68,3 +73,28 @@ def test_caller_text_is_data_not_a_pattern(junk):
 @pytest.mark.parametrize("text", ["", "a" * 5000, "é ü 東京", "(.*["])
 def test_text_unlike_the_phrasing_is_left_to_the_matcher(text):
     assert contradiction(text, "Are you open on Saturdays?") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_text"),
+    [
+        ("How much is a men's haircut?", "How much is a women's haircut? A women's haircut is $55"),
+        ("What does a kids' haircut cost?", "How much is a haircut? A women's haircut is $55, a men's $35"),
+        ("Can I pay cash?", "Can I pay by card? We accept all major credit and debit cards"),
+        ("Is there a child ticket?", "How much is a ticket? Adult tickets are $20"),
+    ],
+)
+def test_a_named_alternative_is_not_a_paraphrase(question, entry_text):
+    assert other_alternative(question, entry_text) == "a different named alternative"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_text"),
+    [
+        ("How much is a men's haircut?", "How much is a haircut? A haircut is $40"),  # names no alternative
+        ("price of a ladies cut", "What does a women's haircut cost? A women's haircut is $55"),  # a synonym
+        ("Can I pay with my visa?", "Can I pay by card? We accept cash and cards"),
+    ],
+)
+def test_an_entry_that_covers_the_alternative_still_answers(question, entry_text):
+    assert other_alternative(question, entry_text) is None

@@ -25,7 +25,7 @@ def store(data_dir, database_url):
 def add(store, confidence: float, right: int = 0, wrong: int = 0) -> None:
     with store.write() as tx:
         for n in range(right + wrong):
-            live.record(tx, 1, confidence, n < right, "confirmation")
+            live.record(tx, 1, confidence, n < right, "audit")
 
 
 def test_without_verdicts_the_configured_threshold_holds(store):
@@ -35,10 +35,15 @@ def test_without_verdicts_the_configured_threshold_holds(store):
 
 
 def test_wrong_answers_at_or_above_the_threshold_raise_it_a_band_at_a_time(store):
-    add(store, 1.01, wrong=25)  # exactly at the first band up: counted there (at or above)
-    add(store, 1.07, right=30)
-    answer, _ = live.thresholds(store, CONFIGURED, TARGET)
-    assert answer == 1.06  # 0.96: 30 of 55 right; 1.01: 30 of 55; 1.06: 30 of 30
+    add(store, 0.91, wrong=25)  # exactly at the first band up: counted there (at or above)
+    add(store, 0.97, right=30)
+    answer, _ = live.thresholds(store, 0.86, TARGET)
+    assert answer == 0.96  # 0.86: 30 of 55 right; 0.91: 30 of 55; 0.96: 30 of 30
+
+
+def test_no_evidence_takes_the_threshold_above_one_where_nothing_could_be_answered(store):
+    add(store, 1.0, wrong=60)
+    assert live.thresholds(store, CONFIGURED, TARGET)[0] == 1.0
 
 
 def test_right_answers_below_the_threshold_lower_it_by_at_most_a_tenth(store):

@@ -119,7 +119,8 @@ def test_calibration_lets_waiting_asks_go_first_before_each_chunk_and_gets_the_s
     patient = calibration.calibrate(Matcher(kb, 0.9), 0.95, 0.9, yield_to=lambda: gave_way.append(True))
     plain = calibration.calibrate(Matcher(kb, 0.9), 0.95, 0.9)
     store.close()
-    assert len(gave_way) == math.ceil(100 / calibration.CHUNK) > 1
+    # before each chunk of the search for contradicting entries, and of the self-test
+    assert len(gave_way) == 2 * math.ceil(100 / calibration.CHUNK) > 2
     assert dataclasses.replace(patient, calibrated_at="") == dataclasses.replace(plain, calibrated_at="")
 
 
@@ -179,11 +180,11 @@ def test_recalibrates_itself_after_a_learned_answer(make_client):
     client = make_client(KB_RECALIBRATE_EVERY=1)
     first = wait_for(lambda: client.get("/api/stats").json()["calibration"], what="a calibration at start")
     assert first["learned"] == 0
-    asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
+    asked = client.post("/api/ask", json={"question": "is there wifi I can use while I wait?"}).json()
     assert asked["outcome"] == "escalated"
     client.post(
         f"/api/help-requests/{request_for(client, asked['reference'])}/resolve",
-        json={"answer": "Yes, eyebrow waxing is $15."},
+        json={"answer": "Yes, the wifi password is on the mirror."},
     ).raise_for_status()
     stats = wait_for(
         lambda: (s := client.get("/api/stats").json())["calibration"]["learned"] == 1 and s,
@@ -194,7 +195,7 @@ def test_recalibrates_itself_after_a_learned_answer(make_client):
 
 def test_no_automatic_calibration_when_switched_off(make_client):
     client = make_client(KB_RECALIBRATE_EVERY=0, KB_REQUEST_TIMEOUT_SECONDS=0.2)
-    asked = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
+    asked = client.post("/api/ask", json={"question": "is there wifi I can use while I wait?"}).json()
     # The sweeper timing the request out is the witness that it has run its rounds meanwhile.
     wait_for(
         lambda: client.get(f"/api/help-requests/{request_for(client, asked['reference'])}").json()["status"]

@@ -105,7 +105,12 @@ def test_the_agents_own_voice_heard_back_neither_stops_it_nor_is_asked(server, m
     transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe')).length"
     wait_for(lambda: page.evaluate(transcriptions) >= 2, timeout=30, what="the first second, then the sentence")
     heard = [r.json()["text"] for r in responses]
-    assert len(heard) == 2 and all(set(normalise(text).split()) <= set(normalise(greeting).split()) for text in heard)
+    # Whisper tiny mishears a word or two of the long greeting ("a person call you back" as "am I person called
+    # you Mac"): what is heard is still mostly the agent's own words, as the page's echo check counts them.
+    own = set(normalise(greeting).split())
+    assert len(heard) == 2 and all(
+        sum(word in own for word in normalise(text).split()) >= 0.8 * len(normalise(text).split()) for text in heard
+    ), heard
     assert "thanks for calling" in normalise(heard[1]), heard
     # Never stopped: stopping cancels the synthesiser. (Whether it still speaks now depends on the page's watchdog
     # for a voice that never says it ended, which a busy machine can outrun.)

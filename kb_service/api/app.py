@@ -18,6 +18,8 @@ from kb_service.api.login_throttle import LoginThrottle
 from kb_service.api.middleware.body_limit import BodyLimit
 from kb_service.api.middleware.console_guard import ConsoleApiGuard
 from kb_service.api.middleware.rate_limit import RateLimit, Rule
+from kb_service.api.middleware.security_headers import SecurityHeaders
+from kb_service.api.middleware.supervisor_gate import SupervisorGate
 from kb_service.api.routes import (
     ask,
     audits,
@@ -31,6 +33,7 @@ from kb_service.api.routes import (
     knowledge_import,
     livekit,
     metrics,
+    phones,
     sessions,
     stats,
     supervisors,
@@ -119,12 +122,20 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         detail = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
         return JSONResponse({"detail": detail, "message": message}, status_code=422)
 
-    # Starlette runs the last one added outermost: the ask rate limit, then the body cap, then the console
-    # guard, so a flooding client is turned away before its body is even read.
+    # Starlette runs the last one added outermost: the rate limits, the supervisor gate and the console guard come
+    # before the body cap, so a flooding client or a stranger on a supervisor route is turned away before its body
+    # is even read.
     app.state.metrics = Metrics(app)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        paths={"/api/transcribe": MAX_AUDIO_BYTES},
+        deadline=settings.body_deadline_seconds,
+    )
     app.add_middleware(ConsoleApiGuard, path="/supervisor")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths={"/api/transcribe": MAX_AUDIO_BYTES})
+    app.add_middleware(SupervisorGate)
     app.add_middleware(RateLimit, rules=rate_rules(settings), on_limited=app.state.metrics.rate_limited)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(LoginThrottle, path="/supervisor")  # outermost: a guesser is turned away first
     routes = (
         ask,
@@ -138,6 +149,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         supervisors,
         insights,
         sessions,
+        phones,
         call_config,
         livekit,
         stats,

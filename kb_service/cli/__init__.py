@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from kb_service.cli import knowledge, quality, service, supervisors
+from kb_service.cli import knowledge, quality, service, stats, supervisors
 from kb_service.cli.base import main
 from kb_service.cli.service import server_options
 from kb_service.errors import DomainError
 
-__all__ = ["main", "run", "server_options", "knowledge", "quality", "service", "supervisors"]
+__all__ = ["main", "run", "server_options", "knowledge", "quality", "service", "stats", "supervisors"]
 
 
 def run() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import click
 
+from kb_service import demo
 from kb_service.cli.base import knowledge_base, main, settings_or_exit
 from kb_service.knowledge import importing
 from kb_service.knowledge.importing import neutralise_formula
@@ -25,13 +27,18 @@ def rebuild_index() -> None:
         frontdesk rebuild-index
     """
     kb = knowledge_base(settings_or_exit())
-    count = kb.rebuild(show_progress=True)
+    count = kb.rebuild(show_progress=sys.stderr.isatty())
     click.echo(f"rebuilt the index: {count} phrasings, {kb.count()} entries")
 
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_(file: Path) -> None:
+@click.option(
+    "--replace-demo/--keep-demo",
+    default=None,
+    help="When the knowledge base holds only the demo salon: delete it first, or keep it (asked when not given).",
+)
+def import_(file: Path, replace_demo: bool | None) -> None:
     """Add entries from JSON Lines ({"answer", "questions"} per line), CSV (answer,question), or question-answer
     pairs (.tsv or .txt: the question, a tab or " | ", the answer, one pair a line).
 
@@ -40,9 +47,12 @@ def import_(file: Path) -> None:
     added to its entry, so importing a file twice changes nothing. Safe while the service runs: it picks the
     changes up by itself. The console's Import tab does the same, with a preview.
 
+    The first import into a knowledge base that holds only the demo salon asks whether to replace the demo
+    (--replace-demo or --keep-demo answer without asking; without a terminal to ask on, the demo is kept).
+
     \b
     Example:
-        frontdesk import faq.jsonl
+        frontdesk import faq.jsonl --replace-demo
         frontdesk import faq.csv
         frontdesk import faq.txt
     """
@@ -51,15 +61,26 @@ def import_(file: Path) -> None:
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file.name}: not UTF-8 text ({exc.reason})") from exc
     kb = knowledge_base(settings_or_exit())
-    planned = importing.plan(kb, text, importing.format_of(file.name), near_duplicates=False)
+    fmt = importing.format_of(file.name)
+    planned = importing.plan(kb, text, fmt, near_duplicates=False)
     if planned.problems:
         shown = "\n".join(problem.said(file.name) for problem in planned.problems[:20])
         more = len(planned.problems) - 20
         raise click.ClickException(shown + (f"\n… and {more} more" if more > 0 else ""))
     kb.load_index()  # else the index file saved below would hold this import's phrasings only
-    imported = importing.apply(kb, planned, show_progress=True)
+    removed = 0
+    if demo.holds_only_demo(kb):
+        if replace_demo is None and sys.stdin.isatty():
+            replace_demo = click.confirm("The knowledge base holds only the demo salon. Replace it?", default=True)
+        if replace_demo:
+            removed = demo.remove(kb)
+            planned = importing.plan(kb, text, fmt, near_duplicates=False)
+        else:
+            click.echo("kept the demo salon's entries (frontdesk import --replace-demo replaces them)", err=True)
+    imported = importing.apply(kb, planned, show_progress=sys.stderr.isatty())
     kb.save_index()
-    click.echo(f"{imported.summary()} from {file.name}")
+    replaced = f"replaced the demo ({importing.count(removed, 'entry', 'entries')}); " if removed else ""
+    click.echo(f"{replaced}{imported.summary()} from {file.name}")
 
 
 @main.command("export")

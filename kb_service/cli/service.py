@@ -31,6 +31,7 @@ def serve(host: str, port: int, access_log: bool) -> None:
     from kb_service.auth import load_or_create_token
 
     settings = settings_or_exit()
+    raise_open_file_limit()
     require_migrated(settings)
     token, generated = load_or_create_token(settings)
     base = f"http://{host}:{port}"
@@ -83,6 +84,20 @@ def migrate() -> None:
     click.echo(f"{store.name}: {done}; the schema is current")
 
 
+def raise_open_file_limit() -> None:
+    """Every connection takes a file descriptor: the soft limit (often 1,024) raised to the hard one, so a
+    flood meets KB_MAX_CONNECTIONS_PER_IP long before the process runs out of descriptors."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an unlimited hard limit is not a valid soft one: keep what we have
+            return
+        logging.getLogger("frontdesk").info("open-file limit raised from %d to %d", soft, hard)
+
+
 def server_options(settings: Settings) -> dict:
     """uvicorn options for `serve`: whom to believe about client addresses, and the slow-client timeouts."""
     from kb_service.api.middleware.header_timeout import HeaderTimeoutProtocol
@@ -93,7 +108,7 @@ def server_options(settings: Settings) -> dict:
         # local process could pick its own address and dodge the per-client limits.
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies,
-        "http": HeaderTimeoutProtocol,
+        "http": HeaderTimeoutProtocol.configured(settings.max_connections_per_ip, proxies),
         # Open event streams (call pages, consoles) would hold a graceful shutdown forever: cut them after a second.
         "timeout_graceful_shutdown": 1,
     }

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime
 from typing import Literal
 
+from kb_service.desk import phones
 from kb_service.errors import Conflict, NotFound
 from kb_service.storage.store import Store, iso, now
 from models.callbacks import CallbackPage, CallbackPublic, CallbackRequested
@@ -49,6 +50,7 @@ def _public(row: sqlite3.Row) -> CallbackPublic:
         status=row["status"],
         name=row["name"],
         phone=row["phone"],
+        phone_verified=bool(row["phone_verified"]),
         question=row["question"] or row["request_question"],
         asked_at=row["joined_at"],
         callback_requested_at=row["callback_requested_at"],
@@ -107,9 +109,9 @@ def request(store: Store, session_id: str, reference: int, phone: str, name: str
             raise Conflict("that question has been answered already: the answer is on this page")
         requested = row["callback_requested_at"] or stamp
         tx.execute(
-            "UPDATE help_request_callers SET phone = ?, name = COALESCE(?, name), callback_requested_at = ?"
-            " WHERE id = ?",
-            (phone, name or None, requested, reference),
+            "UPDATE help_request_callers SET phone = ?, name = COALESCE(?, name), callback_requested_at = ?,"
+            " phone_verified = ? WHERE id = ?",
+            (phone, name or None, requested, phones.is_verified(tx, session_id, phone), reference),
         )
     return CallbackRequested(
         reference=reference,

@@ -115,6 +115,7 @@ class Confirmations:
                 response = self._escalate(tx, row, at)
                 if not confirmed:
                     response.message = MISUNDERSTOOD_MESSAGE
+            response = response.model_copy(update={"confidence": round(row["confidence"] or 0.0, 4)})
             _close(tx, confirmation_id, "confirmed" if confirmed else "declined", response, stamp)
         return response
 

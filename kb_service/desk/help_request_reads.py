@@ -46,6 +46,7 @@ def public(store: Store, row: Row) -> HelpRequestPublic:
                 name=c["name"],
                 phone=c["phone"],
                 session_id=c["session_id"],
+                phone_verified=bool(c["phone_verified"]),
                 joined_at=c["joined_at"],
                 question=c["question"],
             )

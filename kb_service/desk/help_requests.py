@@ -6,20 +6,20 @@ learns the answer and queues every follow-up, so a resolve and the sweeper can n
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
 from kb_service.desk import help_request_reads as reads
-from kb_service.desk import outbox, slack
+from kb_service.desk import outbox, phones, slack
+from kb_service.desk.followups import FollowUps
 from kb_service.desk.pending import PendingQuestions
+from kb_service.desk.texts import TextCaps
 from kb_service.embedding import to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching.live import Verdicts
-from kb_service.ops.logs import mask_phone
 from kb_service.storage.idempotency import IdempotencyKey
 from kb_service.storage.store import Effect, Store, Tx, iso, iso_in, now
 from models import (
@@ -34,7 +34,7 @@ from models import (
 
 CHECKING_MESSAGE = (
     "Good question. Let me check with my supervisor and get back to you. "
-    "I'll tell you here as soon as I know, and by text if you left your number."
+    "I'll tell you here as soon as I know, and by text if you confirmed your number."
 )
 
 
@@ -64,6 +64,8 @@ class Channels:
     caller_webhook_url: str | None = None
     supervisor_webhook_format: str = "standard"  # or "slack": a Slack incoming-webhook message (desk/slack.py)
     console_url: str | None = None  # the console's public address, for the link in a Slack message
+    call_url: str | None = None  # the call page's public address (KB_PUBLIC_URL), for the link in a text
+    text_caps: TextCaps = TextCaps()  # texts an hour per number, per client IP and in all
 
 
 class HelpDesk:
@@ -87,6 +89,9 @@ class HelpDesk:
         self.verdicts = verdicts
         self.queued = queued  # after a commit that queued notifications: wakes the outbox's worker
         self.pending = PendingQuestions(kb.embedder.dimension)
+        self.followups = FollowUps(
+            store, business_name, queued, channels.caller_webhook_url, channels.call_url, channels.text_caps
+        )
 
     # ---- escalate
 
@@ -131,10 +136,13 @@ class HelpDesk:
             help_request_id, joined = int(cur.fetchone()[0]), False
             self.pending.opened(help_request_id, vector)
             self._notify_supervisor(tx, help_request_id, question, stamp)
+        # A number is texted only once the session's caller proved it (desk/phones.py); any other stays for a call.
+        phone = caller.phone or phones.verified_phone(tx, session_id)
+        verified = phones.is_verified(tx, session_id, phone)
         cur = tx.execute(
-            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (help_request_id, caller.name, caller.phone, session_id, stamp, question),
+            "INSERT INTO help_request_callers (help_request_id, name, phone, session_id, joined_at, question,"
+            " phone_verified) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (help_request_id, caller.name, phone, session_id, stamp, question, verified),
         )
         return Escalation(help_request_id, joined, int(cur.fetchone()[0]))
 
@@ -168,7 +176,9 @@ class HelpDesk:
     ) -> ResolveResponse:
         row = reads.find(self.store, help_request_id)
         learned_question = body.question or row["question"]
-        learn = body.learn
+        # A personal answer is learned only if the supervisor says so, and sent only to the asker and those ticked.
+        why_personal, only = self.followups.personal(help_request_id, body.answer, body.include_references)
+        learn = body.learn if body.learn is not None else not why_personal
         vector = self.kb.embedder.embed([learned_question]) if learn else None
         knowledge_id = body.knowledge_id
         with self.store.write() as tx:
@@ -182,22 +192,21 @@ class HelpDesk:
             if cur.rowcount == 0:
                 raise self.not_pending(tx, help_request_id)
             if row["best_knowledge_id"] is not None:  # was the matcher's best candidate the right answer?
-                self.verdicts.record(
-                    tx,
-                    row["best_knowledge_id"],
-                    row["best_confidence"],
-                    knowledge_id == row["best_knowledge_id"],
-                    "resolve",
-                )
+                right = knowledge_id == row["best_knowledge_id"]
+                self.verdicts.record(tx, row["best_knowledge_id"], row["best_confidence"], right, "resolve")
             if vector is not None and knowledge_id is not None:
                 self.kb.writes.insert_phrasings(tx, knowledge_id, [learned_question], vector)
             elif vector is not None:
                 knowledge_id = self.kb.writes.insert_entry(tx, body.answer, [learned_question], vector)
                 tx.execute("UPDATE help_requests SET knowledge_id = ? WHERE id = ?", (knowledge_id, help_request_id))
-            followups = self._follow_up(tx, help_request_id, row["question"], "resolved", body.answer)
+            followups = self.followups.queue(tx, help_request_id, row["question"], "resolved", body.answer, only)
             # Read inside the transaction (same connection), so a replay returns exactly this response.
             response = ResolveResponse(
-                help_request=self.get(help_request_id), knowledge_id=knowledge_id, followups_queued=followups
+                help_request=self.get(help_request_id),
+                knowledge_id=knowledge_id,
+                followups_queued=followups,
+                learned=learn,
+                personal_reasons=why_personal,
             )
             if idempotency:
                 idempotency.remember(tx, response)
@@ -229,56 +238,9 @@ class HelpDesk:
                     (iso(now()), help_request_id),
                 )
                 if cur.rowcount:
-                    self._follow_up(tx, help_request_id, row["question"], "unresolved", None)
+                    self.followups.queue(tx, help_request_id, row["question"], "unresolved", None)
                     expired.append(help_request_id)
         return expired
-
-    # ---- follow-ups
-
-    def _follow_up(self, tx: Tx, help_request_id: int, question: str, status: str, answer: str | None) -> int:
-        """Queue a text and a live event for every caller waiting on this request. Each quotes that caller's own
-        question and carries that caller's own reference, never another caller's."""
-        callers = tx.execute(
-            "SELECT * FROM help_request_callers WHERE help_request_id = ? ORDER BY id", (help_request_id,)
-        ).fetchall()
-        tx.on_commit(self.queued)
-        for caller in callers:
-            own_question = caller["question"] or question
-            message = self.follow_up_message(caller["name"], own_question, answer)
-            payload = {
-                "reference": caller["id"],
-                "status": status,
-                "question": own_question,
-                "answer": answer,
-                "message": message,
-                "caller_name": caller["name"],
-                "caller_phone": caller["phone"],
-                "session_id": caller["session_id"],
-            }
-            event_type = f"help_request.{status}"
-            if caller["phone"]:
-                text = f"SMS to {mask_phone(caller['phone'])}: {message}"
-                outbox.queue(tx, event_type, outbox.CONSOLE, {"text": text, "help_request_id": help_request_id})
-            if self.channels.caller_webhook_url:
-                outbox.queue(tx, event_type, outbox.WEBHOOK, payload, self.channels.caller_webhook_url)
-            if caller["session_id"]:
-                live = {k: payload[k] for k in ("reference", "status", "question", "answer", "message")}
-                tx.execute(
-                    "INSERT INTO session_events (session_id, event_type, payload, created_at)"
-                    " VALUES (?, 'followup', ?, ?)",
-                    (caller["session_id"], json.dumps(live), iso(now())),
-                )
-                self.store.notify(tx, "events")
-        return len(callers)
-
-    def follow_up_message(self, name: str | None, question: str, answer: str | None) -> str:
-        greeting = f"Hi {name}, this" if name else "Hi, this"
-        if answer is None:
-            return (
-                f'{greeting} is {self.business_name}. Sorry, we could not get you an answer to "{question}" '
-                "in time. Someone will call you back as soon as possible."
-            )
-        return f'{greeting} is {self.business_name} following up on "{question}": {answer}'
 
     # ---- reads (desk/help_request_reads.py)
 

@@ -105,6 +105,10 @@ class Receptionist:
             # The caller's own words: the queue shows the call's earlier turns beside them (a request's transcript)
             response = self._question(tx, heard.reading.question, heard.vector, ask, decision, at)
         questioned = handled is None
+        if questioned:  # the number the thresholds were compared with
+            response = response.model_copy(
+                update={"confidence": round(decision.confidence, 4) if decision.best else 0.0}
+            )
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
             " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

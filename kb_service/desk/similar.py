@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kb_service.desk import personal
 from kb_service.desk.help_requests import HelpDesk
 from kb_service.embedding import from_blob
 from kb_service.errors import Conflict, NotFound
@@ -55,6 +56,8 @@ def resolve_similar(
     source = desk.get(help_request_id)
     if source.status != "resolved" or source.answer is None:
         raise Conflict(f"help request {help_request_id} is {source.status.value}: answer it first")
+    if why := personal.reasons(source.answer, [c.name for c in source.callers]):
+        raise Conflict(f"that answer was for one caller ({'; '.join(why)}): answer the others in their own words")
     knowledge_id = source.knowledge_id
     if knowledge_id is not None:
         try:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
-
-from kb_service.storage.store import now
-
 CHANNEL = "slack"
 
 
 def escape(text: str) -> str:
-    """Slack reads `<…>` as links and mentions (`<!channel>`): caller text goes in as plain text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Caller text as one line of plain text: Slack reads `<…>` as links and mentions (`<!channel>`), so &, < and >
+    are escaped as its docs say, and every newline or other line break is collapsed into a space, so a question
+    cannot start a line of its own ("✅ *Resolved.* New console: …") inside the message."""
+    one_line = " ".join(text.split())  # str.split() breaks on \n, \r, \u2028, \u2029, \x85 and other whitespace
+    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def waited(seconds: float) -> str:
@@ -39,8 +38,3 @@ def message(payload: dict, at: datetime) -> dict:
     if payload.get("console_url"):
         text += f"\n<{payload['console_url']}|Answer it in the supervisor console>"
     return {"text": text}
-
-
-def post(http: httpx.Client, url: str, payload: dict) -> None:
-    response = http.post(url, json=message(payload, now()))
-    response.raise_for_status()

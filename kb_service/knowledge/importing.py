@@ -148,6 +148,9 @@ def _read_jsonl(text: str, problems: list[Problem]):
             problems.append(Problem(number, f"unknown field {unknown[0]!r} (only answer and questions)"))
             continue
         questions = row.get("questions")
+        if isinstance(questions, str):
+            problems.append(Problem(number, '"questions" must be a list of strings, e.g. ["How much is it?"]'))
+            continue
         if not isinstance(questions, list) or not questions:
             problems.append(Problem(number, "no questions (give a list with at least one)"))
             continue

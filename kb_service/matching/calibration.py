@@ -18,7 +18,7 @@ import logging
 import random
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,10 @@ import numpy as np
 
 from kb_service.embedding import from_blob
 from kb_service.knowledge.entries import KnowledgeBase
+from kb_service.matching import conflicts as conflicts_module
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
-from kb_service.matching.matcher import Decision, LeaveOut, Matcher
-from kb_service.matching.precision import wilson
+from kb_service.matching.matcher import MAX_THRESHOLD, Decision, LeaveOut, Matcher
+from kb_service.matching.precision import CONFIRM_FLOOR, SELF_TEST_CONFIRM_SHARE, band_start, wilson
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -42,6 +43,7 @@ DUPLICATE_COSINE = 0.98  # a phrasing this close to another of its entry is a co
 MAX_DUPLICATE_SHARE = 0.5
 
 CALIBRATED, TOO_SMALL, TOO_DUPLICATED = "calibrated", "too_small", "too_duplicated"
+BELOW_TARGET = "below_target"  # even at MAX_THRESHOLD the self-test's precision is below the target
 
 
 @dataclass(frozen=True)
@@ -55,27 +57,64 @@ class Calibration:
     unknowns: int
     learned: int  # resolved help requests at calibration time
     calibrated_at: str
-    status: str = CALIBRATED  # or TOO_SMALL, TOO_DUPLICATED: the configured threshold was kept
+    status: str = CALIBRATED  # or TOO_SMALL, TOO_DUPLICATED (the configured threshold was kept), BELOW_TARGET
     note: str = ""
     knowledge_version: int = -1  # of the knowledge base it was calibrated on
+    self_test_precision: float | None = None  # right / answered on the self-test, at `threshold`
+    # Entries that contradict each other (`matching/conflicts.py`), left out of the self-test:
+    # [{"knowledge_ids": [a, b], "questions": [qa, qb]}], at most conflicts.MAX_NAMED of them.
+    conflicts: list[dict] = field(default_factory=list)
+    # Where checks start ("Just to check — are you asking …?"): a quarter of the self-test's questions between it
+    # and the threshold (`live.band_start`). None in a calibration stored before there was one.
+    confirm_threshold: float | None = None
 
     def describe(self) -> str:
-        if self.status != CALIBRATED:
+        return self._summary() + _conflicts_said(self.conflicts)
+
+    def _summary(self) -> str:
+        if self.status in (TOO_SMALL, TOO_DUPLICATED):
             return self.note
+        if self.status == BELOW_TARGET:
+            return (
+                f"threshold {self.threshold} (the highest allowed): even there the knowledge base's own phrasings"
+                f" are answered with precision {self.self_test_precision or 0:.3f}, under the target"
+                f" {self.target_precision}. Its entries overlap: callers are asked to confirm before most answers."
+                " Merge or reword the overlapping entries, then calibrate again."
+            )
         if self.estimated_precision is None:
             return (
                 f"threshold {self.threshold} for target precision {self.target_precision}: at it the knowledge base"
                 f" answers none of its own {self.positives} known questions, so the self-test cannot estimate"
                 " precision; the live estimate (frontdesk stats --quality) will."
             )
-        return (
-            f"threshold {self.threshold} for target precision {self.target_precision}: on its own phrasings the"
-            f" knowledge base answers with precision at least {self.estimated_precision:.3f} (95% lower bound),"
-            f" covering {self.estimated_coverage:.0%} of them and {self.estimated_false_answer_rate:.0%} of"
-            f" questions it cannot answer ({self.positives} known and {self.unknowns} unknown questions)."
-            " Callers' questions vary more than these, so the live estimate (frontdesk stats --quality) is the one"
-            " to watch."
+        unsure = (
+            f" (95% lower bound {self.estimated_precision:.3f}: too few answers to prove the target, and too few"
+            " to show it missed)"
+            if self.estimated_precision < self.target_precision
+            else f" (95% lower bound {self.estimated_precision:.3f})"
         )
+        return (
+            f"threshold {self.threshold} for target precision {self.target_precision}: asked its own phrasings"
+            f" ({self.positives} known and {self.unknowns} unknown questions), the knowledge base answers with"
+            f" precision {self.self_test_precision or 0:.3f}{unsure}, covering {self.estimated_coverage:.0%} of"
+            f" them and {self.estimated_false_answer_rate:.0%} of questions it cannot answer. Callers' questions"
+            " vary more than these, so the live estimate (frontdesk stats --quality) is the one to watch."
+        )
+
+
+def _conflicts_said(conflicts: list[dict]) -> str:
+    if not conflicts:
+        return ""
+    shown = "; ".join(
+        f"entries #{c['knowledge_ids'][0]} and #{c['knowledge_ids'][1]} ({c['questions'][0]!r} / {c['questions'][1]!r})"
+        for c in conflicts[:5]
+    )
+    more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+    return (
+        f" {len(conflicts)} pair(s) of entries give different answers to the same question, so they were left out"
+        f" of this check and their question is confirmed or escalated, never answered outright: {shown}{more}."
+        " Merge or reword them."
+    )
 
 
 class NotEnoughData(Exception):
@@ -98,7 +137,9 @@ def calibrate(
     if len(per_entry) < 2:
         raise NotEnoughData("calibration needs at least two entries")
     vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
-    ids = sorted(owner)
+    found = conflicts_module.find(matcher.kb, vectors, owner, yield_to)
+    contradicting = conflicts_module.entries_in(found)
+    ids = sorted(pid for pid, kid in owner.items() if kid not in contradicting)
     if len(ids) > MAX_QUESTIONS:
         ids = sorted(random.Random(0).sample(ids, MAX_QUESTIONS))
     outcomes, duplicates = _self_test(matcher, ids, owner, vectors, per_entry, yield_to)
@@ -110,51 +151,51 @@ def calibrate(
         learned=learned_count(store),
         calibrated_at=iso(now()),
         knowledge_version=store.knowledge_version(),
+        conflicts=[asdict(c) for c in found[: conflicts_module.MAX_NAMED]],
+        confirm_threshold=_band(outcomes, floor),
     )
+    unmeasured: dict[str, Any] = dict(threshold=floor, estimated_precision=None, estimated_coverage=None)
     if len(known) < MIN_KNOWN:
         note = (
             f"too small to calibrate: {len(known)} phrasings have another phrasing of their entry to be"
             f" checked against (at least {MIN_KNOWN} needed); kept the configured threshold {floor}"
         )
-        return Calibration(
-            threshold=floor,
-            estimated_precision=None,
-            estimated_coverage=None,
-            estimated_false_answer_rate=None,
-            status=TOO_SMALL,
-            note=note,
-            **base,
-        )
+        # Too few phrasings to say where checks pay: check from the floor (a check costs a caller's yes, never a
+        # wrong answer), until traffic shows whether that is too many (`precision.confirm_threshold`).
+        base["confirm_threshold"] = min(CONFIRM_FLOOR, floor)
+        return Calibration(**unmeasured, estimated_false_answer_rate=None, status=TOO_SMALL, note=note, **base)
     if duplicates > MAX_DUPLICATE_SHARE * len(known):
         note = (
             f"too duplicated to calibrate: {duplicates} of {len(known)} phrasings are near-copies of another"
             f" phrasing of their entry; kept the configured threshold {floor}"
         )
-        return Calibration(
-            threshold=floor,
-            estimated_precision=None,
-            estimated_coverage=None,
-            estimated_false_answer_rate=None,
-            status=TOO_DUPLICATED,
-            note=note,
-            **base,
-        )
-    threshold = floor
-    for candidate in [t for t in threshold_grid() if t >= floor]:
+        return Calibration(**unmeasured, estimated_false_answer_rate=None, status=TOO_DUPLICATED, note=note, **base)
+    floor = min(floor, MAX_THRESHOLD)
+    threshold, status = floor, BELOW_TARGET
+    for candidate in [t for t in threshold_grid(high=MAX_THRESHOLD) if t >= floor]:
         threshold = candidate
         at = point(outcomes, candidate)
         upper = wilson(round(at.precision * at.answered), at.answered)[1]
         if upper is None or upper >= target_precision:
+            status = CALIBRATED
             break
     at, on_known = point(outcomes, threshold), point(known, threshold)
     lower = wilson(round(at.precision * at.answered), at.answered)[0]
+    base["confirm_threshold"] = _band(outcomes, threshold)
     return Calibration(
         threshold=threshold,
         estimated_precision=None if lower is None else round(lower, 4),
         estimated_coverage=round(on_known.coverage, 4),
         estimated_false_answer_rate=round(at.false_answer_rate, 4),
+        self_test_precision=round(at.precision, 4) if at.answered else None,
+        status=status,
         **base,
     )
+
+
+def _band(outcomes: list[Outcome], threshold: float) -> float:
+    confidences = [o.confidence for o in outcomes if o.got is not None]
+    return band_start(confidences, min(threshold, MAX_THRESHOLD), SELF_TEST_CONFIRM_SHARE)
 
 
 def _self_test(matcher, ids, owner, vectors, per_entry, yield_to) -> tuple[list[Outcome], int]:
@@ -208,7 +249,8 @@ def load(store: Store) -> Calibration | None:
         return None
     try:
         known = {f.name for f in fields(Calibration)}
-        return Calibration(**{k: v for k, v in json.loads(raw).items() if k in known})
+        stored = Calibration(**{k: v for k, v in json.loads(raw).items() if k in known})
+        return replace(stored, threshold=min(stored.threshold, MAX_THRESHOLD))  # one stored before the cap
     except (TypeError, ValueError):
         log.warning("ignoring an unreadable calibration in the meta table")
         return None

@@ -15,7 +15,7 @@ from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.knowledge.mirror import Neighbour
 from kb_service.matching import guard, precision
-from kb_service.matching.matcher import MIN_WORDS_TO_ANSWER, NEIGHBOURS, Candidate, Decision, Matcher
+from kb_service.matching.matcher import MAX_THRESHOLD, MIN_WORDS_TO_ANSWER, NEIGHBOURS, Candidate, Decision, Matcher
 from kb_service.storage.sqlite import SqliteStore
 
 CHUNK = 256  # queries matched per progress step
@@ -179,7 +179,7 @@ def sweep(outcomes: list[Outcome], thresholds: list[float]) -> list[Point]:
     return [point(outcomes, t) for t in thresholds]
 
 
-def threshold_grid(low: float = 0.30, high: float = 1.6, step: float = 0.005) -> list[float]:
+def threshold_grid(low: float = 0.30, high: float = MAX_THRESHOLD, step: float = 0.005) -> list[float]:
     return [round(float(t), 4) for t in np.arange(low, high + 1e-9, step)]
 
 
@@ -195,13 +195,14 @@ def lowest_threshold_for(points: list[Point], target_precision: float, min_suppo
     return chosen
 
 
-def run_policy(outcomes: list[Outcome], answer_threshold: float) -> PolicyRun:
+def run_policy(outcomes: list[Outcome], answer_threshold: float, confirm_start: float | None = None) -> PolicyRun:
     """What the service would do with these questions asked in this order: answer at `answer_threshold`, confirm
-    in the band below it that recent traffic sets (`precision.confirm_threshold`), escalate the rest."""
+    in the band below it (from `confirm_start`, the calibration's, narrowed by traffic:
+    `precision.confirm_threshold`), escalate the rest."""
     recent: deque[float] = deque(maxlen=precision.CONFIRM_WINDOW)
     right = wrong = confirmations = 0
     for o in outcomes:
-        confirm_threshold = precision.confirm_threshold(list(recent), answer_threshold)
+        confirm_threshold = precision.confirm_threshold(list(recent), answer_threshold, confirm_start)
         if o.got is not None:
             recent.appendleft(o.confidence)
         if o.guarded or o.got is None or o.confidence < confirm_threshold:

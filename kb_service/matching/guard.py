@@ -60,6 +60,38 @@ OPPOSITES = [
     ({"on"}, {"off"}),
     ({"up"}, {"down"}),
 ]
+# Named alternatives: within a group, each class names a different thing ("a men's haircut" is not "a women's
+# haircut"), and words of one class are synonyms ("ladies" for "women"). Compared after `_stem`.
+ALTERNATIVES = [
+    {
+        "men": {"men", "man", "male", "gent", "gents", "gentleman", "gentlemen", "guy", "guys"},
+        "women": {"women", "woman", "lady", "ladies", "female", "girl", "girls"},
+        "children": {"child", "children", "kid", "kids", "toddler", "baby", "son", "daughter", "teen", "junior"},
+        "seniors": {"senior", "seniors", "pensioner", "elderly", "retiree"},
+        "students": {"student", "students"},
+    },
+    {"adults": {"adult", "adults", "grown", "grownup"}, "children": {"child", "children", "kid", "kids", "minor"}},
+    {
+        "cash": {"cash"},
+        "card": {"card", "cards", "credit", "debit", "visa", "mastercard", "amex", "contactless"},
+        "cheque": {"cheque", "cheques", "check", "checks"},
+        "crypto": {"bitcoin", "crypto", "cryptocurrency"},
+    },
+]
+
+WEEKEND_DAYS = {"saturday", "sunday"}
+# Words a caller uses for one another, which word embeddings put far apart ("change" and "reschedule": 0.31).
+SYNONYMS = [
+    {"change", "reschedule", "move", "modify", "amend", "rebook", "rearrange", "postpone"},
+    {"cost", "price", "charge", "fee", "rate", "pay"},
+    {"fix", "repair", "mend"},
+    {"wedding", "bridal", "bride"},
+    {"appointment", "visit", "session", "slot"},
+    {"voucher", "certificate", "giftcard"},
+    {"hour", "time"},
+    {"address", "location", "located", "find", "direction"},
+]
+
 # Words that carry no meaning of their own for the "different named thing" check.
 STOPWORDS = set(
     (
@@ -84,14 +116,24 @@ class Words:
 
 
 def _stem(token: str) -> str:
-    """A crude, fixed suffix strip so that "cancelling", "cancelled" and "cancel" compare equal."""
+    """A crude, fixed suffix strip so that "cancelling", "cancelled" and "cancel" compare equal (and "weddings"
+    and "wedding": stripped until nothing more comes off, twice at most)."""
     token = token.removesuffix("'s")
-    for suffix in ("ling", "led", "ing", "ed", "es", "s"):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3 and not token.endswith("ss"):
-            return token[: -len(suffix)]
+    for _ in range(2):
+        for suffix in ("ling", "led", "ing", "ed", "es", "s"):
+            if token.endswith(suffix) and len(token) - len(suffix) >= 3 and not token.endswith("ss"):
+                token = token[: -len(suffix)]
+                break
+        else:
+            break
     return token
 
 
+_ALTERNATIVE_CLASSES = [  # word or its stem -> its class, per group
+    {form: name for name, members in group.items() for word in members for form in (word, _stem(word))}
+    for group in ALTERNATIVES
+]
+STEMMED_SYNONYMS = [{_stem(word) for word in words} for words in SYNONYMS]
 STEMMED_OPPOSITES = [({_stem(w) for w in a}, {_stem(w) for w in b}) for a, b in OPPOSITES]
 OPPOSITE_WORDS = set().union(*(a | b for a, b in STEMMED_OPPOSITES))
 
@@ -153,9 +195,10 @@ def contradiction(
         return None  # worded differently: a paraphrase, not a near-identical question with one thing changed
     if q.numbers - p.numbers - known.numbers:
         return "different number, time or price"  # a number the entry never mentions
-    if q.days - p.days - known.days:
+    covered = known.days | ({"weekend"} if WEEKEND_DAYS & known.days else set())  # the days the entry speaks of
+    if q.days - p.days - known.days - covered:
         return "different day or time of day"
-    if q.days and p.days and q.days != p.days:
+    if q.days and p.days and q.days != p.days and not q.days <= covered:  # unless the entry speaks of that day
         return "different day or time of day"
     if q.numbers and p.numbers and q.numbers != p.numbers:
         return "different number, time or price"
@@ -170,7 +213,10 @@ def contradiction(
     only_phrasing = p.content - q.content
     if len(only_question) == 1 and len(only_phrasing) == 1 and only_question - known.content:
         # One word swapped for another: a synonym ("fix" for "repair") or another service ("shave" for "cut")?
-        if similar is None or similar(next(iter(only_question)), next(iter(only_phrasing))) < SYNONYM_COSINE:
+        swapped, replaced = next(iter(only_question)), next(iter(only_phrasing))
+        if _same_class(swapped, replaced) or _synonyms(swapped, replaced) or _named_by(swapped, entry_text):
+            return None  # "ladies" for "women", or "men's" where the entry also prices men's
+        if similar is None or similar(swapped, replaced) < SYNONYM_COSINE:
             return "different named thing"
     return None
 
@@ -192,12 +238,47 @@ def entry_contradiction(
 ) -> str | None:
     """Check the question against the matched entry's phrasing worded most like it: escalate when the wording is
     near-identical but one meaning changed (unless an equally close phrasing of the entry agrees with it)."""
+    entry_text = " ".join([*phrasings, answer])
+    if (alternative := other_alternative(question, entry_text)) is not None:
+        return alternative
     q = stems(question)  # the rest of the question's analysis (`words`) only if some phrasing is this close
     close = [(_jaccard(q, stems(p)), p) for p in phrasings]
     close = [(o, p) for o, p in close if o >= NEAR_IDENTICAL]
     if not close:
         return None
-    entry_text = " ".join([*phrasings, answer])
     top = max(o for o, _ in close)
     reasons = [contradiction(question, p, entry_text, similar) for o, p in close if o == top]
     return None if None in reasons else reasons[0]
+
+
+def _classes(text: str, group: dict[str, str]) -> set[str]:
+    return {group[form] for token in _raw_tokens(text) for form in (token, _stem(token)) if form in group}
+
+
+@lru_cache(maxsize=4096)  # an entry's text comes round again and again
+def _entry_classes(entry_text: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(_classes(entry_text, group)) for group in _ALTERNATIVE_CLASSES)
+
+
+def _same_class(a: str, b: str) -> bool:
+    return any(a in group and group.get(b) == group[a] for group in _ALTERNATIVE_CLASSES)
+
+
+def _synonyms(a: str, b: str) -> bool:
+    return any(a in words and b in words for words in STEMMED_SYNONYMS)
+
+
+def _named_by(word: str, entry_text: str) -> bool:
+    """The word is an alternative (men's, cash) whose class the entry speaks of."""
+    return any(word in group and group[word] in _classes(entry_text, group) for group in _ALTERNATIVE_CLASSES)
+
+
+def other_alternative(question: str, entry_text: str) -> str | None:
+    """The question names one alternative (men's, a child, cash) and the entry speaks only of others of its kind
+    (women's, adults, cards): another thing, however close the wording. An entry that names none of them covers
+    them all ("a haircut is $40")."""
+    for group, named in zip(_ALTERNATIVE_CLASSES, _entry_classes(entry_text), strict=True):
+        asked = _classes(question, group)
+        if asked and named and not asked & named:
+            return "a different named alternative"
+    return None

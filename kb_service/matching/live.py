@@ -18,14 +18,15 @@ from __future__ import annotations
 import math
 
 from kb_service.matching import calibration
-from kb_service.matching.matcher import Matcher
-from kb_service.matching.precision import CONFIRM_WINDOW, confirm_threshold, wilson
+from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
+from kb_service.matching.precision import CONFIRM_WINDOW, PER_SESSION, confirm_threshold, wilson
 from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
 
 BAND_WIDTH = 0.05
 MIN_TO_RAISE = 20  # verdicts at or above the threshold before a low precision moves it up
 MIN_TO_LOWER = 10  # verdicts in the band below the threshold before a high precision moves it down
+SCANNED = 20 * CONFIRM_WINDOW  # asks read for the check band's window at most
 MAX_LOWERING = 0.10  # the furthest below its calibrated value that live evidence may take the threshold
 
 
@@ -38,19 +39,35 @@ def record(tx: Tx, knowledge_id: int | None, confidence: float, correct: bool, s
 
 class Labels:
     """The verdicts, counted by confidence range in the database: each count is one range scan of an index that
-    holds both columns, so a service with years of verdicts does not read them all on every sweep."""
+    holds both columns, so a service with years of verdicts does not read them all on every sweep.
 
-    def __init__(self, store: Store):
+    The supervisor's verdicts (resolves, audits) always count. A caller's yes or no to a check is weak evidence
+    (anyone can call): with `callers`, it counts once per call session and entry, and not at all without a
+    session; the live threshold lets it raise the threshold, never lower it."""
+
+    def __init__(self, store: Store, callers: bool = True):
         self.store = store
+        self.callers = callers
 
     def between(self, low: float, high: float | None = None) -> tuple[int, int]:
         """(right, total) of the verdicts with low <= confidence < high."""
-        sql = "SELECT COALESCE(SUM(correct), 0) AS rights, COUNT(*) AS total FROM match_labels WHERE confidence >= ?"
-        params: tuple = (low,)
-        if high is not None:
-            sql, params = sql + " AND confidence < ?", (low, high)
-        [row] = self.store.query(sql, params)
-        return int(row["rights"]), int(row["total"])
+        upper, params = ("", (low,)) if high is None else (" AND confidence < ?", (low, high))
+        [row] = self.store.query(
+            "SELECT COALESCE(SUM(correct), 0) AS rights, COUNT(*) AS total FROM match_labels"
+            " WHERE confidence >= ? AND source IN ('resolve', 'audit')" + upper,
+            params,
+        )
+        right, total = int(row["rights"]), int(row["total"])
+        if self.callers:
+            [row] = self.store.query(
+                "SELECT COALESCE(SUM(yes), 0) AS rights, COUNT(*) AS total FROM (SELECT MAX(confidence) AS"
+                " confidence, MIN(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END) AS yes FROM confirmations"
+                " WHERE session_id IS NOT NULL AND status IN ('confirmed', 'declined')"
+                " GROUP BY session_id, knowledge_id) AS per_call WHERE confidence >= ?" + upper,
+                params,
+            )
+            right, total = right + int(row["rights"]), total + int(row["total"])
+        return right, total
 
     def span(self) -> tuple[float, float] | None:
         """The lowest and the highest confidence of any verdict; None without verdicts."""
@@ -63,21 +80,23 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
 
     Raised, in steps of a band, while the verdicts at or above it say precision is below the target (the whole
     interval under it). Lowered a band at a time, never more than MAX_LOWERING, while the band below has enough
-    verdicts and everything from there up keeps its interval wholly above the target."""
+    of the supervisor's verdicts (callers' never lower it) and everything from there up keeps its interval
+    wholly above the target."""
     threshold = calibrated
     while True:
         right, total = labels.between(threshold)
         upper = wilson(right, total)[1]
-        if total < MIN_TO_RAISE or upper is None or upper >= target:
+        if total < MIN_TO_RAISE or upper is None or upper >= target or threshold >= MAX_THRESHOLD:
             break
-        threshold = round(threshold + BAND_WIDTH, 4)
+        threshold = min(round(threshold + BAND_WIDTH, 4), MAX_THRESHOLD)
     if threshold > calibrated:
         return threshold
+    supervisor = Labels(labels.store, callers=False)
     lowest = calibrated - MAX_LOWERING
     while threshold - BAND_WIDTH >= lowest - 1e-9:
         candidate = round(threshold - BAND_WIDTH, 4)
-        band_right, band_total = labels.between(candidate, threshold)
-        lower = wilson(*labels.between(candidate))[0]
+        band_right, band_total = supervisor.between(candidate, threshold)
+        lower = wilson(*supervisor.between(candidate))[0]
         if band_total < MIN_TO_LOWER or lower is None or lower < target:
             break
         threshold = candidate
@@ -85,8 +104,15 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
 
 
 def recent_confidences(store: Store) -> list[float]:
+    """The last CONFIRM_WINDOW asks made in a call session, at most PER_SESSION of each: one client's flood of
+    anonymous asks, or of asks in one session, does not make the window. Only the last SCANNED asks are read (a
+    primary-key range), so the cost stays flat however long the log grows."""
+    newest = store.scalar("SELECT MAX(id) FROM ask_log") or 0
     rows = store.query(
-        "SELECT confidence FROM ask_log WHERE confidence IS NOT NULL ORDER BY id DESC LIMIT ?", (CONFIRM_WINDOW,)
+        "SELECT confidence FROM (SELECT id, confidence, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY id DESC)"
+        " AS nth FROM ask_log WHERE id > ? AND confidence IS NOT NULL AND session_id IS NOT NULL) AS recent"
+        " WHERE nth <= ? ORDER BY id DESC LIMIT ?",
+        (newest - SCANNED, PER_SESSION, CONFIRM_WINDOW),
     )
     return [r["confidence"] for r in rows]
 
@@ -95,9 +121,10 @@ def thresholds(store: Store, configured: float, target: float) -> tuple[float, f
     """(answering, confirmation) thresholds in force: the calibrated one, never below the configured one
     (`matching/calibration.py`), moved by live verdicts; the confirmation band below it set by recent traffic."""
     calibrated = calibration.load(store)
-    base = max(calibrated.threshold, configured) if calibrated else configured
+    base = min(max(calibrated.threshold, configured) if calibrated else configured, MAX_THRESHOLD)
     answer = live_threshold(Labels(store), base, target)
-    return answer, confirm_threshold(recent_confidences(store), answer)
+    start = calibrated.confirm_threshold if calibrated else None
+    return answer, confirm_threshold(recent_confidences(store), answer, start)
 
 
 def estimate(store: Store, threshold: float, confirm_threshold: float | None, target: float) -> LiveQualityPublic:
@@ -161,4 +188,11 @@ class Verdicts:
         self.matcher.threshold, self.matcher.confirm_threshold = thresholds(self.store, self.configured, self.target)
 
     def estimate(self) -> LiveQualityPublic:
-        return estimate(self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.target)
+        """The estimate, with the last self-calibration in words and the entries it found contradicting."""
+        result = estimate(self.store, self.matcher.threshold, self.matcher.confirm_threshold, self.target)
+        calibrated = calibration.load(self.store)
+        if calibrated is None:
+            return result
+        return LiveQualityPublic.model_validate(
+            result.model_dump() | {"calibration": calibrated.describe(), "conflicts": calibrated.conflicts}
+        )

@@ -23,6 +23,7 @@ CENTROID_WEIGHT = 0.5  # entry score = (1 - w) * nearest phrasing + w * centroid
 LEAD_WEIGHT = 0.5  # confidence = score + w * lead: in a small knowledge base a full lead lifts unknown questions
 MIN_WORDS_TO_ANSWER = 3  # "Order", "Opening hours?": too little to answer outright, so at most confirmed
 NEAR_COPY = 0.95  # a question this close to one of the entry's own phrasings is answered whatever its confidence
+MAX_THRESHOLD = 1.0  # confidence is at most 1, so no threshold, calibrated or learned, may go above it
 
 
 class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
@@ -63,11 +64,11 @@ class Decision:
 
     @property
     def confidence(self) -> float:
-        """Score plus half the lead; the lead only counts for an entry taught two or more ways (one phrasing is
-        one noisy cosine)."""
+        """Score plus half the lead, at most 1: the number compared with the thresholds. The lead only counts for
+        an entry taught two or more ways (one phrasing is one noisy cosine)."""
         if self.best is None or self.best.phrasings < 2:
-            return self.score
-        return self.score + LEAD_WEIGHT * (self.margin or 0.0)
+            return min(self.score, MAX_THRESHOLD)
+        return min(self.score + LEAD_WEIGHT * (self.margin or 0.0), MAX_THRESHOLD)
 
     @property
     def near_copy(self) -> bool:
@@ -160,9 +161,20 @@ class Matcher:
         else:
             outcome = ESCALATE
         guarded = guard_all or outcome != ESCALATE
-        if guarded and question is not None and best is not None and (reason := self._guard(question, best)):
-            return Decision(ESCALATE, best, runner_up, guard=reason)
+        if guarded and question is not None and best is not None:
+            if (reason := self._contradicting(best, runner_up) or self._guard(question, best)) is not None:
+                return Decision(ESCALATE, best, runner_up, guard=reason)
         return Decision(outcome, best, runner_up)
+
+    def _contradicting(self, best: Candidate, runner_up: Candidate | None) -> str | None:
+        """Two entries taught this very question with different answers (`conflicts.py`): the supervisor decides."""
+        if runner_up is None or min(best.cosine or 0.0, runner_up.cosine or 0.0) < NEAR_COPY:
+            return None
+        first = self.kb.mirror.entry_texts(best.knowledge_id)
+        second = self.kb.mirror.entry_texts(runner_up.knowledge_id)
+        if first is None or second is None or first[1].casefold().split() == second[1].casefold().split():
+            return None
+        return "two entries answer this question differently"
 
     def _guard(self, question: str, best: Candidate) -> str | None:
         texts = self.kb.mirror.entry_texts(best.knowledge_id)

@@ -1,16 +1,20 @@
 """The arithmetic of precision that calibration, evaluation and live calibration share: the Wilson interval of
-a measured precision, and where the confirmation band starts given recent traffic."""
+a measured precision, and where the confirmation band starts: from the self-test, narrowed by recent traffic."""
 
 from __future__ import annotations
 
 import math
 
 Z = 1.96  # 95%
-CONFIRM_START = 0.85  # the confirmation threshold until CONFIRM_MIN_ASKS questions have been asked
-CONFIRM_FLOOR = 0.60  # never confirm below this: the guess would rarely be right
-CONFIRM_SHARE = 0.16  # of recent questions that may land in the confirmation band
+CONFIRM_START = 0.85  # the confirmation threshold of a knowledge base never calibrated
+CONFIRM_FLOOR = 0.50  # never confirm below this: the guess would rarely be right
+# The band starts where a quarter of the self-test's questions (`calibration.py`) would be checks; traffic may
+# narrow it (never widen it) once it shows more than CONFIRM_SHARE of real questions landing there.
+SELF_TEST_CONFIRM_SHARE = 0.25
+CONFIRM_SHARE = 0.22  # of recent questions that may land in the confirmation band (the budget is 25%)
 CONFIRM_WINDOW = 500
 CONFIRM_MIN_ASKS = 50
+PER_SESSION = 5  # asks of one call counted in the window at most; asks without a session are not counted
 
 
 def wilson(right: int, total: int) -> tuple[float | None, float | None]:
@@ -24,13 +28,20 @@ def wilson(right: int, total: int) -> tuple[float | None, float | None]:
     return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
-def confirm_threshold(recent: list[float], answer_threshold: float) -> float:
-    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most CONFIRM_SHARE of the recent
-    questions would fall between it and the answering threshold."""
-    if len(recent) < CONFIRM_MIN_ASKS:
-        return min(CONFIRM_START, answer_threshold)
-    below = sorted((c for c in recent if c < answer_threshold), reverse=True)
-    allowed = int(CONFIRM_SHARE * len(recent))
+def band_start(confidences: list[float], answer_threshold: float, share: float) -> float:
+    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most `share` of these questions
+    would fall between it and the answering threshold."""
+    below = sorted((c for c in confidences if c < answer_threshold), reverse=True)
+    allowed = int(share * len(confidences))
     if allowed >= len(below):
-        return CONFIRM_FLOOR
+        return min(CONFIRM_FLOOR, answer_threshold)
     return round(min(max(CONFIRM_FLOOR, below[allowed] + 1e-4), answer_threshold), 4)
+
+
+def confirm_threshold(recent: list[float], answer_threshold: float, start: float | None = None) -> float:
+    """`start` is the band the knowledge base's own phrasings set (`calibration.py`); traffic of at least
+    CONFIRM_MIN_ASKS questions may raise it to keep checks to CONFIRM_SHARE of them, never lower it."""
+    start = min(CONFIRM_START if start is None else start, answer_threshold)
+    if len(recent) < CONFIRM_MIN_ASKS:
+        return start
+    return max(start, band_start(recent, answer_threshold, CONFIRM_SHARE))

@@ -42,11 +42,13 @@ def mask_phones(text: str) -> str:
 
 
 _SESSION_PATH = re.compile(r"(/api/sessions/)[A-Za-z0-9_-]+")
+_SECRET_QUERY = re.compile(r"([?&](?:session_id|session_token|token|access_token|code)=)[^&\s\"']*", re.IGNORECASE)
 
 
 def mask_sessions(text: str) -> str:
-    """Session ids in request paths (access lines) are secrets of their callers: never logged."""
-    return _SESSION_PATH.sub(r"\1•••", text)
+    """Session ids in request paths and query strings (access lines), and tokens or codes passed in a query, are
+    secrets of their callers: never logged."""
+    return _SECRET_QUERY.sub(r"\1•••", _SESSION_PATH.sub(r"\1•••", text))
 
 
 class JsonFormatter(logging.Formatter):
@@ -82,7 +84,8 @@ def configure(level: int = logging.INFO, access_log: bool = False) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)
-    # The mounted console calls the API with httpx, which logs each call at INFO: the same polling noise again.
-    logging.getLogger("httpx").setLevel(logging.INFO if access_log else logging.WARNING)
+    # httpx logs every request with its full URL at INFO; a webhook URL's path is its secret (Slack).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # FAISS tries its AVX-512 build first and logs a harmless failure before it loads the AVX2 one.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)

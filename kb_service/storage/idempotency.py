@@ -53,6 +53,14 @@ class IdempotencyKey:
         )
 
 
+def client_scope(operation: str, session_token: str | None, client_ip: str | None) -> str:
+    """A key is one client's: its call session (by the token's hash) or, without one, its address. Another client
+    sending the same key gets its own request, never the first client's response."""
+    if session_token:
+        return f"{operation}:session:{hashlib.sha256(session_token.encode()).hexdigest()[:32]}"
+    return f"{operation}:ip:{client_ip or 'unknown'}"
+
+
 def forget_expired(store: Store, keep_seconds: float = KEEP_SECONDS) -> int:
     with store.write() as tx:
         return tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (iso_in(-keep_seconds),)).rowcount

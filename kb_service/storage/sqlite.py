@@ -10,10 +10,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kb_service.errors import DomainError
 from kb_service.storage import schema
 from kb_service.storage.store import Tx
 
 BUSY_TIMEOUT_MS = 15_000
+RETRY_AFTER_SECONDS = 30
+# What SQLite says when the disk is full or failing (SQLITE_FULL, SQLITE_IOERR and its extended codes).
+_CANNOT_WRITE = ("database or disk is full", "disk i/o error")
+
+
+class CannotWrite(DomainError):
+    """The disk is full or failing: nothing was written, and nothing acknowledged. 503 with Retry-After."""
+
+    status_code = 503
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def keep_private(db_path: Path) -> None:
@@ -46,6 +60,7 @@ class SqliteStore:
     def __init__(self, path: Path, migrate: bool = True):
         self.path = Path(path)
         self.name = str(self.path)
+        self.write_failed = False  # the last write met a full or failing disk (/healthz tells)
         keep_private(self.path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -76,16 +91,28 @@ class SqliteStore:
     @contextmanager
     def write(self, serialised: bool = True) -> Iterator[Tx]:
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        tx = SqliteTx(conn)
+        changes = conn.total_changes
         try:
-            yield tx
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            tx.rolled_back()
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            tx = SqliteTx(conn)
+            try:
+                yield tx
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:  # after an I/O error SQLite may have rolled back by itself
+                        pass
+                tx.rolled_back()
+                raise
+        except sqlite3.DatabaseError as exc:
+            if not any(words in str(exc).lower() for words in _CANNOT_WRITE):
+                raise
+            self.write_failed = True
+            raise CannotWrite("the service cannot write to its disk (full or failing); retry later") from exc
+        if conn.total_changes != changes:  # a commit that wrote something: the disk takes writes again
+            self.write_failed = False
         tx.committed()
 
     def query(self, sql: str, params: Any = ()) -> list[Any]:

@@ -9,7 +9,7 @@ from starlette.background import BackgroundTask
 
 from kb_service.api.deps import IdempotencyKeyHeader, RuntimeDep, SessionTokenDep
 from kb_service.ops.metrics import Metrics
-from kb_service.storage.idempotency import IdempotencyKey
+from kb_service.storage.idempotency import IdempotencyKey, client_scope
 from models import AskRequest, AskResponse
 
 router = APIRouter(tags=["caller"])
@@ -32,7 +32,8 @@ async def ask(
     if body.session_id is not None:
         runtime.sessions.check(body.session_id, token)  # one primary-key read: no threadpool hop
     # Awaited, not run here: the model, the search and the commit run on the pipeline's threads.
-    response = await runtime.asks.submit(body, IdempotencyKey.of("ask", idempotency_key, body))
+    scope = client_scope("ask", token, request.client.host if request.client else None)
+    response = await runtime.asks.submit(body, IdempotencyKey.of(scope, idempotency_key, body))
     return Response(
         response.model_dump_json(),
         media_type="application/json",
