@@ -102,11 +102,8 @@ class Receptionist:
         elif heard.parts and (both := self._both(tx, heard, at)) is not None:
             response = both
         else:
-            # A follow-up reaches the supervisor with the question it follows ("and Sundays?" alone says little)
-            question = heard.reading.question
-            if heard.context is not None:
-                question = f'{question} (after "{heard.context}")'
-            response = self._question(tx, question, heard.vector, ask, decision, at)
+            # The caller's own words: the queue shows the call's earlier turns beside them (a request's transcript)
+            response = self._question(tx, heard.reading.question, heard.vector, ask, decision, at)
         questioned = handled is None
         if questioned:  # the number the thresholds were compared with
             response = response.model_copy(
