@@ -83,9 +83,10 @@ class Calibration:
             )
         if self.estimated_precision is None:
             return (
-                f"threshold {self.threshold} for target precision {self.target_precision}: at it the knowledge base"
-                f" answers none of its own {self.positives} known questions, so the self-test cannot estimate"
-                " precision; the live estimate (frontdesk stats --quality) will."
+                f"threshold {self.threshold} for target precision {self.target_precision}. The self-test asks each"
+                f" of the knowledge base's {self.positives} phrasings with itself left out, and none of them is"
+                " sure enough on its own there: callers hear \"Just to check…\" first, which is normal for a small"
+                " knowledge base. The live estimate (frontdesk stats --quality) measures precision from the calls."
             )
         unsure = (
             f" (95% lower bound {self.estimated_precision:.3f}: too few answers to prove the target, and too few"
