@@ -85,7 +85,7 @@ class Calibration:
             return (
                 f"threshold {self.threshold} for target precision {self.target_precision}. The self-test asks each"
                 f" of the knowledge base's {self.positives} phrasings with itself left out, and none of them is"
-                " sure enough on its own there: callers hear \"Just to check…\" first, which is normal for a small"
+                ' sure enough on its own there: callers hear "Just to check…" first, which is normal for a small'
                 " knowledge base. The live estimate (frontdesk stats --quality) measures precision from the calls."
             )
         unsure = (
