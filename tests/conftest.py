@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -8,6 +10,17 @@ from kb_service.embedding import Embedder
 from kb_service.embedding.onnx_backend import OnnxEmbedder
 from tests.browser_support import browser_page, launch_chromium, open_console
 from tests.support import AUTH, LiveServer, Receiver, make_settings
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    """No garbage collection while modules are imported and assertion-rewritten: on CPython 3.11.7 a finalizer
+    that imports a module in the middle of `ast.parse` fails the outer parse ("AST constructor recursion depth
+    mismatch", fixed in 3.11.8), which made collecting tests/test_fuzz.py fail depending on what came before."""
+    gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.enable()
 
 
 @pytest.fixture(scope="session")
