@@ -18,7 +18,7 @@ from tests.support import request_for, run_async
 
 QUESTIONS = [
     "when are you open?",
-    "do you do eyebrow waxing?",
+    "do you do eyelash tinting?",
     "how much is a haircut",
     "can I book for saturday",
     "where are you located",

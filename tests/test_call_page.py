@@ -18,7 +18,7 @@ from tests.support import AUTH, LiveServer, free_port, make_settings, wait_for
 
 KNOWN = "What are your opening hours?"
 HOURS = "We're open Tuesday to Friday"
-UNKNOWN = "Do you do eyebrow waxing?"
+UNKNOWN = "Do you do eyelash tinting?"
 XSS = "<img src=x onerror=alert(1)>"
 NO_SPEECH = """
 for (const name of ["speechSynthesis", "SpeechSynthesisUtterance", "SpeechRecognition", "webkitSpeechRecognition"]) {
@@ -158,12 +158,12 @@ def test_unknown_question_waits_for_the_supervisor_and_the_follow_up_arrives_liv
     call.ask(KNOWN)  # the caller carries on meanwhile
     expect(call.lines("agent").last).to_contain_text(HOURS)
 
-    resolve(server, request["id"], "Yes, eyebrow waxing is $15.")
+    resolve(server, request["id"], "Yes, eyelash tinting is $15.")
 
     followup = call.lines("followup")
     expect(followup).to_have_count(1, timeout=5000)
     expect(followup.first).to_have_text(
-        'Hi Dana, this is Bella Hair Studio following up on "Do you do eyebrow waxing?": Yes, eyebrow waxing is $15.'
+        'Hi Dana, this is Bella Hair Studio following up on "Do you do eyelash tinting?": Yes, eyelash tinting is $15.'
     )
     expect(call.page.get_by_test_id("waiting-note")).to_have_text("")
     assert call.errors == []
@@ -179,7 +179,7 @@ def test_a_dropped_connection_neither_misses_nor_repeats_a_follow_up(embedder, t
     server = start()
     call = open_call(server.url)
     call.ask(UNKNOWN)
-    resolve(server, pending_request(server, UNKNOWN)["id"], "Yes, waxing is $15.")
+    resolve(server, pending_request(server, UNKNOWN)["id"], "Yes, tinting is $15.")
     expect(call.lines("followup")).to_have_count(1, timeout=5000)
     call.ask("Do you sell shampoo?")
     second = pending_request(server, "Do you sell shampoo?")
@@ -190,7 +190,7 @@ def test_a_dropped_connection_neither_misses_nor_repeats_a_follow_up(embedder, t
         resolve(server, second["id"], "Yes, we sell our own shampoo.")
         # A list asserts the count too: a repeat of the first follow-up would make three lines.
         expect(call.lines("followup")).to_have_text(
-            [re.compile("Yes, waxing is \\$15\\.$"), re.compile("Yes, we sell our own shampoo\\.$")], timeout=15000
+            [re.compile("Yes, tinting is \\$15\\.$"), re.compile("Yes, we sell our own shampoo\\.$")], timeout=15000
         )
         # A repeat could still be on its way. The stream delivers in order, so once a third, later follow-up
         # is shown, anything resent before it would be on the page too.
@@ -198,7 +198,7 @@ def test_a_dropped_connection_neither_misses_nor_repeats_a_follow_up(embedder, t
         resolve(server, pending_request(server, "Can I bring my dog to my appointment?")["id"], "Only small dogs.")
         expect(call.lines("followup")).to_have_text(
             [
-                re.compile("Yes, waxing is \\$15\\.$"),
+                re.compile("Yes, tinting is \\$15\\.$"),
                 re.compile("Yes, we sell our own shampoo\\.$"),
                 re.compile("Only small dogs\\.$"),
             ],
@@ -218,7 +218,7 @@ def test_a_request_that_times_out_gets_the_apology(serve, open_call):
     expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
 
     expect(call.lines("apology").first).to_have_text(
-        'Hi, this is Bella Hair Studio. Sorry, we could not get you an answer to "Do you do eyebrow waxing?" '
+        'Hi, this is Bella Hair Studio. Sorry, we could not get you an answer to "Do you do eyelash tinting?" '
         "in time. Someone will call you back as soon as possible.",
         timeout=15000,
     )
@@ -350,7 +350,7 @@ def test_screenshots(serve, open_call, tmp_path, name, viewport):
     expect(call.lines("agent").last).to_contain_text(HOURS)
     call.ask(UNKNOWN)
     expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
-    resolve(server, pending_request(server, UNKNOWN)["id"], "Yes, eyebrow waxing is $15 and takes 15 minutes.")
+    resolve(server, pending_request(server, UNKNOWN)["id"], "Yes, eyelash tinting is $15 and takes 15 minutes.")
     expect(call.lines("followup")).to_have_count(1, timeout=5000)
     call.page.get_by_test_id("question-input").focus()
     folder = Path(os.environ.get("CALL_PAGE_SCREENSHOTS") or tmp_path)

@@ -14,7 +14,7 @@ from tests.support import AUTH, open_session, wait_for
 
 KNOWN = "What are your opening hours?"
 HOURS = "We're open Tuesday to Friday"
-UNKNOWN = "Do you do eyebrow waxing?"
+UNKNOWN = "Do you do eyelash tinting?"
 VIEWPORTS = [("desktop", {"width": 1366, "height": 850}), ("phone", {"width": 390, "height": 844})]
 
 
@@ -110,11 +110,11 @@ def test_a_new_tab_resumes_the_call_and_hears_its_follow_up(server, browser, nam
         answer = httpx.post(
             f"{server.url}/api/help-requests/{pending_id(server, UNKNOWN)}/resolve",
             headers=AUTH,
-            json={"answer": "Yes, eyebrow waxing is $15."},
+            json={"answer": "Yes, eyelash tinting is $15."},
         )
         assert answer.status_code == 200
         expect(lines(tab, "followup")).to_have_count(1, timeout=5000)
-        expect(lines(tab, "followup").first).to_contain_text("Yes, eyebrow waxing is $15.")
+        expect(lines(tab, "followup").first).to_contain_text("Yes, eyelash tinting is $15.")
         expect(tab.get_by_test_id("waiting-note")).to_have_text("")
 
         tab.reload()  # the resumed call is this tab's own now

@@ -12,7 +12,7 @@ from kb_service.storage.backends import open_store
 from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 from tests.test_secrets_and_data import move_back
 
-WAXING = "do you do eyebrow waxing?"
+TINTING = "do you do eyelash tinting?"
 PARROT = "can my parrot sit with me during the haircut?"
 
 
@@ -35,7 +35,7 @@ def callbacks(client, status: str = "open") -> list[dict]:
 @BOTH_BACKENDS
 def test_a_caller_who_asks_is_listed_with_the_full_phone_and_marked_done_once(client):
     session = open_session(client)
-    reference = ask(client, WAXING, {"name": "Ana"}, session)
+    reference = ask(client, TINTING, {"name": "Ana"}, session)
     assert callbacks(client) == []  # waiting, not asking: nothing to call yet
 
     sid, mine = session
@@ -47,7 +47,7 @@ def test_a_caller_who_asks_is_listed_with_the_full_phone_and_marked_done_once(cl
 
     [item] = callbacks(client)
     assert item["id"] == reference and item["reason"] == "asked" and item["status"] == "pending"
-    assert (item["name"], item["phone"], item["question"]) == ("Ana", "+1 555 010 9999", WAXING)
+    assert (item["name"], item["phone"], item["question"]) == ("Ana", "+1 555 010 9999", TINTING)
     assert datetime.fromisoformat(item["asked_at"]).tzinfo is not None and item["called_back_at"] is None
 
     done = client.post(f"/api/callbacks/{reference}/done", json={"note": "  Booked her for Friday.  "})
@@ -81,7 +81,7 @@ def test_every_caller_of_a_timed_out_request_with_a_phone_needs_a_call_of_their_
 @BOTH_BACKENDS
 def test_bad_input_gets_a_clear_4xx(client):
     anonymous = TestClient(client.app)  # the same running service, without the supervisor token or a cookie
-    reference = ask(client, WAXING, {"phone": "555 0101"})
+    reference = ask(client, TINTING, {"phone": "555 0101"})
     assert anonymous.get("/api/callbacks").status_code == 401
     assert anonymous.post(f"/api/callbacks/{reference}/done").status_code == 401
     assert client.get("/api/callbacks", params={"status": "later"}).status_code == 422
@@ -131,7 +131,7 @@ def test_retention_forgets_a_call_back_with_the_callers_details(make_client, dat
     old = ask(client, PARROT, {"name": "Olga Old", "phone": "555 0101"})
     wait_for(lambda: callbacks(client), what="the request to time out")
     assert client.post(f"/api/callbacks/{old}/done", json={"note": "Olga prefers mornings"}).status_code == 200
-    new = ask(client, WAXING, {"name": "Nina New", "phone": "555 0202"})
+    new = ask(client, TINTING, {"name": "Nina New", "phone": "555 0202"})
     wait_for(lambda: len(callbacks(client, "all")) == 2, what="the second request to time out")
     client.__exit__(None, None, None)
     store = open_store(make_settings(data_dir, **({"KB_DATABASE_URL": database_url} if database_url else {})))

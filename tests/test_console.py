@@ -57,7 +57,7 @@ def test_sign_in_needs_the_supervisor_token(page, server):
 
 
 def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
-    help_request_id = escalate(server, "do you do eyebrow waxing?", name="Ana", phone="+1 555 123 4567")
+    help_request_id = escalate(server, "do you do eyelash tinting?", name="Ana", phone="+1 555 123 4567")
     base = f"{server.url}/supervisor"
     resolve_call = {"data": [help_request_id, "Yes, $15.", "", True]}
 
@@ -70,7 +70,7 @@ def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
             f"{base}/gradio_api/queue/join", json={"fn_index": 0, "data": [], "session_hash": "x", "event_data": None}
         )
         assert joined.status_code == 401
-        assert "waxing" not in refused.text + joined.text
+        assert "tinting" not in refused.text + joined.text
         bad_login = anonymous.post(f"{base}/login", data={"username": "supervisor", "password": "guess"})
         assert bad_login.status_code >= 400
         assert anonymous.post(f"{base}/gradio_api/call/send_answer", json=resolve_call).status_code == 401
@@ -94,19 +94,19 @@ def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
 def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     expect(console.get_by_text("No callers are waiting")).to_be_visible()
     session_id, mine = verified_session(httpx.Client(base_url=server.url), receiver, "+1 555 123 4567")
-    body = {"question": "do you do eyebrow waxing?", "caller": {"name": "Ana", "phone": "+1 555 123 4567"}}
+    body = {"question": "do you do eyelash tinting?", "caller": {"name": "Ana", "phone": "+1 555 123 4567"}}
     asked = httpx.post(f"{server.url}/api/ask", json={**body, "session_id": session_id}, headers=mine).json()
     assert asked["outcome"] == "escalated", asked
-    help_request_id = request_asking(server, "do you do eyebrow waxing?")["id"]
+    help_request_id = request_asking(server, "do you do eyelash tinting?")["id"]
 
-    row = pending_table(console).get_by_role("row").filter(has_text="do you do eyebrow waxing?")
+    row = pending_table(console).get_by_role("row").filter(has_text="do you do eyelash tinting?")
     expect(row).to_be_visible(timeout=15_000)
     expect(row).to_contain_text("Ana · •••4567")
     expect(row).not_to_contain_text("555 123")
     expect(console.locator("#console-header")).to_contain_text("1 pending")
 
     choose_request(console, help_request_id)
-    console.locator("#answer-text textarea").fill("Yes, eyebrow waxing is $15.")
+    console.locator("#answer-text textarea").fill("Yes, eyelash tinting is $15.")
     console.locator("#answer-send").click()
     expect(console.locator("#answer-result")).to_contain_text(
         f"Request #{help_request_id} resolved. Follow-up sent to 1 waiting caller.", timeout=20_000
@@ -116,19 +116,19 @@ def test_answer_a_request_follows_up_and_learns(console, server, receiver):
     expect(console.locator("#console-header")).to_contain_text("1 resolved today")
 
     followups = wait_for(lambda: receiver.delivered("help_request.resolved"), what="the caller follow-up")
-    assert followups[0]["json"]["data"]["answer"] == "Yes, eyebrow waxing is $15."
+    assert followups[0]["json"]["data"]["answer"] == "Yes, eyelash tinting is $15."
     assert followups[0]["json"]["data"]["caller_phone"] == "+1 555 123 4567"
     assert followups[0]["json"]["data"]["reference"] == asked["reference"]  # Ana's own reference
 
     # Learned: the question in its own words is answered at once; a paraphrase after the caller confirms it.
-    again = ask(server, "do you do eyebrow waxing?")
-    assert (again["outcome"], again["answer"]) == ("answered", "Yes, eyebrow waxing is $15."), again
-    checked = ask(server, "can I get my eyebrows waxed?")
+    again = ask(server, "do you do eyelash tinting?")
+    assert (again["outcome"], again["answer"]) == ("answered", "Yes, eyelash tinting is $15."), again
+    checked = ask(server, "can I get my eyelashes tinted?")
     assert checked["outcome"] == "confirm", checked
-    assert checked["message"].startswith("Just to check") and "do you do eyebrow waxing?" in checked["message"]
+    assert checked["message"].startswith("Just to check") and "do you do eyelash tinting?" in checked["message"]
     confirmed = httpx.post(f"{server.url}/api/confirmations/{checked['confirmation_id']}", json={"confirmed": True})
     assert confirmed.status_code == 200, confirmed.text
-    assert (confirmed.json()["outcome"], confirmed.json()["answer"]) == ("answered", "Yes, eyebrow waxing is $15.")
+    assert (confirmed.json()["outcome"], confirmed.json()["answer"]) == ("answered", "Yes, eyelash tinting is $15.")
 
 
 def test_use_this_answer_adds_a_phrasing_to_the_existing_entry(console, server):

@@ -35,7 +35,7 @@ def test_dashboard_counts_today_and_the_last_24_hours(client):
     assert empty["auto_answer_rate_24h"] is None
 
     assert client.post("/api/ask", json={"question": "When are you open?"}).json()["outcome"] == "answered"
-    first = client.post("/api/ask", json={"question": "do you do eyebrow waxing?"}).json()["reference"]
+    first = client.post("/api/ask", json={"question": "do you do eyelash tinting?"}).json()["reference"]
     first = request_for(client, first)
     client.post("/api/ask", json={"question": "Can I bring my dog to my appointment?"})
     client.post(f"/api/help-requests/{first}/resolve", json={"answer": "Yes, $15."})
@@ -48,7 +48,7 @@ def test_dashboard_counts_today_and_the_last_24_hours(client):
 
 def test_dashboard_counts_timed_out_requests_as_unresolved_today(make_client):
     client = make_client(KB_REQUEST_TIMEOUT_SECONDS=0.3)
-    client.post("/api/ask", json={"question": "do you do eyebrow waxing?"})
+    client.post("/api/ask", json={"question": "do you do eyelash tinting?"})
     counts = wait_for(
         lambda: (c := client.get("/api/dashboard").json())["unresolved_today"] == 1 and c,
         what="the request to time out",
@@ -80,7 +80,7 @@ def test_pending_is_oldest_first_across_pages(server, api_client):
     with httpx.Client(base_url=server.url) as http:
         ids = [
             request_for(http, http.post("/api/ask", json={"question": q}).json()["reference"])
-            for q in ("do you do eyebrow waxing?", "Can I bring my dog to my appointment?", "Is there wifi?")
+            for q in ("do you do eyelash tinting?", "Can I bring my dog to my appointment?", "Is there wifi?")
         ]
     assert [item["id"] for item in client.pending()] == sorted(ids)
     assert [item["id"] for item in client.all_help_requests("pending", order="oldest", cap=2)] == sorted(ids)[:2]
@@ -118,7 +118,7 @@ def test_durations_read_well():
 def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server, api_client):
     from supervisor_gradio.console import build_console
 
-    escalated = httpx.post(f"{server.url}/api/ask", json={"question": "do you do eyebrow waxing?"}).json()
+    escalated = httpx.post(f"{server.url}/api/ask", json={"question": "do you do eyelash tinting?"}).json()
     with httpx.Client(base_url=server.url) as http:
         request_id = request_for(http, escalated["reference"])
     client = api_client(server.url)

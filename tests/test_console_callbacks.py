@@ -20,7 +20,7 @@ from tests.support import AUTH, open_session
 
 pytestmark = pytest.mark.slow
 
-WAXING = "Do you do eyebrow waxing?"
+TINTING = "Do you do eyelash tinting?"
 PHONE = "+1 (555) 010-2030"
 
 
@@ -53,7 +53,7 @@ def test_a_waiting_caller_asks_for_a_call_back_and_the_supervisor_marks_it(serve
     button = call.get_by_test_id("callback-button")
     expect(button).to_be_hidden()  # nothing to wait for yet
     call.get_by_test_id("caller-name").fill("Ana Lima")
-    call.get_by_test_id("question-input").fill(WAXING)
+    call.get_by_test_id("question-input").fill(TINTING)
     call.get_by_test_id("question-input").press("Enter")
     expect(call.locator("li.agent .text").last).to_have_text(CHECKING_MESSAGE)
 
@@ -68,7 +68,7 @@ def test_a_waiting_caller_asks_for_a_call_back_and_the_supervisor_marks_it(serve
     expect(button).to_be_hidden()
     expect(call.get_by_test_id("phone-error")).to_have_text("")
     [item] = callbacks(server)
-    assert (item["name"], item["phone"], item["question"], item["reason"]) == ("Ana Lima", PHONE, WAXING, "asked")
+    assert (item["name"], item["phone"], item["question"], item["reason"]) == ("Ana Lima", PHONE, TINTING, "asked")
     call.reload()  # a reload keeps what was asked: no second button
     expect(call.get_by_test_id("waiting-note")).to_contain_text("Waiting for the supervisor on 1 question")
     expect(button).to_be_hidden()
@@ -85,7 +85,7 @@ def test_a_waiting_caller_asks_for_a_call_back_and_the_supervisor_marks_it(serve
     )
     expect(table).to_contain_text(PHONE)  # in full, for the signed-in supervisor
     expect(table).to_contain_text("Ana Lima")
-    expect(table).to_contain_text(WAXING)
+    expect(table).to_contain_text(TINTING)
     expect(table).to_contain_text("asked to be called back")
     expect(table).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{2,5}"))  # the time, with its zone
     table.get_by_test_id("cell-0-3").click()
@@ -130,7 +130,7 @@ def test_the_call_backs_tab_shows_new_callers_by_itself_and_keeps_the_one_being_
     count = console.locator("#callbacks-count")
     expect(count).to_contain_text("Nobody to call back.", timeout=15_000)
 
-    first = ask_for_call_back(server, "Ana Lima", WAXING, PHONE)
+    first = ask_for_call_back(server, "Ana Lima", TINTING, PHONE)
     expect(count).to_have_text("1 caller to call back, the longest waiting first.", timeout=15_000)  # no click
     console.locator("#callbacks-table").get_by_test_id("cell-0-3").click()
     expect(console.locator("#callbacks-select input")).to_have_value(re.compile(rf"^#{first} · Ana"))

@@ -62,18 +62,18 @@ def test_deleting_an_entry_clears_the_line_that_announced_it(console, server):
 
 
 def test_the_similar_offer_survives_leaving_the_tab(console, server):
-    first = escalate(server, "do you do eyebrow waxing?")
-    escalate(server, "Do you offer eyebrow waxing?")
-    expect(pending_table(console)).to_contain_text("Do you offer eyebrow waxing?", timeout=15_000)
+    first = escalate(server, "do you do eyelash tinting?")
+    escalate(server, "Do you offer eyelash tinting?")
+    expect(pending_table(console)).to_contain_text("Do you offer eyelash tinting?", timeout=15_000)
     choose_request(console, first)
-    console.locator("#answer-text textarea").fill("Yes, eyebrow waxing is $15.")
+    console.locator("#answer-text textarea").fill("Yes, eyelash tinting is $15.")
     console.locator("#answer-send").click()
     expect(console.locator("#similar-send")).to_be_visible(timeout=20_000)
     console.get_by_role("tab", name="History").click()
     expect(console.locator("#history-table")).to_contain_text("eyebrow", timeout=15_000)
     console.get_by_role("tab", name="Pending").click()
     expect(console.locator("#similar-send")).to_be_visible()
-    expect(console.locator("#similar-picks")).to_contain_text("Do you offer eyebrow waxing?")
+    expect(console.locator("#similar-picks")).to_contain_text("Do you offer eyelash tinting?")
 
 
 def test_the_title_and_status_lines_need_no_emoji_font(console, server):

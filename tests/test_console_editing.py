@@ -76,18 +76,18 @@ def choose(page, help_request_id: int, question: str) -> None:
     expect(page.locator("#answer-caller-question :is(input, textarea)")).to_have_value(question, timeout=10_000)
 
 
-WAXING = "do you do eyebrow waxing?"
-BROWS = "Yes, eyebrow waxing is $15."
-LEGS = "Leg waxing starts at $30."
+TINTING = "do you do eyelash tinting?"
+BROWS = "Yes, eyelash tinting is $15."
+LEGS = "Leg tinting starts at $30."
 
 
 def test_suggestions_say_how_strong_they_are_and_keep_weak_ones_back(console, server):
-    help_request_id = escalate(server, WAXING)
+    help_request_id = escalate(server, TINTING)
     # Scores against the question: 0.92 (strong), 0.76 (possible); the demo's list of services is 0.64 (weak).
-    api(server, "POST", "/api/knowledge", json={"answer": BROWS, "questions": ["Do you wax eyebrows?"]})
-    api(server, "POST", "/api/knowledge", json={"answer": LEGS, "questions": ["Do you do leg waxing?"]})
-    expect(console.locator("#pending-table")).to_contain_text(WAXING, timeout=15_000)
-    choose(console, help_request_id, WAXING)
+    api(server, "POST", "/api/knowledge", json={"answer": BROWS, "questions": ["Do you tint eyelashes?"]})
+    api(server, "POST", "/api/knowledge", json={"answer": LEGS, "questions": ["Do you do leg tinting?"]})
+    expect(console.locator("#pending-table")).to_contain_text(TINTING, timeout=15_000)
+    choose(console, help_request_id, TINTING)
 
     expect(console.locator("#suggestion-0")).to_contain_text("Suggestion 1: strong match", timeout=10_000)
     expect(console.locator("#suggestion-0 textarea")).to_have_value(BROWS)
@@ -108,10 +108,10 @@ def test_suggestions_say_how_strong_they_are_and_keep_weak_ones_back(console, se
 def test_each_request_gets_a_fresh_answer_form_and_use_this_answer_always_learns(console, server):
     discount = escalate(server, "Is there a student discount?")
     machine = escalate(server, "Do you have a vending machine?")
-    waxing = escalate(server, WAXING)
-    brows = api(server, "POST", "/api/knowledge", json={"answer": BROWS, "questions": ["Do you wax eyebrows?"]})
+    tinting = escalate(server, TINTING)
+    brows = api(server, "POST", "/api/knowledge", json={"answer": BROWS, "questions": ["Do you tint eyelashes?"]})
     entries = api(server, "GET", "/api/knowledge")["total"]
-    expect(console.locator("#pending-table")).to_contain_text(WAXING, timeout=15_000)
+    expect(console.locator("#pending-table")).to_contain_text(TINTING, timeout=15_000)
     learn = console.locator("#answer-learn input[type=checkbox]")
 
     # Typed and unticked for one request, then another picked: a fresh form.
@@ -128,7 +128,7 @@ def test_each_request_gets_a_fresh_answer_form_and_use_this_answer_always_learns
     console.locator("#answer-send").click()
     expect(console.locator("#answer-result")).to_contain_text(f"Request #{discount} resolved", timeout=20_000)
     assert api(server, "GET", "/api/knowledge")["total"] == entries
-    choose(console, waxing, WAXING)
+    choose(console, tinting, TINTING)
     expect(learn).to_be_checked()
 
     # "Use this answer" adds the phrasing whatever the box says.
@@ -138,5 +138,5 @@ def test_each_request_gets_a_fresh_answer_form_and_use_this_answer_always_learns
     expect(console.locator("#answer-result")).to_contain_text(
         f"added as a new phrasing of entry #{brows['id']}", timeout=20_000
     )
-    assert WAXING in entry(server, brows["id"])[1]
-    assert api(server, "GET", f"/api/help-requests/{waxing}")["knowledge_id"] == brows["id"]
+    assert TINTING in entry(server, brows["id"])[1]
+    assert api(server, "GET", f"/api/help-requests/{tinting}")["knowledge_id"] == brows["id"]

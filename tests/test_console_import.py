@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 WALK_INS = "Yes, we take walk-ins whenever a stylist is free, but booking ahead is the only way to be sure of a slot."
 GOOD = [
-    "Do you do eyebrow waxing? | Yes, eyebrow waxing is $15 and takes 15 minutes.",
-    "Can I get my brows waxed?\tYes, eyebrow waxing is $15 and takes 15 minutes.",
+    "Do you do eyelash tinting? | Yes, eyelash tinting is $15 and takes 15 minutes.",
+    "Can I get my lashes tinted?\tYes, eyelash tinting is $15 and takes 15 minutes.",
     "Can I come in without booking? | " + WALK_INS,
     "What time do you open in the morning? | We open at 8am on Saturdays.",
 ]
@@ -87,9 +87,9 @@ def test_paste_preview_fix_and_import(page, server, tmp_path):
     )
     expect(go).to_be_disabled()
     assert knowledge(server, limit=1)["total"] == before + 2
-    found = knowledge(server, q="Do you do eyebrow waxing?", limit=1)["items"][0]
-    assert found["answer"] == "Yes, eyebrow waxing is $15 and takes 15 minutes."
-    assert [p["question"] for p in found["phrasings"]] == ["Do you do eyebrow waxing?", "Can I get my brows waxed?"]
+    found = knowledge(server, q="Do you do eyelash tinting?", limit=1)["items"][0]
+    assert found["answer"] == "Yes, eyelash tinting is $15 and takes 15 minutes."
+    assert [p["question"] for p in found["phrasings"]] == ["Do you do eyelash tinting?", "Can I get my lashes tinted?"]
 
     page.locator("#import-preview").click()  # the same text again: everything is there already
     expect(summary).to_contain_text("0 new entries, 0 phrasings added", timeout=15_000)

@@ -22,15 +22,15 @@ from tests.test_secrets_and_data import move_back
 pytestmark = pytest.mark.slow
 
 KNOWN = ["When are you open?", "Where are you located?", "How much is a haircut?", "Do you take walk-ins?"]
-WAXING = ["do you do eyebrow waxing?", "Can I get my eyebrows waxed?"]  # one meaning, two requests
+TINTING = ["do you do eyelash tinting?", "Can I get my eyelashes tinted?"]  # one meaning, two requests
 DOG = "Can I bring my dog to my appointment?"
 # Days ago -> what was asked that day.
 CALLS = {
     12: [KNOWN[0], KNOWN[1], DOG],
     9: [KNOWN[0], KNOWN[2], KNOWN[3]],
-    5: [KNOWN[1], WAXING[0], KNOWN[0], KNOWN[2]],
+    5: [KNOWN[1], TINTING[0], KNOWN[0], KNOWN[2]],
     2: [KNOWN[3], KNOWN[0], KNOWN[1]],
-    0: [WAXING[1], KNOWN[2], KNOWN[0]],
+    0: [TINTING[1], KNOWN[2], KNOWN[0]],
 }
 
 
@@ -69,7 +69,7 @@ def test_the_insights_tab_charts_the_days_and_names_what_escalates(browser, serv
     month = api(server, "GET", "/api/insights", params={"days": 30})
     week = api(server, "GET", "/api/insights", params={"days": 7})
     assert month["totals"]["questions"] == 16 and week["totals"]["questions"] == 10
-    assert month["top_escalated"][0]["question"] == WAXING[1] and month["top_escalated"][0]["requests"] == 2
+    assert month["top_escalated"][0]["question"] == TINTING[1] and month["top_escalated"][0]["requests"] == 2
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
@@ -90,9 +90,9 @@ def test_the_insights_tab_charts_the_days_and_names_what_escalates(browser, serv
         expect(chart).to_be_visible(timeout=15_000)
         assert chart.evaluate("img => img.naturalWidth > 800 && img.src.startsWith('data:image/png')")
         escalated = page.locator("#insights-escalated")
-        expect(escalated).to_contain_text(WAXING[1])
+        expect(escalated).to_contain_text(TINTING[1])
         expect(escalated).to_contain_text(DOG)
-        expect(escalated.get_by_test_id("cell-0-0")).to_have_text(WAXING[1])  # the most asked first
+        expect(escalated.get_by_test_id("cell-0-0")).to_have_text(TINTING[1])  # the most asked first
         expect(escalated.get_by_test_id("cell-0-2")).to_have_text("2")  # two requests, one meaning
         note = page.locator("#insights-unused-note")
         expect(note).to_contain_text(f"{month['unused_total']} entries not used to answer anyone in 30 days")

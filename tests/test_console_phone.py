@@ -55,7 +55,7 @@ def ask_for_call_back(server, question: str, name: str, phone: str) -> None:
 
 
 def test_call_backs_are_cards_with_tap_to_call_numbers(browser, server, dialogs):
-    ask_for_call_back(server, "do you do eyebrow waxing?", NAME, PHONE)
+    ask_for_call_back(server, "do you do eyelash tinting?", NAME, PHONE)
     ask_for_call_back(server, f"{XSS} can I park?", XSS, "+1 (415) 555-0100")
     page = phone_console(browser, server)
     try:
@@ -68,7 +68,7 @@ def test_call_backs_are_cards_with_tap_to_call_numbers(browser, server, dialogs)
         expect(page.locator("#callbacks-table")).to_be_hidden()
         first = cards.nth(0)
         expect(first).to_contain_text(NAME)
-        expect(first).to_contain_text("do you do eyebrow waxing?")
+        expect(first).to_contain_text("do you do eyelash tinting?")
         link = first.get_by_role("link", name=PHONE)
         expect(link).to_have_attribute("href", "tel:4155550177")
         assert lines_of(page, "#callbacks-cards .card:nth-child(1) a.phone") == 1

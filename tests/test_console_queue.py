@@ -16,10 +16,10 @@ from tests.support import AUTH, Receiver, verified_session, wait_for
 
 pytestmark = pytest.mark.slow
 
-WAXING = "do you do eyebrow waxing?"
-LIKE_IT = ["Do you offer eyebrow waxing?", "can I get my eyebrows waxed?"]
-UNLIKE = "how much is leg waxing?"
-BROWS = "Yes, eyebrow waxing is $15."
+TINTING = "do you do eyelash tinting?"
+LIKE_IT = ["Do you offer eyelash tinting?", "can I get my eyelashes tinted?"]
+UNLIKE = "how much is leg tinting?"
+BROWS = "Yes, eyelash tinting is $15."
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def call_page_asking(contexts, server, question: str) -> Page:
 def test_similar_waiting_questions_are_offered_the_answer_and_each_caller_is_followed_up(
     console, server, receiver, contexts
 ):
-    first = escalate(server, WAXING, "555-000-0001", receiver)
+    first = escalate(server, TINTING, "555-000-0001", receiver)
     caller = call_page_asking(contexts, server, LIKE_IT[0])
     like_ids = [request_id(server, LIKE_IT[0]), escalate(server, LIKE_IT[1], "555-000-0003")]
     unlike = escalate(server, UNLIKE, "555-000-0004")
@@ -95,7 +95,7 @@ def test_similar_waiting_questions_are_offered_the_answer_and_each_caller_is_fol
     expect(console.locator("#pending-table")).to_contain_text(UNLIKE, timeout=15_000)
     panel = console.locator("#similar-send")  # the panel shows with its button
     expect(panel).to_be_hidden()
-    choose(console, first, WAXING)
+    choose(console, first, TINTING)
     console.locator("#answer-text textarea").fill(BROWS)
     console.locator("#answer-send").click()
     expect(console.locator("#answer-result")).to_contain_text(f"Request #{first} resolved", timeout=20_000)
@@ -164,7 +164,7 @@ def test_new_questions_show_in_the_title_beep_and_notify_and_each_alert_can_be_s
     context.add_init_script(FAKE_ALERTS)
     page = open_console(context.new_page(), server.url)
     expect(page).to_have_title("FrontDesk KB · Supervisor", timeout=10_000)
-    escalate(server, WAXING)
+    escalate(server, TINTING)
     expect(page).to_have_title("(1) FrontDesk KB · Supervisor", timeout=15_000)
     wait_for(lambda: beeps(page) == 1, what="a beep")
     assert notes(page) == ["New question for the supervisor: 1 question is waiting."]
@@ -219,14 +219,14 @@ LAYOUT_PROBLEMS = """() => {
 
 def test_the_queue_and_the_answer_form_work_at_phone_width(contexts, server, tmp_path):
     dog = "Can I bring my dog to my appointment?"
-    for question, caller in [(WAXING, "+1 555 123 4567"), (LIKE_IT[0], "+1 555 987 6543"), (dog, None)]:
+    for question, caller in [(TINTING, "+1 555 123 4567"), (LIKE_IT[0], "+1 555 987 6543"), (dog, None)]:
         escalate(server, question, caller)
     page = open_console(
         contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page(), server.url
     )
     queue = page.locator("#pending-table")
     expect(queue).to_contain_text(dog, timeout=15_000)
-    expect(queue.get_by_role("row").filter(has_text=WAXING)).to_contain_text("•••4567")
+    expect(queue.get_by_role("row").filter(has_text=TINTING)).to_contain_text("•••4567")
     assert "; ".join(page.evaluate(LAYOUT_PROBLEMS)) == ""
 
     queue.get_by_role("gridcell", name=dog).tap()  # a tap on the row opens the request
@@ -235,8 +235,8 @@ def test_the_queue_and_the_answer_form_work_at_phone_width(contexts, server, tmp
     expect(page.locator("#use-suggestion-0")).to_be_visible()
     assert "; ".join(page.evaluate(LAYOUT_PROBLEMS)) == ""
 
-    queue.get_by_role("gridcell", name=WAXING).tap()
-    expect(page.locator("#answer-caller-question :is(input, textarea)")).to_have_value(WAXING, timeout=10_000)
+    queue.get_by_role("gridcell", name=TINTING).tap()
+    expect(page.locator("#answer-caller-question :is(input, textarea)")).to_have_value(TINTING, timeout=10_000)
     page.locator("#answer-text textarea").fill(BROWS)
     folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)  # docs/screenshots refreshes them
     folder.mkdir(parents=True, exist_ok=True)
@@ -255,15 +255,15 @@ def test_the_queue_and_the_answer_form_work_at_phone_width(contexts, server, tmp
 
 def test_forms_wait_for_something_to_act_on_and_tables_open_rows_without_looking_editable(console, server):
     expect(console.locator("#answer-send")).to_be_hidden()  # no request picked: nothing to send
-    first = escalate(server, WAXING)
-    cell = console.locator("#pending-table").get_by_role("gridcell", name=WAXING)
+    first = escalate(server, TINTING)
+    cell = console.locator("#pending-table").get_by_role("gridcell", name=TINTING)
     cell.click()
     expect(console.locator("#answer-send")).to_be_visible(timeout=10_000)
     outlined = "cell => [cell, ...cell.querySelectorAll('*')].filter(el => getComputedStyle(el).boxShadow !== 'none')"
     assert cell.evaluate(f"{outlined}.length") == 0  # no edit outline, on the cell or its text
     for button in cell.locator("button").all():
         expect(button).to_be_hidden()
-    choose(console, first, WAXING)
+    choose(console, first, TINTING)
     console.locator("#suggestions-more").click()
     expect(console.locator("#use-suggestion-0")).to_be_visible()
     one_line = "b => b.scrollWidth <= b.clientWidth && b.getBoundingClientRect().height < 60"
@@ -299,7 +299,7 @@ def test_knowledge_search_shows_what_matches_and_the_rest_on_request(console, se
     headers = table.locator("th").evaluate_all("cells => cells.map(cell => cell.title)")
     assert headers == ["#", "Answer", "Phrasings", "Hits", "Last used"]  # no column left blank
 
-    console.locator("#kb-query :is(input, textarea)").fill("waxing")
+    console.locator("#kb-query :is(input, textarea)").fill("tinting")
     console.locator("#kb-search").click()
     expect(note).to_contain_text("No entry comes close to that.", timeout=15_000)
     expect(table.get_by_role("gridcell")).to_have_count(0)
@@ -338,15 +338,15 @@ def screenshot(page: Page, name: str, tmp_path, full_page: bool = False) -> Path
 
 def test_screenshots_of_the_queue_and_the_audit(contexts, server, tmp_path):
     page = open_console(contexts().new_page(), server.url)
-    first = escalate(server, WAXING, "+1 555 123 4567")
+    first = escalate(server, TINTING, "+1 555 123 4567")
     escalate(server, LIKE_IT[0], "+1 555 987 6543")
     escalate(server, "Can I bring my dog to my appointment?")
     expect(page.locator("#pending-table")).to_contain_text("dog", timeout=15_000)
-    choose(page, first, WAXING)
+    choose(page, first, TINTING)
     page.locator("#answer-text textarea").fill(BROWS)
     page.locator("#answer-send").click()
     expect(page.locator("#similar-send")).to_be_visible(timeout=20_000)
-    expect(page.locator("#pending-table")).not_to_contain_text(WAXING, timeout=15_000)
+    expect(page.locator("#pending-table")).not_to_contain_text(TINTING, timeout=15_000)
     expect(page).to_have_title("(2) FrontDesk KB · Supervisor")
     screenshot(page, "console-pending", tmp_path, full_page=True)
 

@@ -17,7 +17,7 @@ from tests.support import AUTH, TOKEN
 
 pytestmark = pytest.mark.slow
 
-WAXING = "do you do eyebrow waxing?"
+TINTING = "do you do eyelash tinting?"
 TEST_CALL = "this is only a test call, ignore it"
 
 
@@ -37,7 +37,7 @@ def escalate(server, question: str, name: str) -> int:
 
 def test_a_named_supervisor_signs_in_and_signs_each_answer(browser, server, data_dir, dialogs):
     password = add_supervisor(data_dir, "Maria")
-    waxing = escalate(server, WAXING, "Ana")
+    tinting = escalate(server, TINTING, "Ana")
     test_call = escalate(server, TEST_CALL, "Bo")
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
@@ -45,23 +45,23 @@ def test_a_named_supervisor_signs_in_and_signs_each_answer(browser, server, data
         sign_in(page, f"{server.url}/supervisor/", password + "x", "Maria")
         expect(page.get_by_text(re.compile("incorrect credentials", re.I))).to_be_visible(timeout=10_000)
         console = open_console(page, server.url, password, "Maria")
-        choose_request(console, waxing)
-        console.locator("#answer-text textarea").fill("Yes, eyebrow waxing is $15.")
+        choose_request(console, tinting)
+        console.locator("#answer-text textarea").fill("Yes, eyelash tinting is $15.")
         console.locator("#answer-send").click()
-        expect(console.locator("#answer-result")).to_contain_text(f"Request #{waxing} resolved", timeout=20_000)
+        expect(console.locator("#answer-result")).to_contain_text(f"Request #{tinting} resolved", timeout=20_000)
         choose_request(console, test_call)
         console.locator("#answer-dismiss").click()
         expect(console.locator("#answer-result")).to_contain_text(f"Request #{test_call} dismissed", timeout=20_000)
 
         console.get_by_role("tab", name="History").click()
         table = console.locator("#history-table")
-        answered = table.get_by_role("row").filter(has_text=WAXING)
+        answered = table.get_by_role("row").filter(has_text=TINTING)
         expect(answered).to_contain_text("Maria", timeout=15_000)
         expect(answered).to_contain_text("Ana")
         expect(table.get_by_role("row").filter(has_text=TEST_CALL)).to_contain_text("dismissed by Maria")
     finally:
         context.close()
-    got = httpx.get(f"{server.url}/api/help-requests/{waxing}", headers=AUTH).json()  # the shared token still works
+    got = httpx.get(f"{server.url}/api/help-requests/{tinting}", headers=AUTH).json()  # the shared token still works
     assert got["answered_by"] == "Maria"
 
     shared = browser.new_context(viewport={"width": 1280, "height": 1000})

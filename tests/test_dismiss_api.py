@@ -18,7 +18,7 @@ pytestmark = BOTH_BACKENDS
 
 REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError)  # a CHECK or foreign key said no
 TEST_CALL = "testing, testing, is this line working?"
-WAXING = "do you do eyebrow waxing?"
+TINTING = "do you do eyelash tinting?"
 
 
 def ask(client, question: str, session: tuple[str, dict] | None = None, **caller) -> dict:
@@ -71,17 +71,17 @@ def test_dismiss_closes_a_pending_request_and_tells_nobody(client):
 
 def test_only_a_pending_request_can_be_dismissed(client):
     ask(client, TEST_CALL)
-    ask(client, WAXING)
-    test_call, waxing = request_for(client, TEST_CALL), request_for(client, WAXING)
+    ask(client, TINTING)
+    test_call, tinting = request_for(client, TEST_CALL), request_for(client, TINTING)
     signed = client.post(f"/api/help-requests/{test_call['id']}/dismiss", json={"dismissed_by": "Maria"})
     assert signed.json()["dismissed_by"] == "Maria"
     again = client.post(f"/api/help-requests/{test_call['id']}/dismiss")
     assert again.status_code == 409 and "already dismissed" in again.json()["detail"]
     late = client.post(f"/api/help-requests/{test_call['id']}/resolve", json={"answer": "Hi!"})
     assert late.status_code == 409
-    assert client.post(f"/api/help-requests/{waxing['id']}/resolve", json={"answer": "Yes, $15."}).status_code == 200
-    assert client.post(f"/api/help-requests/{waxing['id']}/dismiss").status_code == 409
-    assert client.get(f"/api/help-requests/{waxing['id']}").json()["status"] == "resolved"
+    assert client.post(f"/api/help-requests/{tinting['id']}/resolve", json={"answer": "Yes, $15."}).status_code == 200
+    assert client.post(f"/api/help-requests/{tinting['id']}/dismiss").status_code == 409
+    assert client.get(f"/api/help-requests/{tinting['id']}").json()["status"] == "resolved"
     assert client.post("/api/help-requests/999999/dismiss").status_code == 404
     typo = client.post(f"/api/help-requests/{test_call['id']}/dismiss", json={"dismised_by": "x"})
     assert typo.status_code == 422
@@ -103,35 +103,35 @@ def test_a_dismissed_request_never_times_out_into_an_apology(make_client):
     test_call = request_for(client, TEST_CALL)
     assert client.post(f"/api/help-requests/{test_call['id']}/dismiss").status_code == 200
     # A later request's time-out shows the sweeper has run past the dismissed one's deadline.
-    ask(client, WAXING, session, phone="+1 415 555 0177")
-    waxing = request_for(client, WAXING)
+    ask(client, TINTING, session, phone="+1 415 555 0177")
+    tinting = request_for(client, TINTING)
     wait_for(
-        lambda: client.get(f"/api/help-requests/{waxing['id']}").json()["status"] == "unresolved",
+        lambda: client.get(f"/api/help-requests/{tinting['id']}").json()["status"] == "unresolved",
         timeout=15,
         what="the sweeper",
     )
     assert client.get(f"/api/help-requests/{test_call['id']}").json()["status"] == "dismissed"
-    assert [e["event_type"] for e in session_events(client, session[0])] == ["followup"]  # the waxing apology only
+    assert [e["event_type"] for e in session_events(client, session[0])] == ["followup"]  # the tinting apology only
     callbacks = client.get("/api/callbacks").json()["items"]
-    assert [c["help_request_id"] for c in callbacks] == [waxing["id"]]
+    assert [c["help_request_id"] for c in callbacks] == [tinting["id"]]
 
 
 def test_a_request_carries_the_calls_earlier_questions(client):
     session = open_session(client)
     opening = ask(client, "What time do you open?", session)
     assert opening["outcome"] == "answered"
-    assert ask(client, WAXING, session)["outcome"] == "escalated"
+    assert ask(client, TINTING, session)["outcome"] == "escalated"
     assert ask(client, "and can I bring my parrot?", session)["outcome"] == "escalated"
     parrot = request_for(client, "and can I bring my parrot?")
 
     turns = client.get(f"/api/help-requests/{parrot['id']}").json()["transcript"]
     assert [(t["question"], t["outcome"]) for t in turns] == [
         ("What time do you open?", "answered"),
-        (WAXING, "escalated"),
+        (TINTING, "escalated"),
     ]
     assert turns[0]["answer"] == opening["answer"] and turns[1]["answer"] is None
     assert parrot["transcript"] == turns  # the queue's list carries it too
-    assert request_for(client, WAXING)["transcript"][0]["question"] == "What time do you open?"
+    assert request_for(client, TINTING)["transcript"][0]["question"] == "What time do you open?"
     ask(client, "Is there parking for bikes?")  # no call session: nothing earlier to show
     assert request_for(client, "Is there parking for bikes?")["transcript"] == []
 
@@ -139,13 +139,13 @@ def test_a_request_carries_the_calls_earlier_questions(client):
 def test_insights_count_dismissals_apart(client):
     assert ask(client, "When are you open?")["outcome"] == "answered"
     ask(client, TEST_CALL)
-    ask(client, WAXING)
+    ask(client, TINTING)
     client.post(f"/api/help-requests/{request_for(client, TEST_CALL)['id']}/dismiss")
     body = client.get("/api/insights", params={"days": 1}).json()
     totals = body["totals"]
     assert (totals["questions"], totals["auto_answered"], totals["escalations"], totals["dismissed"]) == (2, 1, 1, 1)
     assert totals["auto_answer_rate"] == 0.5
-    assert [group["question"] for group in body["top_escalated"]] == [WAXING]
+    assert [group["question"] for group in body["top_escalated"]] == [TINTING]
 
 
 def migrate_to(store: Store, last: int) -> None:

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from tests.test_secrets_and_data import move_back
 
-WAXING = "do you do eyebrow waxing?"
-WAXED = "Can I get my eyebrows waxed?"  # another wording: a request of its own, the same meaning
+TINTING = "do you do eyelash tinting?"
+WAXED = "Can I get my eyelashes tinted?"  # another wording: a request of its own, the same meaning
 DOG = "Can I bring my dog to my appointment?"
 
 
@@ -31,11 +31,11 @@ def test_days_questions_rates_escalations_and_time_to_answer(client):
     runtime = client.app.state.runtime
     assert ask(client, "When are you open?")["outcome"] == "answered"
     assert ask(client, "Where are you located?")["outcome"] == "answered"
-    first = ask(client, WAXING)
+    first = ask(client, TINTING)
     assert first["outcome"] == "escalated"
     assert ask(client, DOG)["outcome"] == "escalated"
-    waxing = client.get("/api/help-requests", params={"status": "pending", "order": "oldest"}).json()["items"][0]
-    assert client.post(f"/api/help-requests/{waxing['id']}/resolve", json={"answer": "Yes, $15."}).status_code == 200
+    tinting = client.get("/api/help-requests", params={"status": "pending", "order": "oldest"}).json()["items"][0]
+    assert client.post(f"/api/help-requests/{tinting['id']}/resolve", json={"answer": "Yes, $15."}).status_code == 200
     # Two of the asks happened two days ago.
     old_asks = {row[0] for row in runtime.store.query("SELECT rowid FROM ask_log ORDER BY id LIMIT 2")}
     move_back(runtime.store, {"ask_log": old_asks}, 2)
@@ -58,21 +58,21 @@ def test_days_questions_rates_escalations_and_time_to_answer(client):
 
 
 def test_escalated_questions_are_grouped_by_meaning_and_unused_entries_listed(client):
-    for question in (WAXING, WAXING.capitalize(), DOG, WAXED):
+    for question in (TINTING, TINTING.capitalize(), DOG, WAXED):
         assert ask(client, question)["outcome"] == "escalated", question
     requests = client.get("/api/help-requests", params={"order": "oldest"}).json()["items"]
-    assert [len(r["callers"]) for r in requests] == [2, 1, 1]  # the second waxing caller joined the first request
-    waxing, dog, waxed = (r["id"] for r in requests)
+    assert [len(r["callers"]) for r in requests] == [2, 1, 1]  # the second tinting caller joined the first request
+    tinting, dog, waxed = (r["id"] for r in requests)
     client.post(f"/api/help-requests/{dog}/resolve", json={"answer": "Only guide dogs, sorry.", "learn": False})
 
     top = insights(client)["top_escalated"]
     assert [(g["question"], g["asks"], g["requests"], g["unanswered"], g["help_request_ids"]) for g in top] == [
-        (WAXED, 3, 2, 2, [waxed, waxing]),
+        (WAXED, 3, 2, 2, [waxed, tinting]),
         (DOG, 1, 1, 0, [dog]),  # answered, but not learned: it would escalate again
     ]
     learned = client.post(f"/api/help-requests/{waxed}/resolve", json={"answer": "Yes, $15."})
     assert learned.status_code == 200 and learned.json()["knowledge_id"] is not None
-    assert [g["question"] for g in insights(client)["top_escalated"]] == [DOG]  # waxing is answered by itself now
+    assert [g["question"] for g in insights(client)["top_escalated"]] == [DOG]  # tinting is answered by itself now
 
     entries = client.get("/api/knowledge", params={"limit": 200}).json()["items"]
     assert ask(client, "When are you open?")["outcome"] == "answered"

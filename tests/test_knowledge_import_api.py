@@ -13,8 +13,8 @@ from tests.support import BOTH_BACKENDS
 WALK_INS = "Yes, we take walk-ins whenever a stylist is free, but booking ahead is the only way to be sure of a slot."
 PAIRS = "\n".join(
     [
-        "Do you do eyebrow waxing?\tYes, eyebrow waxing is $15.",
-        "Can I get my brows waxed? | Yes, eyebrow waxing is $15.",
+        "Do you do eyelash tinting?\tYes, eyelash tinting is $15.",
+        "Can I get my lashes tinted? | Yes, eyelash tinting is $15.",
         "Do you take walk-ins?\t" + WALK_INS,  # already there
         "Can I come in without booking? | " + WALK_INS,  # a new phrasing of an entry already there
         "What time do you open in the morning? | We open at 8am on Saturdays.",  # another answer, same question
@@ -54,9 +54,12 @@ def test_pasted_pairs_preview_line_by_line_then_import_once(client):
     result = imported.json()
     assert result["message"] == "imported 2 entries, added 1 phrasing to existing entries"
     assert len(result["knowledge_ids"]) == 2 and entries(client) == before + 2
-    waxing = client.get(f"/api/knowledge/{result['knowledge_ids'][0]}").json()
-    assert waxing["answer"] == "Yes, eyebrow waxing is $15."
-    assert [p["question"] for p in waxing["phrasings"]] == ["Do you do eyebrow waxing?", "Can I get my brows waxed?"]
+    tinting = client.get(f"/api/knowledge/{result['knowledge_ids'][0]}").json()
+    assert tinting["answer"] == "Yes, eyelash tinting is $15."
+    assert [p["question"] for p in tinting["phrasings"]] == [
+        "Do you do eyelash tinting?",
+        "Can I get my lashes tinted?",
+    ]
     assert client.post("/api/ask", json={"question": "Can I come in without booking?"}).json()["answer"] == WALK_INS
 
     again = client.post("/api/knowledge/import", json={"format": "pairs", "text": PAIRS}).json()

@@ -206,7 +206,7 @@ def test_caller_routes_naming_a_session_need_its_token(make_client):
     mine, my_token = open_session(client)
     theirs, their_token = open_session(client)
     client.cookies.clear()
-    ask = {"question": "do you do eyebrow waxing?", "session_id": mine}
+    ask = {"question": "do you do eyelash tinting?", "session_id": mine}
     refused = [
         client.post("/api/ask", json=ask),
         client.post("/api/ask", json=ask, headers=their_token),
@@ -221,7 +221,7 @@ def test_caller_routes_naming_a_session_need_its_token(make_client):
         f"/api/help-requests/{request['id']}/resolve", json={"answer": "Yes, $15."}, headers=AUTH
     ).raise_for_status()
 
-    paraphrase = {"question": "can I get my eyebrows waxed?", "session_id": mine}
+    paraphrase = {"question": "can I get my eyelashes tinted?", "session_id": mine}
     checked = client.post("/api/ask", json=paraphrase, headers=my_token).json()
     assert checked["outcome"] == "confirm", checked
     confirmation = f"/api/confirmations/{checked['confirmation_id']}"

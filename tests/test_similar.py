@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from tests.support import Receiver, verified_session, wait_for
 
-FIRST = "do you do eyebrow waxing?"
-LIKE_IT = ["Do you offer eyebrow waxing?", "can I get my eyebrows waxed?"]
-UNLIKE = "how much is leg waxing?"  # about waxing too, but it wants another answer
-ANSWER = "Yes, eyebrow waxing is $15."
+FIRST = "do you do eyelash tinting?"
+LIKE_IT = ["Do you offer eyelash tinting?", "can I get my eyelashes tinted?"]
+UNLIKE = "how much is leg tinting?"  # about tinting too, but it wants another answer
+ANSWER = "Yes, eyelash tinting is $15."
 
 
 def escalate(client, question: str, phone: str, callers: Receiver | None = None) -> dict:

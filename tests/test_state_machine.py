@@ -31,7 +31,7 @@ QUESTIONS = [
     "Do you offer gift cards?",
     "Can I bring my dog to my appointment?",
     "Is there parking near the salon?",
-    "Do you do eyebrow waxing?",
+    "Do you do eyelash tinting?",
     "Can children get a haircut here?",
     "Do you sell shampoo and conditioner?",
 ]

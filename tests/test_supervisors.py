@@ -69,11 +69,11 @@ def test_sign_in_needs_the_shared_token_and_a_well_formed_body(cli, make_client)
 
 
 def test_an_answer_and_a_dismissal_are_signed_by_whoever_gave_them(client):
-    for question in ("do you do eyebrow waxing?", "hello there"):
+    for question in ("do you do eyelash tinting?", "hello there"):
         assert client.post("/api/ask", json={"question": question}).json()["outcome"] == "escalated"
     items = client.get("/api/help-requests", params={"status": "pending", "order": "oldest"}).json()["items"]
-    waxing, hello = items[0]["id"], items[1]["id"]
-    resolved = client.post(f"/api/help-requests/{waxing}/resolve", json={"answer": "Yes.", "answered_by": "Maria"})
+    tinting, hello = items[0]["id"], items[1]["id"]
+    resolved = client.post(f"/api/help-requests/{tinting}/resolve", json={"answer": "Yes.", "answered_by": "Maria"})
     assert resolved.json()["help_request"]["answered_by"] == "Maria"
     dismissed = client.post(f"/api/help-requests/{hello}/dismiss", json={"dismissed_by": "Jo"})
     assert dismissed.json()["dismissed_by"] == "Jo"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
@@ -40,9 +41,11 @@ def serve(host: str, port: int, access_log: bool) -> None:
     click.echo(f"API docs:           {base}/docs")
     if settings.supervisor_token:
         click.echo("Supervisor token:   the value of KB_SUPERVISOR_TOKEN (the console password)")
-    else:
+    elif generated or sys.stdout.isatty():
         kept = "generated now and kept" if generated else "kept"
         click.echo(f"Supervisor token:   {token}  ({kept} in {settings.token_path}; the console password)")
+    else:  # output going to a log: a token it did not just generate stays out of it
+        click.echo(f"Supervisor token:   kept in {settings.token_path} (not shown), the console password")
     uvicorn.run(
         create_app(settings),
         host=host,
