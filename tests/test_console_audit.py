@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 # Phrasings of the demo salon's entries: each is answered outright and, as its entry's first answer, audited.
 HAIRCUT, WALK_INS, GIFT_CARDS = "How much is a haircut?", "Do you take walk-ins?", "Do you sell gift cards?"
-MARKUP = "<b>Do you take walk-ins?</b>"
+MARKUP = "Do you take walk-ins <b>?"  # markup a caller typed: shown as text, never as a bold tag
 EMPTY = "Nothing to review: the agent's recent answers have all been checked."
 
 

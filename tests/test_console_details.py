@@ -70,7 +70,7 @@ def test_the_similar_offer_survives_leaving_the_tab(console, server):
     console.locator("#answer-send").click()
     expect(console.locator("#similar-send")).to_be_visible(timeout=20_000)
     console.get_by_role("tab", name="History").click()
-    expect(console.locator("#history-table")).to_contain_text("eyebrow", timeout=15_000)
+    expect(console.locator("#history-table")).to_contain_text("eyelash", timeout=15_000)
     console.get_by_role("tab", name="Pending").click()
     expect(console.locator("#similar-send")).to_be_visible()
     expect(console.locator("#similar-picks")).to_contain_text("Do you offer eyelash tinting?")

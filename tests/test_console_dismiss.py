@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import choose_request, pending_table
-from tests.support import AUTH, open_session, wait_for
+from tests.support import AUTH, open_session
 
 pytestmark = pytest.mark.slow
 
@@ -121,7 +121,7 @@ def test_several_requests_are_dismissed_or_answered_together(console, server, re
     assert api(server, "GET", "/api/knowledge")["total"] == entries + 1
     entry = api(server, "GET", f"/api/knowledge/{answered[0]['knowledge_id']}")
     assert sorted(p["question"] for p in entry["phrasings"]) == sorted([DOG, PARROT])
-    wait_for(lambda: len(receiver.delivered("help_request.resolved")) == 2, what="both follow-ups")
+    assert receiver.delivered("help_request.resolved") == []  # their numbers were never proved: no texts
     totals = api(server, "GET", "/api/insights", params={"days": 1})["totals"]
     assert (totals["dismissed"], totals["escalations"]) == (3, 2)
 

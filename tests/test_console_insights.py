@@ -22,7 +22,7 @@ from tests.test_secrets_and_data import move_back
 pytestmark = pytest.mark.slow
 
 KNOWN = ["When are you open?", "Where are you located?", "How much is a haircut?", "Do you take walk-ins?"]
-TINTING = ["do you do eyelash tinting?", "Can I get my eyelashes tinted?"]  # one meaning, two requests
+TINTING = ["do you do eyelash tinting?", "Do you tint eyelashes?"]  # one meaning, two requests
 DOG = "Can I bring my dog to my appointment?"
 # Days ago -> what was asked that day.
 CALLS = {

@@ -17,7 +17,7 @@ from tests.support import AUTH, Receiver, verified_session, wait_for
 pytestmark = pytest.mark.slow
 
 TINTING = "do you do eyelash tinting?"
-LIKE_IT = ["Do you offer eyelash tinting?", "can I get my eyelashes tinted?"]
+LIKE_IT = ["Do you offer eyelash tinting?", "Do you tint eyelashes?"]
 UNLIKE = "how much is leg tinting?"
 BROWS = "Yes, eyelash tinting is $15."
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.test_secrets_and_data import move_back
 
 TINTING = "do you do eyelash tinting?"
-WAXED = "Can I get my eyelashes tinted?"  # another wording: a request of its own, the same meaning
+WAXED = "Do you tint eyelashes?"  # another wording: a request of its own, the same meaning
 DOG = "Can I bring my dog to my appointment?"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.support import Receiver, verified_session, wait_for
 
 FIRST = "do you do eyelash tinting?"
-LIKE_IT = ["Do you offer eyelash tinting?", "can I get my eyelashes tinted?"]
+LIKE_IT = ["Do you offer eyelash tinting?", "Do you tint eyelashes?"]
 UNLIKE = "how much is leg tinting?"  # about tinting too, but it wants another answer
 ANSWER = "Yes, eyelash tinting is $15."
 
