@@ -294,7 +294,7 @@ def serve_and_ask(data_dir: Path, *serve_args: str) -> list[dict]:
             unknown = client.post("/api/ask?n=1", json={"question": "do you do eyebrow threading?"})
             assert unknown.status_code == 200 and unknown.json()["outcome"] == "escalated"
             assert client.post("/api/ask?n=2", json={"question": ""}).status_code == 422
-            assert client.get("/api/no-such-thing?n=3").status_code == 404
+            assert client.get("/no-such-thing?n=3").status_code == 404
             assert client.get("/healthz?n=4").status_code == 200
             request_id = request_for(client, unknown.json()["reference"])
             wait_for(
@@ -311,7 +311,7 @@ def test_access_log_flag_logs_one_json_line_per_request(tmp_path):
     for request, status in (
         ("POST /api/ask?n=1", 200),
         ("POST /api/ask?n=2", 422),
-        ("GET /api/no-such-thing?n=3", 404),
+        ("GET /no-such-thing?n=3", 404),
         ("GET /healthz?n=4", 200),
     ):
         tagged = [m for m in access if f"?n={request[-1]} " in m]
