@@ -12,7 +12,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.postgres_support import connect_db
-from tests.support import AUTH, BOTH_BACKENDS, Receiver, wait_for
+from tests.support import AUTH, BOTH_BACKENDS, Receiver, request_for, wait_for
 from tests.test_durability import ServiceProcess
 
 SECRET = "whsec_" + base64.b64encode(b"a-32-byte-test-secret-for-hmac!!").decode()
@@ -35,7 +35,8 @@ def test_retries_through_500_and_a_dropped_connection_then_once(make_client, dat
             KB_WEBHOOK_SECRET=SECRET,
             KB_OUTBOX_RETRY_BASE_SECONDS=0.05,
         )
-        request_id = client.post("/api/ask", json={"question": "Do you do hair extensions?"}).json()["reference"]
+        reference = client.post("/api/ask", json={"question": "Do you do hair extensions?"}).json()["reference"]
+        request_id = request_for(client, reference)
         delivered = wait_for(lambda: receiver.delivered("help_request.created"), timeout=30, what="delivery")
         attempts = list(receiver.requests)  # the 500 and the 200; the dropped one never got a response
     assert [r["status"] for r in attempts] == [500, 200]
@@ -43,7 +44,7 @@ def test_retries_through_500_and_a_dropped_connection_then_once(make_client, dat
     events = unique_by_webhook_id(delivered)
     assert len(events) == 1
     event = next(iter(events.values()))
-    assert event["json"]["data"]["reference"] == request_id
+    assert event["json"]["data"]["help_request_id"] == request_id  # the supervisor's request id
     with connect_db(data_dir, database_url) as db:
         row = db.execute("SELECT status, attempts FROM outbox WHERE channel = 'webhook'").fetchone()
     assert row == ("delivered", 3)
