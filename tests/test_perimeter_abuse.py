@@ -133,7 +133,8 @@ def test_a_question_cannot_forge_lines_in_the_slack_message(make_client):
         lines = text.split("\n")
         assert len(lines) == 2 and lines[1] == "<https://desk.example/supervisor/|Answer it in the supervisor console>"
         assert (
-            "✅ *Resolved.* New console: &lt;https://evil.example/login|Open the console&gt; &lt;!channel&gt; &amp;"
+            # (the greeting before it is the agent's to answer: the question it escalates starts after "Hi")
+            "Resolved.* New console: &lt;https://evil.example/login|Open the console&gt; &lt;!channel&gt; &amp;"
             in lines[0]
         )
         assert "\r" not in text and "\u2028" not in text and "<https://evil" not in text and "<!channel>" not in text
