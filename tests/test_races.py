@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -81,13 +82,16 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
     desk = client.app.state.runtime.desk
     rng = random.Random(3)
     outcomes = {"resolved": 0, "unresolved": 0}
+    session_id, token = open_session(client)  # each request's follow-up arrives on the call's event stream
     for trial in range(TRIALS):
         asked = client.post(
             "/api/ask",
             json={
                 "question": f"Trial {trial}: can I book the {rng.random():.6f} slot?",
                 "caller": {"phone": f"555-010-{trial:04d}"},
+                "session_id": session_id,
             },
+            headers=token,
         )
         assert asked.status_code == 200, asked.text
         request_id = request_for(client, asked.json()["reference"])
@@ -128,13 +132,9 @@ def test_resolve_against_the_sweeper_leaves_exactly_one_terminal_state(make_clie
     print(f"resolve vs sweeper over {TRIALS} trials: {outcomes}")
     settings = client.app.state.runtime.settings
     with connect_db(settings.data_dir, settings.database_url) as db:
-        followups = dict(
-            db.execute(
-                "SELECT event_type, COUNT(*) FROM outbox WHERE channel = 'console' "
-                "AND event_type != 'help_request.created' GROUP BY event_type"
-            )
-        )
-    assert followups == {f"help_request.{status}": n for status, n in outcomes.items() if n}
+        payloads = [row[0] for row in db.execute("SELECT payload FROM session_events WHERE event_type = 'followup'")]
+    followups = Counter(json.loads(payload)["status"] for payload in payloads)
+    assert followups == {status: n for status, n in outcomes.items() if n}  # exactly one follow-up per request
 
 
 @pytest.mark.parametrize("learn", [True, False])
