@@ -95,10 +95,18 @@ def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(postgres):
     assert "applied" in first.stdout and "nothing to apply" in again.stdout
 
 
+UNKNOWN_QUESTIONS = [
+    "Do you offer scalp treatments for dry skin?",
+    "Do you sell hair vitamins?",
+    "Is there wheelchair access?",
+    "Can I bring my own music?",
+    "Do you have a loyalty card?",
+]
+
+
 def test_a_resolve_on_a_is_answered_by_an_immediate_ask_on_b(tmp_path, migrated):
     with Replicas(tmp_path, migrated) as r, http(r.a) as a, http(r.b) as b:
-        for n in range(5):
-            question = f"Do you offer scalp treatment number {n} for dry skin?"
+        for n, question in enumerate(UNKNOWN_QUESTIONS):
             asked = a.post("/api/ask", json={"question": question}).json()
             assert asked["outcome"] == "escalated"
             [pending] = a.get("/api/help-requests", params={"status": "pending"}).json()["items"]
