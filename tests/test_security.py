@@ -32,6 +32,7 @@ PUBLIC = {
     ("/api/livekit/token", "POST"): "a caller's room-scoped LiveKit token, with the session's token",
     ("/api/transcribe", "POST"): "the caller's recorded question, heard here, with the session's token",
     ("/healthz", "GET"): "liveness probe",
+    ("/favicon.ico", "GET"): "an empty icon (204), so browsers stop logging a 404",
     ("/openapi.json", "GET"): "API schema (no data)",
     ("/docs", "GET"): "API docs page",
     ("/docs/oauth2-redirect", "GET"): "API docs page",
