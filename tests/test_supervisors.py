@@ -69,7 +69,7 @@ def test_sign_in_needs_the_shared_token_and_a_well_formed_body(cli, make_client)
 
 
 def test_an_answer_and_a_dismissal_are_signed_by_whoever_gave_them(client):
-    for question in ("do you do eyelash tinting?", "hello there"):
+    for question in ("do you do eyelash tinting?", "this is only a test call, ignore it"):
         assert client.post("/api/ask", json={"question": question}).json()["outcome"] == "escalated"
     items = client.get("/api/help-requests", params={"status": "pending", "order": "oldest"}).json()["items"]
     tinting, hello = items[0]["id"], items[1]["id"]
