@@ -187,7 +187,8 @@ async def open_streams(port: int, path: str, token: str, attempts: int) -> tuple
 def test_a_thousand_stream_opens_from_one_client_are_capped_and_health_stays_fast(tmp_path):
     per_ip = 8
     with (
-        Serve(tmp_path, KB_MAX_STREAMS_PER_IP=str(per_ip)) as serve,
+        # The per-address connection cap (tests/test_perimeter_abuse.py) is lifted: this measures the stream cap.
+        Serve(tmp_path, KB_MAX_STREAMS_PER_IP=str(per_ip), KB_MAX_CONNECTIONS_PER_IP="5000") as serve,
         httpx.Client(base_url=f"http://127.0.0.1:{serve.port}", timeout=10) as web,
     ):
         session_id, mine = new_session(web)
