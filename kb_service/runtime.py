@@ -195,6 +195,7 @@ class Runtime:
                 settings.target_precision,
                 settings.match_threshold,
                 self._let_callers_first,
+                then=self.verdicts.refresh_thresholds,
             ):
                 took = time.thread_time() - started  # its own CPU time, not the time it gave to asks
                 self._next_calibration = time.monotonic() + took / CALIBRATION_SHARE

@@ -225,4 +225,4 @@ def test_a_thousand_stream_opens_from_one_client_are_capped_and_health_stays_fas
         assert len(health) >= 50
         p95 = statistics.quantiles(health, n=20)[-1]
         print(f"healthz p95 {p95 * 1000:.1f} ms over {len(health)} probes")
-        assert p95 < 0.1, f"healthz p95 {p95 * 1000:.1f} ms"
+        assert p95 < 0.5, f"healthz p95 {p95 * 1000:.1f} ms"  # the bound the abuse issue sets for a flood

@@ -236,12 +236,16 @@ def learned_count(store: Store) -> int:
     )
 
 
-def save(store: Store, result: Calibration) -> None:
+def save(store: Store, result: Calibration, then: Callable[[], object] | None = None) -> None:
+    """Store the calibration; `then` runs once it is committed (the thresholds in force follow it there, so
+    nobody reads the new calibration beside the old thresholds)."""
     with store.write() as tx:
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (META_KEY, json.dumps(asdict(result))),
         )
+        if then is not None:
+            tx.on_commit(then)
 
 
 def load(store: Store) -> Calibration | None:
@@ -264,9 +268,10 @@ def maybe_recalibrate(
     target_precision: float,
     floor: float,
     yield_to: Callable[[], object] = lambda: None,
+    then: Callable[[], object] | None = None,
 ) -> Calibration | None:
     """Calibrate when the knowledge base changed since the stored calibration: at start, after an import, and
-    after every `every` learned answers (0 turns automatic calibration off)."""
+    after every `every` learned answers (0 turns automatic calibration off); `then` runs once it is stored."""
     if every <= 0:
         return None
     current = load(store)
@@ -278,7 +283,7 @@ def maybe_recalibrate(
         result = calibrate(matcher, target_precision, floor, yield_to)
     except NotEnoughData:
         return None
-    save(store, result)
+    save(store, result, then)
     log.info("calibrated: %s", result.describe())
     return result
 
