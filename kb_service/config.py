@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # every N learned answers (0: only `frontdesk calibrate`).
     target_precision: float = Field(default=0.95, gt=0.0, le=1.0, alias="KB_TARGET_PRECISION")
     recalibrate_every: int = Field(default=1, ge=0, alias="KB_RECALIBRATE_EVERY")
+    # A caller's confirmed wording becomes a phrasing on its own once callers of this many different calls, from as
+    # many addresses, confirmed it alike (0: only when a supervisor approves it). At least 2: one client never can.
+    auto_phrasing_calls: int = Field(default=3, alias="KB_AUTO_PHRASING_CALLS")
     # Texts to callers (SMS pumping): only to a number proved with a one-time code, which expires after this;
     # at most this many texts (codes and follow-ups) an hour to one number, asked from one client IP, and in all.
     phone_code_ttl_seconds: float = Field(default=600, gt=0, alias="KB_PHONE_CODE_TTL_SECONDS")
@@ -95,6 +98,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("auto_phrasing_calls")
+    @classmethod
+    def _never_one_client_alone(cls, value: int) -> int:
+        if value == 1 or value < 0:
+            raise ValueError("KB_AUTO_PHRASING_CALLS must be 0 (a supervisor approves each) or at least 2")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -19,6 +19,7 @@ from kb_service.desk.conversation import Conversation
 from kb_service.desk.delivery import WebhookDelivery
 from kb_service.desk.help_requests import Channels, HelpDesk
 from kb_service.desk.outbox import Outbox
+from kb_service.desk.pending_phrasings import PendingPhrasings
 from kb_service.desk.phones import PhoneCodes
 from kb_service.desk.receptionist import Receptionist
 from kb_service.desk.sessions import CallerSessions
@@ -155,7 +156,8 @@ class Runtime:
             settings.phone_code_ttl_seconds,
         )
         self.audits = Audits(self.store, self.verdicts)
-        self.confirmations = Confirmations(self.store, self.desk)
+        self.pending_phrasings = PendingPhrasings(self.store, self.kb, settings.auto_phrasing_calls)
+        self.confirmations = Confirmations(self.store, self.desk, self.pending_phrasings)
         self.sessions = CallerSessions(self.store, settings.session_ttl_seconds)
         self.livekit_tokens = TokenBuckets(LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE)
         self.transcriptions = TokenBuckets(TRANSCRIPTIONS_PER_SESSION_PER_MINUTE)

@@ -20,6 +20,7 @@ class StatsPublic(BaseModel):
     phrasings_in_index: int
     outbox_pending: int
     outbox_dead: int
+    pending_phrasings: int = 0  # callers' confirmed wordings waiting for a supervisor (GET /api/pending-phrasings)
     match_threshold: float
     mode: Literal["ok", "degraded"] = "ok"
     # The stored self-calibration (`frontdesk calibrate --apply`), if any: threshold, target and estimates.

@@ -76,6 +76,9 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
         f" {result.phrasings_in_index} in the index file{index_note}"
     )
     click.echo(f"outbox: {result.outbox_pending} waiting, {result.outbox_dead} dead")
+    click.echo(
+        f"callers' wordings to approve: {result.pending_phrasings} (the console's Audit tab, GET /api/pending-phrasings)"
+    )
     from kb_service.desk import retention
 
     click.echo(retention.retention_summary(store, settings.retention_days))

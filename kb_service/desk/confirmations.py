@@ -3,7 +3,8 @@
 "Just to check — are you asking …?" is built from the entry's own wording. The caller's yes answers (and labels
 the match right); a no escalates the question to the supervisor (and labels it wrong). A confirmation is
 answered once, within CONFIRM_SECONDS; its id is random, so only the caller who asked holds it. One left
-unanswered is escalated when it expires, so the question is never lost."""
+unanswered is escalated when it expires, so the question is never lost. A yes also keeps the caller's words as a
+pending phrasing of the entry (`desk/pending_phrasings.py`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from kb_service.desk.help_requests import HelpDesk
+from kb_service.desk.pending_phrasings import PendingPhrasings
 from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.matching.matcher import Decision
@@ -32,12 +34,16 @@ def confirm_message(phrasing: str) -> str:
 
 
 class Confirmations:
-    def __init__(self, store: Store, desk: HelpDesk):
+    def __init__(self, store: Store, desk: HelpDesk, phrasings: PendingPhrasings):
         self.store = store
         self.desk = desk
+        self.phrasings = phrasings
 
-    def open(self, tx: Tx, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime) -> AskResponse | None:
-        """Ask the caller to confirm the best entry; None if that entry is gone (the caller escalates)."""
+    def open(
+        self, tx: Tx, ask: AskRequest, vector: np.ndarray, decision: Decision, at: datetime, words: str | None = None
+    ) -> AskResponse | None:
+        """Ask the caller to confirm the best entry; None if that entry is gone (the caller escalates). `words`: the
+        caller's question on its own, to learn from a yes (None when it was read with the call's previous one)."""
         best = decision.best
         if best is None:  # nothing to confirm: the caller escalates
             return None
@@ -50,7 +56,7 @@ class Confirmations:
         confirmation_id = secrets.token_urlsafe(16)
         tx.execute(
             "INSERT INTO confirmations (id, question, embedding, knowledge_id, score, confidence, caller_name,"
-            " caller_phone, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " caller_phone, session_id, created_at, expires_at, words) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 confirmation_id,
                 ask.question,
@@ -63,6 +69,7 @@ class Confirmations:
                 ask.session_id,
                 iso(at),
                 iso_in(CONFIRM_SECONDS, at),
+                words,
             ),
         )
         return AskResponse(
@@ -79,10 +86,17 @@ class Confirmations:
         """The call session the confirmation was asked in (its token is needed to answer it), if any."""
         return self.store.scalar("SELECT session_id FROM confirmations WHERE id = ?", (confirmation_id,))
 
-    def settle(self, confirmation_id: str, confirmed: bool) -> AskResponse:
-        """The caller's yes (the entry's answer) or no (escalated to the supervisor). 409 if answered already
-        or expired."""
+    def settle(self, confirmation_id: str, confirmed: bool, client_ip: str | None = None) -> AskResponse:
+        """The caller's yes (the entry's answer, and their words kept as a pending phrasing) or no (escalated to
+        the supervisor). 409 if answered already or expired. `client_ip`: where the yes came from."""
         at = now()
+        asked = self.store.query_one(
+            "SELECT words, session_id FROM confirmations WHERE id = ? AND status = 'open'", (confirmation_id,)
+        )
+        words: str | None = None
+        if confirmed and asked is not None and self.phrasings.learnable(asked["words"], asked["session_id"]):
+            words = asked["words"]
+        words_vector = self.phrasings.embed(words) if words is not None else None  # embedded before the lock
         with self.store.write() as tx:
             row = tx.execute("SELECT * FROM confirmations WHERE id = ?", (confirmation_id,)).fetchone()
             if row is None:
@@ -103,6 +117,10 @@ class Confirmations:
                     "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
                     (stamp, row["knowledge_id"]),
                 )
+                if words_vector is not None and row["words"] == words:
+                    self.phrasings.learn(
+                        tx, row["knowledge_id"], row["words"], words_vector, row["session_id"], client_ip, stamp
+                    )
                 response = AskResponse(
                     outcome=AskOutcome.answered,
                     answer=answer["answer"],

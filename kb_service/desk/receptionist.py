@@ -103,7 +103,9 @@ class Receptionist:
             response = both
         else:
             # The caller's own words: the queue shows the call's earlier turns beside them (a request's transcript)
-            response = self._question(tx, heard.reading.question, heard.vector, ask, decision, at)
+            # The caller's words teach only when they were matched on their own, not with the previous question.
+            own = heard.context is None
+            response = self._question(tx, heard.reading.question, heard.vector, ask, decision, at, learnable=own)
         questioned = handled is None
         if questioned:  # the number the thresholds were compared with
             response = response.model_copy(
@@ -135,14 +137,22 @@ class Receptionist:
         return response
 
     def _question(
-        self, tx: Tx, question: str, vector: np.ndarray, ask: AskRequest, decision: Decision, at: datetime
+        self,
+        tx: Tx,
+        question: str,
+        vector: np.ndarray,
+        ask: AskRequest,
+        decision: Decision,
+        at: datetime,
+        learnable: bool = True,
     ) -> AskResponse:
-        """Answer, ask the caller to confirm, or escalate to the supervisor."""
+        """Answer, ask the caller to confirm, or escalate to the supervisor. `learnable`: a yes to a check may
+        keep `question` as a pending phrasing."""
         response = None
         if decision.outcome == ANSWER:  # None if the entry was deleted since the search: then it escalates
             response = self._answer(tx, question, decision, iso(at))
         elif decision.outcome == CONFIRM:
-            response = self.confirmations.open(tx, ask, vector, decision, at)
+            response = self.confirmations.open(tx, ask, vector, decision, at, question if learnable else None)
         if response is None:
             best = (decision.best.knowledge_id, decision.confidence) if decision.best else None
             escalation = self.desk.escalate(

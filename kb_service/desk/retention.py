@@ -8,6 +8,8 @@ What goes, once a row is older than the cut-off:
 - the ask log: the question becomes "" (the row stays, for the counts and the live calibration);
 - confirmations no longer open: the question becomes "", its embedding empty, name and phone NULL;
 - audits: a reviewed one's question becomes "" (its verdict stays); one never reviewed is deleted;
+- callers' confirmed wordings never approved (pending or dropped): deleted; the calls and addresses that confirmed
+  any wording: deleted (an approved one is a phrasing now, part of the knowledge base);
 - notifications already delivered or given up on (their payloads quote names, phones and questions): deleted;
 - Idempotency-Key replays (they hold whole responses) and expired caller sessions: deleted.
 
@@ -58,7 +60,7 @@ _STEPS: list[tuple[str, str, str]] = [
     ),
     (
         "confirmations",
-        "UPDATE confirmations SET question = '', embedding = x'', caller_name = NULL, caller_phone = NULL",
+        "UPDATE confirmations SET question = '', words = NULL, embedding = x'', caller_name = NULL, caller_phone = NULL",
         "SELECT rowid FROM confirmations WHERE status != 'open' AND created_at < :cutoff"
         " AND (question != '' OR length(embedding) > 0 OR caller_name IS NOT NULL OR caller_phone IS NOT NULL)",
     ),
@@ -68,6 +70,16 @@ _STEPS: list[tuple[str, str, str]] = [
         "SELECT rowid FROM audits WHERE verdict IS NOT NULL AND asked_at < :cutoff AND question != ''",
     ),
     ("audits", "DELETE FROM audits", "SELECT rowid FROM audits WHERE verdict IS NULL AND asked_at < :cutoff"),
+    (
+        "pending_phrasings",
+        "DELETE FROM pending_phrasings",
+        "SELECT rowid FROM pending_phrasings WHERE status IN ('pending', 'dropped') AND created_at < :cutoff",
+    ),
+    (
+        "wording_confirmations",
+        "DELETE FROM wording_confirmations",
+        "SELECT rowid FROM wording_confirmations WHERE created_at < :cutoff",
+    ),
     ("outbox", "DELETE FROM outbox", "SELECT rowid FROM outbox WHERE status != 'pending' AND created_at < :cutoff"),
     (
         "idempotency_keys",
@@ -88,6 +100,8 @@ _HELD = [
     "SELECT MIN(asked_at) FROM ask_log WHERE question != ''",
     "SELECT MIN(created_at) FROM confirmations WHERE question != '' OR caller_name IS NOT NULL",
     "SELECT MIN(asked_at) FROM audits WHERE question != ''",
+    "SELECT MIN(created_at) FROM pending_phrasings WHERE status IN ('pending', 'dropped')",
+    "SELECT MIN(created_at) FROM wording_confirmations",
 ]
 
 

@@ -45,6 +45,7 @@ def collect(kb: KnowledgeBase, match_threshold: float) -> StatsPublic:
         phrasings_in_index=len(kb.index),
         outbox_pending=store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"),
         outbox_dead=store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'dead'"),
+        pending_phrasings=store.scalar("SELECT COUNT(*) FROM pending_phrasings WHERE status = 'pending'"),
         match_threshold=match_threshold,
         calibration=asdict(stored) if stored else None,
     )

@@ -6,7 +6,7 @@ type names (`storage/postgres.py`), so one list migrates both. Where the two can
 changes a CHECK constraint only by rebuilding the table), a step is written once per backend as `Dialects`.
 Versions need not be contiguous: each is applied once, in list order."""
 
-from kb_service.storage import migrations_0_4
+from kb_service.storage import migrations_0_4, migrations_0_5
 from kb_service.storage.dialects import Dialects, statements_for
 
 __all__ = ["MIGRATIONS", "Dialects", "statements_for"]
@@ -214,4 +214,4 @@ SHIPPED_0_3: list[tuple[int, list[str | Dialects]]] = [
     ),
 ]
 
-MIGRATIONS = SHIPPED_0_3 + migrations_0_4.VERSIONS
+MIGRATIONS = SHIPPED_0_3 + migrations_0_4.VERSIONS + migrations_0_5.VERSIONS

@@ -25,10 +25,12 @@ async def answer_confirmation(
     request: Request,
     token: SessionTokenDep,
 ) -> AskResponse:
-    """Yes gives the entry's answer (`answered`); no asks the supervisor (`escalated`). A confirmation asked in a
-    call session needs that session's token (403 otherwise)."""
+    """Yes gives the entry's answer (`answered`) and, in a call session, keeps the caller's words as a pending
+    phrasing of the entry; no asks the supervisor (`escalated`). A confirmation asked in a call session needs that
+    session's token (403 otherwise)."""
     if (session_id := runtime.confirmations.session_of(confirmation_id)) is not None:
         runtime.sessions.check(session_id, token)
-    response = await run_in_threadpool(runtime.confirmations.settle, confirmation_id, body.confirmed)
+    client_ip = request.client.host if request.client else None  # the proxy's client, behind KB_TRUSTED_PROXIES
+    response = await run_in_threadpool(runtime.confirmations.settle, confirmation_id, body.confirmed, client_ip)
     request.app.state.metrics.ask_done(response.outcome.value, 0.0)
     return response
