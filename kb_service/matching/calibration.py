@@ -140,7 +140,8 @@ def calibrate(
     vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
     found = conflicts_module.find(matcher.kb, vectors, owner, yield_to)
     contradicting = conflicts_module.entries_in(found)
-    ids = sorted(pid for pid, kid in owner.items() if kid not in contradicting)
+    learned = _from_checks(store)
+    ids = sorted(pid for pid, kid in owner.items() if kid not in contradicting and pid not in learned)
     if len(ids) > MAX_QUESTIONS:
         ids = sorted(random.Random(0).sample(ids, MAX_QUESTIONS))
     outcomes, duplicates = _self_test(matcher, ids, owner, vectors, per_entry, yield_to)
@@ -228,6 +229,19 @@ def _outcome(expected: int | None, ranked) -> Outcome:
     return Outcome(
         None if expected is None else str(expected), None if got is None else str(got), decision.confidence, False
     )
+
+
+def _from_checks(store: Store) -> set[int]:
+    """Phrasings learned from callers' yes to a check (`desk/pending_phrasings.py`). They stay in the index, so
+    every question of the self-test meets them, but are not asked themselves: they were picked from the check
+    band, and asking them would move where the band starts by how many were learned, not by what was taught."""
+    return {
+        int(r["phrasing_id"])
+        for r in store.query(
+            "SELECT phrasing_id FROM pending_phrasings WHERE status IN ('approved', 'added')"
+            " AND phrasing_id IS NOT NULL"
+        )
+    }
 
 
 def learned_count(store: Store) -> int:
