@@ -18,6 +18,7 @@ import argparse
 import json
 import pickle
 import random
+import re
 import tempfile
 from collections import defaultdict, deque
 from pathlib import Path
@@ -152,7 +153,8 @@ def summarise(rows: list[tuple[bool, str, bool, bool]]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cases", type=Path)
+    parser.add_argument("cases", type=Path, nargs="?")
+    parser.add_argument("--report", type=Path, help="report (and plot) the runs of an earlier --out file")
     parser.add_argument("--calls", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--careless", type=float, default=0.0)
     parser.add_argument("--only", nargs="*", default=[], help="case names containing any of these")
@@ -161,28 +163,52 @@ def main() -> None:
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--embeddings", type=Path, help="a pickle of text -> vector, read and extended")
     args = parser.parse_args()
+    if args.report:
+        earlier = load(args.report)
+        report(earlier)
+        if args.plot:
+            plot(earlier, args.plot)
+        return
     embedder = CachedEmbedder(args.embeddings)
     results: dict[int, dict[str, list[dict]]] = {n: defaultdict(list) for n in args.calls}
-    for case in sorted(p for p in args.cases.iterdir() if CASE.match(p.name)):
-        match = CASE.match(case.name)
-        assert match is not None
+    cases = sorted(p for p in args.cases.iterdir() if CASE.match(p.name))
+    # Seed by seed, so that a run cut short has every group's first seeds.
+    cases.sort(key=lambda p: int(_case(p)["seed"]))
+    for case in cases:
+        match = _case(case)
         if args.only and not any(word in case.name for word in args.only):
             continue
         if args.seeds and int(match["seed"]) not in args.seeds:
             continue
         data = evaluation.load_jsonl(case / "knowledge.jsonl", case / "queries.jsonl")
         for calls in args.calls:
-            run = run_case(embedder, data, calls, args.careless, int(match["seed"]))
-            results[calls][group_of(case.name)].append(run | {"case": case.name})
+            run = run_case(embedder, data, calls, args.careless, int(match["seed"])) | {"case": case.name}
+            results[calls][group_of(case.name)].append(run)
+            if args.out:  # one line per run, as it comes
+                with args.out.open("a") as f:
+                    f.write(json.dumps(run | {"calls": calls, "group": group_of(case.name)}) + "\n")
         print(
             case.name, *(f"N={n}: {results[n][group_of(case.name)][-1]['second']['coverage']:.3f}" for n in args.calls)
         )
-    embedder.save()
-    if args.out:
-        args.out.write_text(json.dumps({str(n): by_group for n, by_group in results.items()}, indent=1))
+        embedder.save()
     report(results)
     if args.plot:
         plot(results, args.plot)
+
+
+def _case(path: Path) -> re.Match[str]:
+    match = CASE.match(path.name)
+    assert match is not None
+    return match
+
+
+def load(path: Path) -> dict[int, dict[str, list[dict]]]:
+    """The runs an `--out` file holds, for `--report`."""
+    results: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for line in path.read_text().splitlines():
+        run = json.loads(line)
+        results[run["calls"]][run["group"]].append(run)
+    return results
 
 
 def report(results: dict[int, dict[str, list[dict]]]) -> None:

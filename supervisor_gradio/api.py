@@ -156,6 +156,15 @@ class ApiClient:
         """Mark an auto-answer right or wrong; ApiError 409 if someone marked it already."""
         return self._call("POST", f"/api/audits/{audit_id}", json={"correct": correct})
 
+    def pending_phrasings(self, limit: int = 50) -> dict:
+        """Callers' confirmed wordings waiting for a decision, the most confirmed first: `{"items", "total", …}`."""
+        return self._call("GET", "/api/pending-phrasings", params={"limit": limit})
+
+    def decide_phrasings(self, ids: list[int], approve: bool, decided_by: str | None = None) -> dict:
+        """Approve (each becomes a phrasing of its entry) or drop them: `{"decided", "skipped", "status"}`."""
+        body = {"pending_phrasing_ids": ids, "decided_by": decided_by}
+        return self._call("POST", f"/api/pending-phrasings/{'approve' if approve else 'drop'}", json=body)
+
     # ---- call-backs: callers to phone back, one per caller
 
     def callbacks(self, status: str = "open", limit: int = 200) -> dict:

@@ -1,4 +1,5 @@
-"""Audit tab: the agent's sampled auto-answers, one at a time, each marked Right or Wrong in one click.
+"""Audit tab: the agent's sampled auto-answers, one at a time, each marked Right or Wrong in one click; below them,
+the callers' confirmed wordings to approve or drop (`wordings_panel.py`).
 
 Every verdict is a label for the service's live precision estimate, which the console header shows."""
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 
 import gradio as gr
 
-from supervisor_gradio import views
+from supervisor_gradio import views, wordings_panel
 from supervisor_gradio.api import ApiClient, ApiError, ClientFor
 from supervisor_gradio.pending_tab import header_text
 
@@ -32,6 +33,7 @@ def build(
     result = gr.Markdown(elem_id="audit-result")
     open_entry = gr.Button(visible=False, size="sm", elem_id="audit-open-entry")
     wrong_entry = gr.State(None)
+    wordings_panel.build(client_for, timer, tab, blocks)
     showing = [count, card, caption, question, answer, shown]
 
     def first_waiting(client: ApiClient) -> tuple[dict | None, int]:
