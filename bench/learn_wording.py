@@ -27,6 +27,7 @@ import numpy as np
 
 from bench.quality_small_kb import CASE, group_of
 from kb_service.config import DEFAULT_MATCH_THRESHOLD
+from kb_service.desk import pending_phrasings
 from kb_service.desk.pending_phrasings import PendingPhrasings
 from kb_service.embedding.onnx_backend import OnnxEmbedder
 from kb_service.knowledge.entries import KnowledgeBase
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--careless", type=float, default=0.0)
     parser.add_argument("--only", nargs="*", default=[], help="case names containing any of these")
     parser.add_argument("--seeds", type=int, nargs="*", default=[], help="only these seeds")
+    parser.add_argument("--agree", type=float, help="cosine at which two wordings agree (the service's: AGREE_COSINE)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--embeddings", type=Path, help="a pickle of text -> vector, read and extended")
@@ -170,6 +172,8 @@ def main() -> None:
             plot(earlier, args.plot)
         return
     embedder = CachedEmbedder(args.embeddings)
+    if args.agree is not None:
+        pending_phrasings.AGREE_COSINE = args.agree
     results: dict[int, dict[str, list[dict]]] = {n: defaultdict(list) for n in args.calls}
     cases = sorted(p for p in args.cases.iterdir() if CASE.match(p.name))
     # Seed by seed, so that a run cut short has every group's first seeds.

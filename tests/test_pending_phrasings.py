@@ -80,6 +80,7 @@ def test_a_yes_is_kept_pending_and_an_approval_makes_it_answer(make_client):
     assert client.get("/api/stats").json()["pending_phrasings"] == 1
     checked(caller(client), PARKING)  # not in the index yet: still a check
 
+    before = client.get("/api/stats").json()["calibration"]
     approved = client.post(f"/api/pending-phrasings/{waiting['id']}/approve", json={"decided_by": "Ana"})
     assert approved.status_code == 200, approved.text
     assert (approved.json()["status"], approved.json()["decided_by"]) == ("approved", "Ana")
@@ -87,6 +88,14 @@ def test_a_yes_is_kept_pending_and_an_approval_makes_it_answer(make_client):
     answer = caller(client).post("/api/ask", json={"question": PARKING}).json()
     assert (answer["outcome"], answer["knowledge_id"]) == ("answered", reply["knowledge_id"])
     assert client.get("/api/stats").json()["pending_phrasings"] == 0
+    # Calibration follows the new phrasing, which meets every question of its self-test but is not asked itself.
+    after = wait_for(
+        lambda: (c := client.get("/api/stats").json()["calibration"])["calibrated_at"] != before["calibrated_at"] and c,
+        timeout=60,
+        what="a calibration after the approval",
+    )
+    assert after["knowledge_version"] > before["knowledge_version"]
+    assert after["positives"] == before["positives"]
     again = client.post(f"/api/pending-phrasings/{waiting['id']}/drop")
     assert again.status_code == 409 and "already approved" in again.json()["detail"]
     assert client.post("/api/pending-phrasings/999999/approve").status_code == 404
@@ -168,3 +177,17 @@ def test_the_routes_are_the_supervisors_and_check_their_input(make_client):
 def test_one_call_can_never_add_a_wording_alone(make_client, calls):
     with pytest.raises(Exception, match="KB_AUTO_PHRASING_CALLS must be 0"):
         make_client(KB_AUTO_PHRASING_CALLS=calls)
+
+
+def test_a_follow_up_read_with_the_previous_question_teaches_nothing(make_client):
+    client = make_client()
+    web = caller(client)
+    session = open_session(web)
+    first = web.post(
+        "/api/ask", json={"question": "How much is a haircut?", "session_id": session[0]}, headers=session[1]
+    )
+    assert first.json()["outcome"] == "answered"
+    # "what about hair colouring then" is checked with the haircut question as context: on its own it says less.
+    reply, headers = checked(web, "what about hair colouring then", session)
+    assert say(web, reply, headers, True)["outcome"] == "answered"
+    assert pending(client) == []

@@ -205,6 +205,17 @@ def a_round_of_calls(client, questions: dict[str, str], callers: list[dict]) -> 
                     iso_in(300),
                 ),
             )
+        # A caller's confirmed wording, still pending, and the call that confirmed it.
+        wording = tx.execute(
+            "INSERT INTO pending_phrasings (knowledge_id, question, embedding, created_at) VALUES (1, ?, x'00000000', ?)"
+            " RETURNING id",
+            (questions["known"] + " please", iso_in(0)),
+        ).fetchone()[0]
+        tx.execute(
+            "INSERT INTO wording_confirmations (pending_phrasing_id, knowledge_id, session_id, client_ip, created_at)"
+            " VALUES (?, 1, ?, '10.0.0.1', ?)",
+            (wording, session["session_id"], iso_in(0)),
+        )
     wait_for(
         lambda: runtime.store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == 0,
         what="the console notifications to be delivered",
@@ -306,6 +317,8 @@ def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder,
         "idempotency_keys": old["idempotency_keys"],
         "caller_sessions": old["caller_sessions"],
         "audits": old["audits"] - reviewed,
+        "wording_confirmations": old["wording_confirmations"],  # the calls and addresses behind a wording
+        "pending_phrasings": old["pending_phrasings"],  # callers' words never approved
     }
     assert all(expected_deletions.values()) and all(expected_changes.values())  # each kind of row was there
 

@@ -71,14 +71,14 @@ _STEPS: list[tuple[str, str, str]] = [
     ),
     ("audits", "DELETE FROM audits", "SELECT rowid FROM audits WHERE verdict IS NULL AND asked_at < :cutoff"),
     (
-        "pending_phrasings",
-        "DELETE FROM pending_phrasings",
-        "SELECT rowid FROM pending_phrasings WHERE status IN ('pending', 'dropped') AND created_at < :cutoff",
-    ),
-    (
         "wording_confirmations",
         "DELETE FROM wording_confirmations",
         "SELECT rowid FROM wording_confirmations WHERE created_at < :cutoff",
+    ),
+    (
+        "pending_phrasings",
+        "DELETE FROM pending_phrasings",
+        "SELECT rowid FROM pending_phrasings WHERE status IN ('pending', 'dropped') AND created_at < :cutoff",
     ),
     ("outbox", "DELETE FROM outbox", "SELECT rowid FROM outbox WHERE status != 'pending' AND created_at < :cutoff"),
     (
