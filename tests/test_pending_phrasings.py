@@ -5,9 +5,14 @@ or in bulk, and agreeing calls from different addresses add one on their own, ne
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from tests.support import BOTH_BACKENDS, open_session, wait_for
+from kb_service.cli import main
+from kb_service.storage.backends import open_store
+from kb_service.storage.migrations import MIGRATIONS, statements_for
+from kb_service.storage.store import Store, iso, iso_in, now
+from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
 
 # On the demo salon, each lands in the check band of the parking entry ("Is there parking nearby?").
 PARKING = "do you have parking"
@@ -19,9 +24,10 @@ COLOUR = "how much does colouring cost"
 def make_client(make_client):
     """The service, once its start-up calibration set the check band from the demo's own phrasings."""
 
-    def _make(**overrides) -> TestClient:
+    def _make(calibrated: bool = True, **overrides) -> TestClient:
         client = make_client(**overrides)
-        wait_for(lambda: client.get("/api/stats").json()["calibration"], timeout=60, what="a calibration at start")
+        if calibrated:
+            wait_for(lambda: client.get("/api/stats").json()["calibration"], timeout=60, what="a calibration at start")
         return client
 
     return _make
@@ -118,10 +124,13 @@ def test_a_no_an_anonymous_yes_and_a_second_yes_in_one_call_teach_nothing_more(m
     assert (kept["question"], kept["confirmations"]) == (PARKING, 1)
 
 
-def test_bulk_decisions_and_a_dropped_wording_is_never_proposed_again(make_client):
+def test_bulk_decisions_and_a_dropped_wording_is_never_proposed_again(make_client, data_dir, monkeypatch):
     client = make_client()
     confirm(client, PARKING)
     confirm(client, COLOUR)
+    monkeypatch.setenv("KB_DATA_DIR", str(data_dir))
+    stats = CliRunner().invoke(main, ["stats"], catch_exceptions=False)
+    assert "callers' wordings to approve: 2 " in stats.output, stats.output
     ids = sorted(item["id"] for item in pending(client))
     dropped = client.post("/api/pending-phrasings/drop", json={"pending_phrasing_ids": [*ids, ids[0], 424242]})
     assert dropped.status_code == 200, dropped.text
@@ -191,3 +200,44 @@ def test_a_follow_up_read_with_the_previous_question_teaches_nothing(make_client
     reply, headers = checked(web, "what about hair colouring then", session)
     assert say(web, reply, headers, True)["outcome"] == "answered"
     assert pending(client) == []
+
+
+def migrate_to(store: Store, last: int) -> None:
+    """The schema as an older release left it: every migration up to `last`."""
+    with store.write() as tx:
+        tx.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, steps in MIGRATIONS:
+        if version <= last:
+            with store.write() as tx:
+                for statement in statements_for(store.dialect, steps):
+                    tx.execute(store.ddl(statement))
+                tx.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (version,))
+
+
+@BOTH_BACKENDS
+def test_a_check_open_across_the_upgrade_is_answered_and_teaches_nothing(make_client, data_dir, backend, request):
+    """Version 12 adds the caller's words to confirmations: one opened before it has none, so its yes teaches nothing."""
+    url = request.getfixturevalue("postgres").fresh_database() if backend == "postgresql" else None
+    on = {"KB_DATABASE_URL": url} if url else {}
+    store = open_store(make_settings(data_dir, **on), migrate=False)
+    migrate_to(store, 11)
+    stamp = iso(now())
+    with store.write() as tx:
+        tx.execute(
+            "INSERT INTO knowledge_entries (answer, created_at, updated_at) VALUES ('Free parking behind.', ?, ?)",
+            (stamp, stamp),
+        )
+        tx.execute(
+            "INSERT INTO confirmations (id, question, embedding, knowledge_id, score, confidence, session_id,"
+            " created_at, expires_at) VALUES ('old-check', ?, x'', 1, 0.8, 0.8, NULL, ?, ?)",
+            (PARKING, stamp, iso_in(300)),
+        )
+    assert store.migrate()[-1] == 12
+    store.close()
+    client = make_client(calibrated=False, KB_DEMO="false", **on)  # one entry: too small to calibrate
+    session_id, headers = open_session(client)  # the call the check was asked in, carried over the upgrade
+    with client.app.state.runtime.store.write() as tx:
+        tx.execute("UPDATE confirmations SET session_id = ? WHERE id = 'old-check'", (session_id,))
+    answered = client.post("/api/confirmations/old-check", json={"confirmed": True}, headers=headers)
+    assert (answered.status_code, answered.json()["answer"]) == (200, "Free parking behind."), answered.text
+    assert pending(client) == [] and pending(client, "all") == []
