@@ -1,11 +1,11 @@
-"""Learning the caller's confirmed wording, on the small-knowledge-base dev cases: each case's test questions are
-a stream of calls (one call session and one address each) asked in file order through the live matcher, with the
-product's own calibration; a check is answered by an honest caller (yes to the right entry, no to any other), or
-with `--careless P` by one who also says yes to a wrong entry with probability P. Each yes goes through the
-service's own `PendingPhrasings.learn` (the real tables and write path), and a wording that N agreeing calls
+"""Learning the caller's confirmed wording, on the small-knowledge-base dev cases: each case's test questions,
+shuffled (the files group them by intent), are a stream of calls (one call session and one address each) asked
+through the live matcher, with the product's own calibration; a check is answered by an honest caller (yes to the
+right entry, no to any other), or with `--careless P` by one who also says yes to a wrong entry with probability
+P. Each yes goes through the service's own `PendingPhrasings.learn` (the real tables and write path), and a wording that N agreeing calls
 confirmed is added to the index at once; calibration is run again after every RECALIBRATE_EVERY additions.
 
-    python -m bench.learn_wording CASES [--calls 0 1 2 3] [--careless 0.1] [--only hwu64 ...] [--out results.json]
+    python -m bench.learn_wording CASES [--calls 0 1 2 3] [--careless 0.1] [--only hwu64 ...] [--out runs.jsonl]
                                         [--plot docs/learning-curve.png] [--embeddings cache.pkl]
 
 `--calls 0` is the service without learning (wordings kept pending, none added). Reported per group and N: the
@@ -63,8 +63,12 @@ class CachedEmbedder:
 
 
 def run_case(embedder, data: evaluation.EvalSet, calls: int, careless: float, seed: int) -> dict:
-    """One stream through one fresh knowledge base; `calls` = 0: no learning."""
+    """One stream through one fresh knowledge base; `calls` = 0: no learning. The case's questions come grouped
+    by intent, so the stream is them shuffled (the same order for every N)."""
     rng = random.Random(seed)
+    stream = list(data.queries)
+    random.Random(f"stream-{seed}").shuffle(stream)
+    data = evaluation.EvalSet(data.knowledge, stream)
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "learn.db")
         kb = KnowledgeBase(store, embedder)
@@ -248,15 +252,14 @@ def plot(results: dict[int, dict[str, list[dict]]], path: Path) -> None:
     for calls, by_group in results.items():
         runs = [r for group in by_group.values() for r in group]
         mean = [sum(r["curve"][k] for r in runs) / len(runs) for k in range(SLICES)]
-        worst = [min(r["curve"][k] for r in runs) for k in range(SLICES)]
         label = "no learning" if calls == 0 else f"learned after {calls} agreeing call{'s' * (calls > 1)}"
-        (line,) = ax.plot(xs, mean, marker="o", label=f"{label} (mean)")
-        ax.plot(xs, worst, linestyle=":", color=line.get_color(), label=f"{label} (worst set)")
+        ax.plot(xs, mean, marker="o", label=f"{label} ({len(runs)} sets, mean)")
     ax.set_xlabel("position in the stream of questions (tenths)")
     ax.set_ylabel("coverage (right answers / answerable questions)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title("Coverage along a shuffled stream of questions, honest callers", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
