@@ -24,8 +24,13 @@ class AnswerForm:
     filled_for: gr.State  # the request the form was filled in for: picking another one starts a fresh form
 
     def fresh(self, help_request_id: int | None) -> dict:
-        fresh = {self.answer: "", self.corrected: "", self.learn: True, self.include: []}
-        return {**fresh, self.filled_for: help_request_id}
+        return {
+            self.answer: "",
+            self.corrected: "",
+            self.learn: True,
+            self.include: [],
+            self.filled_for: help_request_id,
+        }
 
     def others(self, item: dict, keep: bool) -> dict:
         """Ticks for the callers who joined after the first one (none: hidden); `keep`: the ticks made stay."""
