@@ -216,11 +216,11 @@ def migrate_to(store: Store, last: int) -> None:
 
 @BOTH_BACKENDS
 def test_a_check_open_across_the_upgrade_is_answered_and_teaches_nothing(make_client, data_dir, backend, request):
-    """Version 12 adds the caller's words to confirmations: one opened before it has none, so its yes teaches nothing."""
+    """Version 13 adds the caller's words to confirmations: one opened before it has none, so its yes teaches nothing."""
     url = request.getfixturevalue("postgres").fresh_database() if backend == "postgresql" else None
     on = {"KB_DATABASE_URL": url} if url else {}
     store = open_store(make_settings(data_dir, **on), migrate=False)
-    migrate_to(store, 11)
+    migrate_to(store, 12)
     stamp = iso(now())
     with store.write() as tx:
         tx.execute(
@@ -232,7 +232,7 @@ def test_a_check_open_across_the_upgrade_is_answered_and_teaches_nothing(make_cl
             " created_at, expires_at) VALUES ('old-check', ?, x'', 1, 0.8, 0.8, NULL, ?, ?)",
             (PARKING, stamp, iso_in(300)),
         )
-    assert store.migrate()[-1] == 12
+    assert store.migrate() == [13]
     store.close()
     client = make_client(calibrated=False, KB_DEMO="false", **on)  # one entry: too small to calibrate
     session_id, headers = open_session(client)  # the call the check was asked in, carried over the upgrade

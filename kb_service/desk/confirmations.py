@@ -56,7 +56,8 @@ class Confirmations:
         confirmation_id = secrets.token_urlsafe(16)
         tx.execute(
             "INSERT INTO confirmations (id, question, embedding, knowledge_id, score, confidence, caller_name,"
-            " caller_phone, session_id, created_at, expires_at, words) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " caller_phone, session_id, created_at, expires_at, words, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, (SELECT client_ip FROM caller_sessions WHERE id = ?))",
             (
                 confirmation_id,
                 ask.question,
@@ -70,6 +71,7 @@ class Confirmations:
                 iso(at),
                 iso_in(CONFIRM_SECONDS, at),
                 words,
+                ask.session_id,  # the address its session was opened from: one label per address and entry
             ),
         )
         return AskResponse(
@@ -88,7 +90,8 @@ class Confirmations:
 
     def settle(self, confirmation_id: str, confirmed: bool, client_ip: str | None = None) -> AskResponse:
         """The caller's yes (the entry's answer, and their words kept as a pending phrasing) or no (escalated to
-        the supervisor). 409 if answered already or expired. `client_ip`: where the yes came from."""
+        the supervisor). 409 if answered already or expired. `client_ip`: where the yes came from (counted when the
+        session has no address of its own)."""
         at = now()
         asked = self.store.query_one(
             "SELECT words, session_id FROM confirmations WHERE id = ? AND status = 'open'", (confirmation_id,)
@@ -118,8 +121,9 @@ class Confirmations:
                     (stamp, row["knowledge_id"]),
                 )
                 if words_vector is not None and row["words"] == words:
+                    address = row["client_ip"] or client_ip  # where the call was opened from, else this yes
                     self.phrasings.learn(
-                        tx, row["knowledge_id"], row["words"], words_vector, row["session_id"], client_ip, stamp
+                        tx, row["knowledge_id"], row["words"], words_vector, row["session_id"], address, stamp
                     )
                 response = AskResponse(
                     outcome=AskOutcome.answered,

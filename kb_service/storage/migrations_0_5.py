@@ -4,7 +4,7 @@ from kb_service.storage.dialects import Dialects
 
 VERSIONS: list[tuple[int, list[str | Dialects]]] = [
     (
-        12,
+        13,
         [
             # The caller's own words of a check they said yes to ("Just to check — are you asking …?"); NULL when
             # they are not a question on their own (a follow-up read with the call's previous question).
