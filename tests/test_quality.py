@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from kb_service.cli import main
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching import calibration, evaluation
+from kb_service.matching import calibration, evaluation, self_test
 from kb_service.matching.matcher import Matcher
 from kb_service.storage.sqlite import SqliteStore
 from tests.support import CLINC150, TOKEN, request_for, wait_for
@@ -120,7 +120,7 @@ def test_calibration_lets_waiting_asks_go_first_before_each_chunk_and_gets_the_s
     plain = calibration.calibrate(Matcher(kb, 0.9), 0.95, 0.9)
     store.close()
     # before each chunk of the search for contradicting entries, and of the self-test
-    assert len(gave_way) == 2 * math.ceil(100 / calibration.CHUNK) > 2
+    assert len(gave_way) == 2 * math.ceil(100 / self_test.CHUNK) > 2
     assert dataclasses.replace(patient, calibrated_at="") == dataclasses.replace(plain, calibrated_at="")
 
 

@@ -22,13 +22,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from kb_service.embedding import from_blob
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import conflicts as conflicts_module
+from kb_service.matching import self_test
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
-from kb_service.matching.matcher import MAX_THRESHOLD, Decision, LeaveOut, Matcher
+from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
 from kb_service.matching.precision import CONFIRM_FLOOR, SELF_TEST_CONFIRM_SHARE, band_start, wilson
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
@@ -36,10 +35,8 @@ from kb_service.storage.store import Store, iso, now
 log = logging.getLogger("frontdesk.calibration")
 
 META_KEY = "calibration"
-CHUNK = 64  # phrasings ranked at a time; before each chunk, callers waiting on an answer go first
 MAX_QUESTIONS = 2_000  # phrasings asked at most (a sample, in a large knowledge base)
 MIN_KNOWN = 30  # known questions below which the self-test says nothing
-DUPLICATE_COSINE = 0.98  # a phrasing this close to another of its entry is a copy, not another way of asking
 MAX_DUPLICATE_SHARE = 0.5
 
 CALIBRATED, TOO_SMALL, TOO_DUPLICATED = "calibrated", "too_small", "too_duplicated"
@@ -140,11 +137,11 @@ def calibrate(
     vectors = {r["id"]: from_blob(r["embedding"]) for r in rows}
     found = conflicts_module.find(matcher.kb, vectors, owner, yield_to)
     contradicting = conflicts_module.entries_in(found)
-    learned = _from_checks(store)
+    learned = self_test.from_checks(store)
     ids = sorted(pid for pid, kid in owner.items() if kid not in contradicting and pid not in learned)
     if len(ids) > MAX_QUESTIONS:
         ids = sorted(random.Random(0).sample(ids, MAX_QUESTIONS))
-    outcomes, duplicates = _self_test(matcher, ids, owner, vectors, per_entry, yield_to)
+    outcomes, duplicates = self_test.run(matcher, ids, owner, vectors, per_entry, yield_to)
     known = [o for o in outcomes if o.expected is not None]
     base: dict[str, Any] = dict(
         target_precision=target_precision,
@@ -198,50 +195,6 @@ def calibrate(
 def _band(outcomes: list[Outcome], threshold: float) -> float:
     confidences = [o.confidence for o in outcomes if o.got is not None]
     return band_start(confidences, min(threshold, MAX_THRESHOLD), SELF_TEST_CONFIRM_SHARE)
-
-
-def _self_test(matcher, ids, owner, vectors, per_entry, yield_to) -> tuple[list[Outcome], int]:
-    """Every phrasing asked as a known question (itself left out) and an unknown one (its entry left out);
-    also how many known questions had a near-copy in their own entry."""
-    outcomes, duplicates = [], 0
-    for start in range(0, len(ids), CHUNK):
-        yield_to()
-        chunk = ids[start : start + CHUNK]
-        known = [pid for pid in chunk if per_entry[owner[pid]] > 1]
-        if known:
-            ranked = matcher.rank(
-                np.stack([vectors[pid] for pid in known]), [LeaveOut(phrasing_id=pid) for pid in known]
-            )
-            for pid, candidates in zip(known, ranked, strict=True):
-                outcomes.append(_outcome(owner[pid], candidates))
-                own = next((c for c in candidates if c.knowledge_id == owner[pid]), None)
-                duplicates += own is not None and own.cosine is not None and own.cosine >= DUPLICATE_COSINE
-        ranked = matcher.rank(
-            np.stack([vectors[pid] for pid in chunk]), [LeaveOut(knowledge_id=owner[pid]) for pid in chunk]
-        )
-        outcomes += [_outcome(None, r) for r in ranked]
-    return outcomes, duplicates
-
-
-def _outcome(expected: int | None, ranked) -> Outcome:
-    decision = Decision("escalate", ranked[0] if ranked else None, ranked[1] if len(ranked) > 1 else None)
-    got = decision.best.knowledge_id if decision.best else None
-    return Outcome(
-        None if expected is None else str(expected), None if got is None else str(got), decision.confidence, False
-    )
-
-
-def _from_checks(store: Store) -> set[int]:
-    """Phrasings learned from callers' yes to a check (`desk/pending_phrasings.py`). They stay in the index, so
-    every question of the self-test meets them, but are not asked themselves: they were picked from the check
-    band, and asking them would move where the band starts by how many were learned, not by what was taught."""
-    return {
-        int(r["phrasing_id"])
-        for r in store.query(
-            "SELECT phrasing_id FROM pending_phrasings WHERE status IN ('approved', 'added')"
-            " AND phrasing_id IS NOT NULL"
-        )
-    }
 
 
 def learned_count(store: Store) -> int:
