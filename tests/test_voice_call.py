@@ -4,73 +4,21 @@ recorded by the page, heard by the server's Whisper (KB_SPEECH=server), answered
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.speech_support import join, normalise, speak
 from tests.support import AUTH, wait_for
+from tests.voice_support import NO_WEB_SPEECH, SHORT_SPEECH, lines
 
 HOURS = "We're open Tuesday to Friday"
 WALK_INS = "we take walk-ins whenever a stylist is free"
 PARKING_ANSWER = "free parking behind the building"
 
-# Stands for a browser without the Web Speech API (Firefox, or Chromium without its cloud speech service), with a
-# recording stand-in for the speech synthesiser: it speaks until cancelled, so barge-in can be seen.
-NO_WEB_SPEECH = """
-for (const name of ["SpeechRecognition", "webkitSpeechRecognition"]) {
-  try { delete window[name]; } catch (e) {}
-  try { Object.defineProperty(window, name, {value: undefined, configurable: true}); } catch (e) {}
-}
-window.__spoken = []; window.__cancelled = 0;
-window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
-Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
-  speak(u) { window.__spoken.push(u.text); }, cancel() { window.__cancelled += 1; },
-}});
-"""
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def microphone(browser, tmp_path):
-    """open(wav, init_script) -> a call page in a Chromium whose microphone plays `wav` once."""
-    launched = []
-
-    def _open(wav, url: str, init_script: str | None = None, allowed: bool = True) -> Page:
-        fake_mic = browser.browser_type.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                *CHROMIUM_ARGS,
-                *(["--use-fake-ui-for-media-stream"] if allowed else []),  # the permission prompt says yes
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={wav}%noloop",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        launched.append(fake_mic)
-        page = fake_mic.new_page()
-        page.errors = []
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        if init_script:
-            page.add_init_script(init_script)
-        page.goto(url + "/")
-        expect(page.get_by_test_id("transcript")).to_contain_text("how can I help?")
-        return page
-
-    yield _open
-    for fake_mic in launched:
-        fake_mic.close()
-
-
-def lines(page: Page, kind: str):
-    return page.get_by_test_id("transcript").locator(f"li.{kind} .text")
 
 
 def test_a_caller_without_web_speech_speaks_interrupts_and_hears_the_answer(server, microphone, tmp_path):
@@ -213,41 +161,6 @@ def test_with_speech_off_the_page_offers_typing_only(serve, browser):
         expect(lines(page, "agent").last).to_contain_text(HOURS)
     finally:
         page.close()
-
-
-# The browser's speech synthesiser stand-in, as above, but each utterance ends a moment after it starts: the
-# caller speaks after the agent, not over it.
-SHORT_SPEECH = NO_WEB_SPEECH.replace(
-    "speak(u) { window.__spoken.push(u.text); }",
-    "speak(u) { window.__spoken.push(u.text); setTimeout(() => u.onend && u.onend({}), 50); }",
-)
-
-
-def with_pause(first: str, second: str, pause: float, folder) -> Path:
-    """`first`, exactly `pause` seconds of silence, then `second`: espeak-ng's own silence around each is cut."""
-    a = speak(first, folder / "first.wav", before=1.0, after=0)
-    b = speak(second, folder / "second.wav", before=0, after=0)
-    sox = shutil.which("sox")
-    assert sox, "sox is missing: run scripts/install-audio (make test does)"
-    cut_a, cut_b = folder / "first-cut.wav", folder / "second-cut.wav"
-    trim_end = ["reverse", "silence", "1", "0.02", "0.5%", "reverse"]
-    subprocess.run([sox, str(a), str(cut_a), *trim_end, "pad", "0", str(pause)], check=True)
-    subprocess.run([sox, str(b), str(cut_b), "silence", "1", "0.02", "0.5%", *trim_end, "pad", "0", "2"], check=True)
-    return join([cut_a, cut_b], folder / "paused.wav")
-
-
-def test_a_pause_mid_sentence_does_not_cut_the_caller_off(server, microphone, tmp_path):
-    audio = with_pause("I'd like to know", "what time you close", 0.6, tmp_path)
-    page = microphone(audio, server.url, SHORT_SPEECH)
-    page.get_by_test_id("call-button").click()
-
-    expect(lines(page, "caller")).to_have_count(1, timeout=30_000)
-    expect(lines(page, "agent")).to_have_count(2, timeout=30_000)  # the greeting and the reply
-    said = normalise(lines(page, "caller").first.text_content())
-    assert "like to know" in said and "close" in said, said
-    transcriptions = "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/transcribe'))"
-    assert page.evaluate(f"{transcriptions}.length") == 1  # one sentence, sent once
-    assert page.errors == []
 
 
 def test_a_spoken_call_greets_answers_a_follow_up_and_ends_on_goodbye(server, microphone, tmp_path):
