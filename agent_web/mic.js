@@ -117,6 +117,8 @@ export class Microphone {
     this.preRoll = [];
     this.sentence = null;     // frames of the sentence being spoken, or null between sentences
     this.probe = false;       // its first second is still to go to onProbe
+    // No guesses at a sentence begun while the agent talks: it may be the agent heard back, pause after pause.
+    this.guessing = false;
     this.loudMs = 0;
     this.quietMs = 0;
   }
@@ -191,6 +193,7 @@ export class Microphone {
         this.sentence = [...this.preRoll];
         this.quietMs = 0;
         this.probe = Boolean(this.onSpeechStart());
+        this.guessing = !this.probe && this.turn !== "silence";
       }
       return;
     }
@@ -204,7 +207,7 @@ export class Microphone {
     if (this.sentence.length * FRAME_MS >= MAX_SENTENCE_MS) this.finish("length");
     else if (this.holding) return;
     else if (this.quietMs >= this.silenceNeeded()) this.finish("silence");
-    else if (this.quietMs === GUESS_MS && this.turn !== "silence") this.guessNow();
+    else if (this.quietMs === GUESS_MS && this.guessing) this.guessNow();
   }
 
   // The quiet that ends the sentence: longer once its guessed words are heard to trail off.
