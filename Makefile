@@ -41,7 +41,7 @@ clean:
 	rm -rf $(VENV) data
 
 ## Benchmarks (not tests): each prints the service figure, its raw floor and the ratio; results in bench/results/
-.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale bench-voice bench-replicas bench-storage-layer
+.PHONY: bench-ask bench-throughput bench-learn bench-rebuild bench-scale bench-voice bench-replicas bench-storage-layer bench-versus
 bench-ask: $(STAMP)
 	$(BIN)/python -m bench.ask_latency $(ARGS)
 bench-throughput: $(STAMP)
@@ -63,3 +63,6 @@ bench-replicas: $(STAMP)
 	$(BIN)/python -m bench.replicas $(ARGS)
 bench-storage-layer: $(STAMP)
 	$(BIN)/python -m bench.storage_layer $(ARGS)
+bench-versus: $(STAMP)
+	scripts/install-wrk
+	$(BIN)/python -m bench.versus $(ARGS)

@@ -18,12 +18,33 @@ class AnswerForm:
     answer: gr.Textbox
     corrected: gr.Textbox
     learn: gr.Checkbox
+    include: gr.CheckboxGroup  # the other joined callers a personal answer also goes to (`include_references`)
     send: gr.Button
     dismiss: gr.Button
     filled_for: gr.State  # the request the form was filled in for: picking another one starts a fresh form
 
     def fresh(self, help_request_id: int | None) -> dict:
-        return {self.answer: "", self.corrected: "", self.learn: True, self.filled_for: help_request_id}
+        return {
+            self.answer: "",
+            self.corrected: "",
+            self.learn: True,
+            self.include: [],
+            self.filled_for: help_request_id,
+        }
+
+    def others(self, item: dict, keep: bool) -> dict:
+        """Ticks for the callers who joined after the first one (none: hidden); `keep`: the ticks made stay."""
+        callers = item.get("callers") or []
+        choices = [(caller_label(c), int(c["reference"])) for c in callers[1:]]
+        info = (
+            f"An answer that names someone, or holds card or phone digits or an appointment, goes only to the "
+            f"caller who asked first (reference {int(callers[0]['reference'])}) and to those ticked here."
+            if choices
+            else None
+        )
+        if keep:
+            return {self.include: gr.CheckboxGroup(choices=choices, info=info, visible=bool(choices))}
+        return {self.include: gr.CheckboxGroup(choices=choices, info=info, visible=bool(choices), value=[])}
 
 
 def build() -> AnswerForm:
@@ -39,14 +60,22 @@ def build() -> AnswerForm:
             label="Question to learn (optional: fix the caller's wording)", elem_id="answer-question"
         )
         learn = gr.Checkbox(value=True, label="Learn this answer for next time", elem_id="answer-learn")
+        include = gr.CheckboxGroup(
+            label="Also send a personal answer to", choices=[], visible=False, elem_id="answer-include"
+        )
         with gr.Row(elem_classes="button-row"):
             send = gr.Button("Send answer", variant="primary", elem_id="answer-send")
             dismiss = gr.Button("Dismiss: not a question", elem_id="answer-dismiss")
-    return AnswerForm(column, reference, transcript, answer, corrected, learn, send, dismiss, gr.State(None))
+    return AnswerForm(column, reference, transcript, answer, corrected, learn, include, send, dismiss, gr.State(None))
 
 
-def sent_text(help_request_id: int, response: dict, learned_into: int | None) -> str:
-    """What a resolve did: who was followed up, and what was learned."""
+def caller_label(caller: dict) -> str:
+    """A joined caller as the console shows callers elsewhere: their reference, name and masked phone."""
+    return f"Reference {int(caller['reference'])} · {views.who(caller.get('name'), caller.get('phone'))}"
+
+
+def sent_text(help_request_id: int, response: dict, learned_into: int | None, ticked: int = 0) -> str:
+    """What a resolve did: who was followed up, and what was learned; `ticked`: other callers included."""
     sent = int(response["followups_queued"])
     followed = (
         f"Follow-up sent to {views.plural(sent, 'waiting caller')}."
@@ -55,7 +84,8 @@ def sent_text(help_request_id: int, response: dict, learned_into: int | None) ->
     )
     learned = ""
     if response.get("personal_reasons"):  # a personal answer: not learned, and sent to the caller who asked
-        learned = f" Not learned and sent only to the caller who asked: {'; '.join(response['personal_reasons'])}."
+        to = "the caller who asked" + (f" and the {views.plural(ticked, 'caller')} you ticked" if ticked else "")
+        learned = f" Not learned and sent only to {to}: {'; '.join(response['personal_reasons'])}."
     elif response.get("knowledge_id") is not None:
         learned = (
             f" The question was added as a new phrasing of entry #{int(response['knowledge_id'])}."

@@ -88,9 +88,13 @@ class ApiClient:
         learn: bool = True,
         knowledge_id: int | None = None,
         answered_by: str | None = None,
+        include_references: list[int] | None = None,
     ) -> dict:
+        """`include_references`: other joined callers a personal answer also goes to (it goes to the first one)."""
         # Ticked: the service's default (learn, unless the answer looks personal); unticked: never learn.
         body: dict[str, Any] = {"answer": answer} if learn else {"answer": answer, "learn": False}
+        if include_references:
+            body["include_references"] = include_references
         if answered_by:
             body["answered_by"] = answered_by
         if question:

@@ -87,12 +87,15 @@ class PendingTab:
         updates[self.question] = item["question"]
         updates[form.reference] = views.references(item)
         updates[form.transcript] = gr.Textbox(value=line, visible=bool(line))
+        updates.update(form.others(item, keep))
         if item["status"] == "pending":  # a fresh request clears the last message and shows the form
             updates.update({self.result: "", form.column: gr.Column(visible=True)})
         # A request answered elsewhere keeps the form as it was: after a 409 the answer typed is still there.
         return updates
 
-    def resolve(self, current, text, corrected, learn: bool, knowledge_id: int | None, request: gr.Request) -> dict:
+    def resolve(
+        self, current, text, corrected, learn: bool, knowledge_id: int | None, include, request: gr.Request
+    ) -> dict:
         help_request_id = views.as_id(current)
         if help_request_id is None:
             return {self.result: "Pick a request from the queue first.", self.answered: None}
@@ -100,22 +103,25 @@ class PendingTab:
             return {self.result: "Write an answer first (or use a suggestion).", self.answered: None}
         client, corrected = self.client_for(request), (corrected or "").strip() or None
         try:
-            response = client.resolve(help_request_id, text.strip(), corrected, learn, knowledge_id, author(request))
+            references = [int(r) for r in include or []]
+            response = client.resolve(
+                help_request_id, text.strip(), corrected, learn, knowledge_id, author(request), references
+            )
         except ApiError as exc:
             return {self.result: answer_form.refused_text(help_request_id, exc), self.answered: None}
-        sent = answer_form.sent_text(help_request_id, response, knowledge_id)
+        sent = answer_form.sent_text(help_request_id, response, knowledge_id, len(references))
         cleared = {self.form.answer: "", self.form.corrected: "", self.selected: None}
         return {self.result: sent, **cleared, self.answered: help_request_id}
 
-    def send_answer(self, current, text, corrected, learn, request: gr.Request) -> dict:
-        return self.resolve(current, text, corrected, bool(learn), None, request)
+    def send_answer(self, current, text, corrected, learn, include, request: gr.Request) -> dict:
+        return self.resolve(current, text, corrected, bool(learn), None, include, request)
 
-    def use_suggestion(self, i: int, current, corrected, chosen, request: gr.Request) -> dict:
+    def use_suggestion(self, i: int, current, corrected, chosen, include, request: gr.Request) -> dict:
         """Resolve with the entry's answer and `knowledge_id`: the question always becomes one of its phrasings
         (the page says so; "Learn this answer" is about a written answer)."""
         if i >= len(chosen):
             return {self.result: "That suggestion is gone; pick the request again.", self.answered: None}
-        return self.resolve(current, chosen[i]["answer"], corrected, True, chosen[i]["id"], request)
+        return self.resolve(current, chosen[i]["answer"], corrected, True, chosen[i]["id"], include, request)
 
     def dismiss(self, current, request: gr.Request) -> dict:
         help_request_id = views.as_id(current)
@@ -130,7 +136,7 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
     form, selected = tab.form, tab.selected
     refreshed = [header, tab.queue, tab.empty, signal, selected, tab.shown_ids, tab.bulk.picks]
     after: dict[str, Any] = {"fn": tab.refresh, "inputs": [selected, tab.shown_ids], "outputs": refreshed}
-    filled = [form.answer, form.corrected, form.learn, form.filled_for, form.reference, form.transcript]
+    filled = [form.answer, form.corrected, form.learn, form.include, form.filled_for, form.reference, form.transcript]
     opened = [tab.question, *tab.offered.outputs, *filled, tab.result, form.column]
     reopen: dict[str, Any] = {"fn": tab.open_request, "inputs": [selected, form.filled_for], "outputs": opened}
     resolved = [tab.result, form.answer, form.corrected, selected, tab.answered]
@@ -139,13 +145,14 @@ def build(client_for: ClientFor, header: gr.Markdown, signal: gr.Markdown, timer
     def then_offer(event) -> None:
         event.then(**after).then(**reopen).then(**offer_similar).then(None, js=similar_panel.REVEAL)
 
-    then_offer(form.send.click(tab.send_answer, [selected, form.answer, form.corrected, form.learn], resolved))
+    written = [selected, form.answer, form.corrected, form.learn, form.include]
+    then_offer(form.send.click(tab.send_answer, written, resolved))
     for i, button in enumerate(tab.offered.buttons):
 
-        def use(current, corrected, chosen, request: gr.Request, i=i):
-            return tab.use_suggestion(i, current, corrected, chosen, request)
+        def use(current, corrected, chosen, include, request: gr.Request, i=i):
+            return tab.use_suggestion(i, current, corrected, chosen, include, request)
 
-        then_offer(button.click(use, [selected, form.corrected, tab.offered.offered], resolved))
+        then_offer(button.click(use, [selected, form.corrected, tab.offered.offered, form.include], resolved))
     form.dismiss.click(tab.dismiss, [selected], [tab.result, selected]).then(**after).then(**reopen)
     for event in tab.bulk_events:
         event.then(**after)

@@ -119,14 +119,14 @@ def test_a_yes_after_the_check_expired_is_only_a_reply(client):
     assert labels(client) == (0, 0)
 
 
-def test_spoken_yeses_in_one_call_count_once_as_the_buttons_do(make_client):
+def test_spoken_yeses_from_one_client_count_once_as_the_buttons_do(make_client):
     client = make_client(KB_ASK_RATE_LIMIT_PER_MINUTE=0)
     call = Call(client)
     for _ in range(8):
         call.check()
         assert call.say("yes, that's right")["outcome"] == "answered"
         call.say("How much is a haircut?")
-    assert labels(client) == (1, 1)  # one call's yeses to one entry count once
+    assert labels(client) == (1, 1)  # one client's yeses to one entry count once
 
 
 @BOTH_BACKENDS

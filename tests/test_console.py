@@ -59,7 +59,7 @@ def test_sign_in_needs_the_supervisor_token(page, server):
 def test_console_api_refuses_callers_without_the_sign_in_cookie(server):
     help_request_id = escalate(server, "do you do eyelash tinting?", name="Ana", phone="+1 555 123 4567")
     base = f"{server.url}/supervisor"
-    resolve_call = {"data": [help_request_id, "Yes, $15.", "", True]}
+    resolve_call = {"data": [help_request_id, "Yes, $15.", "", True, []]}  # request, answer, wording, learn, ticks
 
     with httpx.Client() as anonymous:
         assert anonymous.get(f"{base}/config").status_code == 401

@@ -131,14 +131,16 @@ def test_standalone_console_signs_in_with_the_token_and_reads_the_queue(server, 
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/config").status_code == 401
         assert (
-            httpx.post(f"{base}/gradio_api/call/send_answer", json={"data": [request_id, "Yes", "", True]}).status_code
+            httpx.post(
+                f"{base}/gradio_api/call/send_answer", json={"data": [request_id, "Yes", "", True, []]}
+            ).status_code
             == 401
         )
         with httpx.Client() as browser:
             assert browser.post(f"{base}/login", data={"username": "supervisor", "password": TOKEN}).status_code == 200
             started = browser.post(
                 f"{base}/gradio_api/call/send_answer",
-                json={"data": [request_id, "Yes, $15.", "", True]},
+                json={"data": [request_id, "Yes, $15.", "", True, []]},  # request, answer, wording, learn, ticks
             )
             assert started.status_code == 200, started.text
             with browser.stream(

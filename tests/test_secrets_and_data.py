@@ -292,9 +292,9 @@ def test_forget_old_removes_exactly_the_callers_details_past_retention(embedder,
     expected_changes = {
         "help_requests": {i: {"caller_name": None, "caller_phone": None} for i in resolved},
         "help_request_callers": {i: {"name": None, "phone": None, "question": None} for i in resolved_callers},
-        "ask_log": {i: {"question": ""} for i in old["ask_log"]},
+        "ask_log": {i: {"question": "", "client_ip": None} for i in old["ask_log"]},
         "confirmations": {
-            i: {"question": "", "embedding": b"", "caller_name": None, "caller_phone": None}
+            i: {"question": "", "embedding": b"", "caller_name": None, "caller_phone": None, "client_ip": None}
             for i in old_rows("confirmations", status="declined")
         },
         "audits": {i: {"question": ""} for i in reviewed},

@@ -20,7 +20,7 @@ def open_file_limit(pid: int) -> tuple[int, int]:
     raise AssertionError("no open-file limit listed")
 
 
-def test_serve_raises_its_file_limit_masks_access_lines_and_says_when_the_disk_is_full(tmp_path):
+def test_serve_raises_its_file_limit_masks_access_lines_and_says_when_the_disk_is_full_on_healthz_too(tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     low = min(256, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))  # the child starts with a low soft limit
@@ -45,9 +45,15 @@ def test_serve_raises_its_file_limit_masks_access_lines_and_says_when_the_disk_i
             full = http.post("/api/ask", json={"question": "Can I park my boat behind the salon?"})
             assert full.status_code == 503 and int(full.headers["Retry-After"]) > 0
             assert "disk" in full.json()["detail"]
+            # ... and /healthz says so, so that a load balancer takes the replica out while the disk is full.
+            for _ in range(2):  # the probe write fails again: still unavailable
+                health = http.get("/healthz")
+                assert health.status_code == 503 and health.json()["status"] == "unavailable"
+                assert "disk" in health.json()["detail"] and int(health.headers["Retry-After"]) > 0
 
             resource.prlimit(service.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-            assert http.get("/healthz").json()["status"] == "ok"
+            recovered = http.get("/healthz")  # no ask in between: /healthz's own probe write finds the disk back
+            assert recovered.status_code == 200 and recovered.json()["status"] == "ok"
             assert http.post("/api/ask", json={"question": "Can I park my boat behind the salon?"}).status_code == 200
     finally:
         service.stop()

@@ -51,7 +51,8 @@ class Confirmations:
         confirmation_id = secrets.token_urlsafe(16)
         tx.execute(
             "INSERT INTO confirmations (id, question, embedding, knowledge_id, score, confidence, caller_name,"
-            " caller_phone, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " caller_phone, session_id, created_at, expires_at, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT client_ip FROM caller_sessions WHERE id = ?))",
             (
                 confirmation_id,
                 ask.question,
@@ -64,6 +65,7 @@ class Confirmations:
                 ask.session_id,
                 iso(at),
                 iso_in(CONFIRM_SECONDS, at),
+                ask.session_id,  # the address its session was opened from: one label per address and entry
             ),
         )
         return AskResponse(

@@ -114,7 +114,8 @@ class Receptionist:
         outcome = AskOutcome.replied.value if settled else response.outcome.value
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
-            " help_request_id, session_id, confirmation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " help_request_id, session_id, confirmation_id, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT client_ip FROM caller_sessions WHERE id = ?))",
             (
                 stamp,
                 ask.question,
@@ -126,6 +127,7 @@ class Receptionist:
                 None if settled else response.reference,
                 ask.session_id,
                 response.confirmation_id,
+                ask.session_id,  # the address its session was opened from: the check band's window is per client
             ),
         )
         if ask.session_id:

@@ -5,8 +5,10 @@ What goes, once a row is older than the cut-off:
   caller's own words and call-back note (the request keeps its question, which the supervisor answered), so a
   call-back not made by then leaves the Call-backs tab;
 - session events (the follow-ups shown on a call page): deleted;
-- the ask log: the question becomes "" (the row stays, for the counts and the live calibration);
-- confirmations no longer open: the question becomes "", its embedding empty, name and phone NULL;
+- the ask log: the question becomes "" and the client address NULL (the row stays, for the counts and the live
+  calibration);
+- confirmations no longer open: the question becomes "", its embedding empty, name, phone and client address
+  NULL (the caller's label stops counting);
 - audits: a reviewed one's question becomes "" (its verdict stays); one never reviewed is deleted;
 - notifications already delivered or given up on (their payloads quote names, phones and questions): deleted;
 - Idempotency-Key replays (they hold whole responses) and expired caller sessions: deleted.
@@ -53,14 +55,15 @@ _STEPS: list[tuple[str, str, str]] = [
     ("session_turns", "DELETE FROM session_turns", "SELECT rowid FROM session_turns WHERE said_at < :cutoff"),
     (
         "ask_log",
-        "UPDATE ask_log SET question = ''",
-        "SELECT rowid FROM ask_log WHERE asked_at < :cutoff AND question != ''",
+        "UPDATE ask_log SET question = '', client_ip = NULL",
+        "SELECT rowid FROM ask_log WHERE asked_at < :cutoff AND (question != '' OR client_ip IS NOT NULL)",
     ),
     (
         "confirmations",
-        "UPDATE confirmations SET question = '', embedding = x'', caller_name = NULL, caller_phone = NULL",
-        "SELECT rowid FROM confirmations WHERE status != 'open' AND created_at < :cutoff"
-        " AND (question != '' OR length(embedding) > 0 OR caller_name IS NOT NULL OR caller_phone IS NOT NULL)",
+        "UPDATE confirmations SET question = '', embedding = x'', caller_name = NULL, caller_phone = NULL,"
+        " client_ip = NULL",
+        "SELECT rowid FROM confirmations WHERE status != 'open' AND created_at < :cutoff AND (question != ''"
+        " OR length(embedding) > 0 OR caller_name IS NOT NULL OR caller_phone IS NOT NULL OR client_ip IS NOT NULL)",
     ),
     (
         "audits",
@@ -85,8 +88,8 @@ _HELD = [
     " WHERE name IS NOT NULL OR phone IS NOT NULL OR question IS NOT NULL OR callback_note IS NOT NULL",
     "SELECT MIN(created_at) FROM session_events",
     "SELECT MIN(said_at) FROM session_turns",
-    "SELECT MIN(asked_at) FROM ask_log WHERE question != ''",
-    "SELECT MIN(created_at) FROM confirmations WHERE question != '' OR caller_name IS NOT NULL",
+    "SELECT MIN(asked_at) FROM ask_log WHERE question != '' OR client_ip IS NOT NULL",
+    "SELECT MIN(created_at) FROM confirmations WHERE question != '' OR caller_name IS NOT NULL OR client_ip IS NOT NULL",
     "SELECT MIN(asked_at) FROM audits WHERE question != ''",
 ]
 

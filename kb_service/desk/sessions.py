@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,19 +31,36 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def client_address(host: str | None) -> str | None:
+    """The client a session is counted as: its IPv4 address, or its IPv6 /64 (one subscriber's usual share, so a
+    client cannot be many by rotating the low bits). A host that is no address (a test client) stays as it is."""
+    if not host:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 class CallerSessions:
     def __init__(self, store: Store, ttl_seconds: float):
         self.store = store
         self.ttl_seconds = ttl_seconds
 
-    def issue(self) -> IssuedSession:
+    def issue(self, client_host: str | None = None) -> IssuedSession:
+        """A new session, remembering the client address it was opened from (`client_address`)."""
         session_id, token = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
         start = now()
         expires = iso_in(self.ttl_seconds, start)
         with self.store.write() as tx:
             tx.execute(
-                "INSERT INTO caller_sessions (id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                (session_id, _hash(token), iso(start), expires),
+                "INSERT INTO caller_sessions (id, token_hash, created_at, expires_at, client_ip) VALUES (?, ?, ?, ?, ?)",
+                (session_id, _hash(token), iso(start), expires, client_address(client_host)),
             )
         return IssuedSession(session_id, token, datetime.fromisoformat(expires))
 

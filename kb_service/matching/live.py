@@ -19,7 +19,7 @@ import math
 
 from kb_service.matching import calibration
 from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
-from kb_service.matching.precision import CONFIRM_WINDOW, PER_SESSION, confirm_threshold, wilson
+from kb_service.matching.precision import CONFIRM_WINDOW, PER_CLIENT, confirm_threshold, wilson
 from kb_service.storage.store import Store, Tx, iso, now
 from models import LiveQualityPublic, PrecisionBand
 
@@ -42,8 +42,9 @@ class Labels:
     holds both columns, so a service with years of verdicts does not read them all on every sweep.
 
     The supervisor's verdicts (resolves, audits) always count. A caller's yes or no to a check is weak evidence
-    (anyone can call): with `callers`, it counts once per call session and entry, and not at all without a
-    session; the live threshold lets it raise the threshold, never lower it."""
+    (anyone can call): with `callers`, it counts once per client address and entry (the address its call session
+    was opened from: one client opening many sessions is one label), and not at all without a session or once
+    retention has forgotten the address; the live threshold lets it raise the threshold, never lower it."""
 
     def __init__(self, store: Store, callers: bool = True):
         self.store = store
@@ -62,8 +63,8 @@ class Labels:
             [row] = self.store.query(
                 "SELECT COALESCE(SUM(yes), 0) AS rights, COUNT(*) AS total FROM (SELECT MAX(confidence) AS"
                 " confidence, MIN(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END) AS yes FROM confirmations"
-                " WHERE session_id IS NOT NULL AND status IN ('confirmed', 'declined')"
-                " GROUP BY session_id, knowledge_id) AS per_call WHERE confidence >= ?" + upper,
+                " WHERE client_ip IS NOT NULL AND status IN ('confirmed', 'declined')"
+                " GROUP BY client_ip, knowledge_id) AS per_client WHERE confidence >= ?" + upper,
                 params,
             )
             right, total = right + int(row["rights"]), total + int(row["total"])
@@ -104,15 +105,16 @@ def live_threshold(labels: Labels, calibrated: float, target: float) -> float:
 
 
 def recent_confidences(store: Store) -> list[float]:
-    """The last CONFIRM_WINDOW asks made in a call session, at most PER_SESSION of each: one client's flood of
-    anonymous asks, or of asks in one session, does not make the window. Only the last SCANNED asks are read (a
-    primary-key range), so the cost stays flat however long the log grows."""
+    """The last CONFIRM_WINDOW asks made in a call session, at most PER_CLIENT of each client address (the one its
+    session was opened from; a session's own for asks logged before addresses were): one client's flood of
+    anonymous asks, or of asks in one session or in many, does not make the window. Only the last SCANNED asks are
+    read (a primary-key range), so the cost stays flat however long the log grows."""
     newest = store.scalar("SELECT MAX(id) FROM ask_log") or 0
     rows = store.query(
-        "SELECT confidence FROM (SELECT id, confidence, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY id DESC)"
-        " AS nth FROM ask_log WHERE id > ? AND confidence IS NOT NULL AND session_id IS NOT NULL) AS recent"
-        " WHERE nth <= ? ORDER BY id DESC LIMIT ?",
-        (newest - SCANNED, PER_SESSION, CONFIRM_WINDOW),
+        "SELECT confidence FROM (SELECT id, confidence, ROW_NUMBER() OVER (PARTITION BY COALESCE(client_ip,"
+        " session_id) ORDER BY id DESC) AS nth FROM ask_log WHERE id > ? AND confidence IS NOT NULL"
+        " AND session_id IS NOT NULL) AS recent WHERE nth <= ? ORDER BY id DESC LIMIT ?",
+        (newest - SCANNED, PER_CLIENT, CONFIRM_WINDOW),
     )
     return [r["confidence"] for r in rows]
 

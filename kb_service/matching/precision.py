@@ -14,7 +14,7 @@ SELF_TEST_CONFIRM_SHARE = 0.25
 CONFIRM_SHARE = 0.22  # of recent questions that may land in the confirmation band (the budget is 25%)
 CONFIRM_WINDOW = 500
 CONFIRM_MIN_ASKS = 50
-PER_SESSION = 5  # asks of one call counted in the window at most; asks without a session are not counted
+PER_CLIENT = 5  # asks of one client address counted in the window at most; asks without a session are not counted
 
 
 def wilson(right: int, total: int) -> tuple[float | None, float | None]:

@@ -1,4 +1,5 @@
-"""Schema versions added in 0.4: call turns and hand-offs, dismissals, named supervisors, proved phone numbers."""
+"""Schema versions added in 0.4: call turns and hand-offs, dismissals, named supervisors, proved phone numbers,
+callers' addresses for counting their labels."""
 
 from kb_service.storage.dialects import Dialects
 
@@ -147,6 +148,17 @@ VERSIONS: list[tuple[int, list[str | Dialects]]] = [
                 sent_at TEXT NOT NULL
             )""",
             """CREATE INDEX texts_sent_time ON texts_sent(sent_at)""",
+        ],
+    ),
+    (
+        12,
+        [
+            # The client address a call session was opened from (an IPv6 client's /64), and the copies its asks
+            # and confirmations take: a caller's yes or no labels an entry at most once per address, and the check
+            # band's window of recent asks takes a few from each address (matching/live.py).
+            """ALTER TABLE caller_sessions ADD COLUMN client_ip TEXT""",
+            """ALTER TABLE confirmations ADD COLUMN client_ip TEXT""",
+            """ALTER TABLE ask_log ADD COLUMN client_ip TEXT""",
         ],
     ),
 ]

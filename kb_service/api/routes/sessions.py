@@ -30,7 +30,8 @@ KEEPALIVE_SECONDS = 15.0
 async def create_session(request: Request, response: Response, runtime: RuntimeDep) -> SessionPublic:
     """A new call session. Its token comes back in the body and as the HttpOnly cookie `fd_session`; send it
     (cookie or `X-Session-Token`) with every request that names the session."""
-    issued = await run_in_threadpool(runtime.sessions.issue)
+    # The address as uvicorn gives it: a proxy's X-Forwarded-For only from KB_TRUSTED_PROXIES.
+    issued = await run_in_threadpool(runtime.sessions.issue, request.client.host if request.client else None)
     response.set_cookie(
         SESSION_COOKIE,
         issued.session_token,
