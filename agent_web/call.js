@@ -139,7 +139,11 @@ ui.form.addEventListener("submit", (event) => {
 });
 ui.question.addEventListener("input", () => { if (voice.speaking) voice.stop(); }); // typing interrupts
 ui.name.addEventListener("change", () => state.save());
-ui.phone.addEventListener("change", () => { state.save(); showPhoneProblem(phoneProblem()); });
+// Leaving the phone field changes nothing on screen: it is left by the mousedown of a click elsewhere, and a message
+// line coming or going then moved the button under the pointer, so the mouseup missed it and the click was lost.
+// A fixed number clears its message as it is typed; a problem is said when the number is used (ask, call-back).
+ui.phone.addEventListener("input", () => { if (!phoneProblem()) showPhoneProblem(""); });
+ui.phone.addEventListener("change", () => state.save());
 ui.call.addEventListener("click", toggleCall);
 ui.talk.addEventListener("click", () => hearing.toggle());
 ui.hush.addEventListener("click", () => voice.stop());

@@ -2,7 +2,7 @@
 // POST /api/transcribe hears it; KB_SPEECH=browser: the browser's Web Speech recogniser. Either way a finished
 // sentence goes to onHeard(text), never the agent's own voice heard back, and the caller talking over the agent
 // stops it (barge-in).
-import { Microphone, supported, unsupportedReason } from "./mic.js";
+import { Microphone, TURN_TAKING, supported, unsupportedReason } from "./mic.js";
 import { problem, ui } from "./state.js";
 import { yesOrNo } from "./words.js";
 
@@ -125,7 +125,9 @@ export class Hearing {
         const text = await this.transcribe(wav);
         if (text && this.voice.speaking && !this.voice.isEcho(text)) this.voice.stop(); // barge-in
       },
-      onSentence: (wav) => { this.hear(wav); },
+      transcribe: (wav, signal) => this.transcribe(wav, signal),
+      onSentence: (text) => { this.hear(text); },
+      turn: turnTaking(),
     });
     ui.hold.hidden = false;
     const press = (event) => { event.preventDefault(); this.holdToTalk(true); };
@@ -175,31 +177,34 @@ export class Hearing {
     }
   }
 
-  // The text of one recording as the server heard it; null (and a note for the caller) when it could not.
-  async transcribe(wav) {
+  // The text of one recording as the server heard it; null (and a note for the caller) when it could not. A guess
+  // (mic.js: sent with an AbortSignal, dropped if the caller goes on) fails quietly: its sentence is sent again.
+  async transcribe(wav, signal = undefined) {
     const state = this.state;
     try {
       const send = async (renew) => fetch(
         `api/transcribe?session_id=${encodeURIComponent(await state.ensureSession(renew))}`,
-        { method: "POST", headers: { "content-type": "audio/wav" }, body: wav });
+        { method: "POST", headers: { "content-type": "audio/wav" }, body: wav, signal });
       let response = await send(false);
       if (response.status === 403) response = await send(true); // the session expired, or another tab took over
       const body = await response.json().catch(() => null);
       if (response.ok && body && typeof body.text === "string") return body.text.trim();
+      if (signal) return null;
       ui.voiceNote.textContent =
         `Sorry, I couldn't hear that (${problem(body, response.status)}). Please say it again, or type it.`;
     } catch (err) {
+      if (signal) return null;
       ui.voiceNote.textContent = "Sorry, I couldn't reach the front desk to hear that. Please try again, or type it.";
     }
     return null;
   }
 
-  // A finished sentence: shows what was heard, then hands it on; never the agent's echo.
-  async hear(wav) {
+  // A finished sentence (a Promise of its text): shows what was heard, then hands it on; never the agent's echo.
+  async hear(heard) {
     ui.heard.textContent = "Heard: …";
     this.state.thinking += 1;
     this.state.changed();
-    const text = await this.transcribe(wav);
+    const text = await heard;
     this.state.thinking -= 1;
     this.state.changed();
     if (!this.isCallers(text)) {
@@ -209,4 +214,11 @@ export class Hearing {
     ui.heard.textContent = `Heard: ${text}`;
     this.onHeard(text);
   }
+}
+
+// How the caller's turn ends (mic.js): "early" unless the page's address says `?turn=guess` or `?turn=silence`
+// (bench/voice_gap.py compares them).
+function turnTaking() {
+  const asked = new URLSearchParams(window.location.search).get("turn");
+  return TURN_TAKING.includes(asked) ? asked : "early";
 }

@@ -1,10 +1,17 @@
 // The caller's microphone, for speech recognition on our own server (KB_SPEECH=server): PCM from an AudioWorklet,
-// the end of each sentence found by ~0.7 s of silence (or by releasing push-to-talk), each sentence handed to the
-// page as a 16 kHz mono WAV, which every browser can record and the server decodes without guessing a codec.
+// each sentence recorded as a 16 kHz mono WAV, which every browser can record and the server decodes without
+// guessing a codec. Where a sentence ends (the caller's turn): after a short quiet the sentence so far is sent to
+// be heard while the microphone listens on (a guess); speech again drops the guess. The turn ends as soon as the
+// guess's words are complete, or else after 0.7 s of quiet (1.2 s when the words trail off: "I'd like to know…"),
+// or when push-to-talk is released. A guess is only ever used for a sentence that had no more speech after it.
+import { trailsOff } from "./words.js";
+
 const RATE = 16000;             // what Whisper hears; also keeps 15 s of speech under 0.5 MB
 const FRAME_MS = 20;            // mic-worklet.js posts frames this long
 const START_MS = 120;           // this much loud audio starts a sentence
+const GUESS_MS = 240;           // this much quiet sends the sentence so far to be heard
 const END_SILENCE_MS = 700;     // this much quiet ends it
+const TRAILING_SILENCE_MS = 1200; // or this much when the guess's words trail off
 const PRE_ROLL_MS = 300;        // kept from before the start, so the first syllable is not cut
 const MAX_SENTENCE_MS = 14000;  // the server takes 15 s at most
 const PROBE_MS = 1000;          // of a sentence begun while the agent talks: heard early, to tell caller from echo
@@ -53,6 +60,12 @@ async function resample(samples, from) {
   return (await offline.startRendering()).getChannelData(0);
 }
 
+// () -> Promise of the frames as a WAV: the samples are copied now, as the sentence goes on changing.
+function recording(frames, rate) {
+  const samples = concat(frames);
+  return async () => wav(await resample(samples, rate));
+}
+
 function wav(samples) {
   const view = new DataView(new ArrayBuffer(44 + samples.length * 2));
   const text = (at, s) => { for (let i = 0; i < s.length; i++) view.setUint8(at + i, s.charCodeAt(i)); };
@@ -73,27 +86,39 @@ function rms(frame) {
   return Math.sqrt(sum / frame.length);
 }
 
+// Turn taking (`turn`): "early" (guesses, and the turn ends on complete words), "guess" (guesses, but the turn
+// ends on the quiet alone) or "silence" (no guesses: each sentence is sent once its quiet is over).
+export const TURN_TAKING = ["early", "guess", "silence"];
+
 // onSpeechStart() -> true to have the sentence's first second sent to onProbe(wavBlob) (while the agent talks,
-// the microphone may be hearing the agent itself); onSentence(wavBlob): a finished sentence.
+// the microphone may be hearing the agent itself); transcribe(wavBlob, signal) -> Promise of the text heard, or
+// null (not heard; a guess is sent with an AbortSignal); onSentence(text): a finished sentence, as a Promise of
+// its text (or null). Each end of a turn is a performance mark "frontdesk-turn-end" ({by, quietMs}).
 export class Microphone {
-  constructor({ onSpeechStart, onProbe, onSentence }) {
+  constructor({ onSpeechStart, onProbe, onSentence, transcribe, turn = "early" }) {
     this.onSpeechStart = onSpeechStart;
     this.onProbe = onProbe;
     this.onSentence = onSentence;
+    this.transcribe = transcribe;
+    this.turn = turn;
     this.opening = null;
     this.stream = null;
     this.context = null;
     this.holding = false;
+    this.guess = null;
     this.reset();
   }
 
   get open() { return this.context !== null; }
 
   reset() {
+    this.dropGuess();
     this.floor = MIN_LEVEL;   // the room's noise level, followed slowly
     this.preRoll = [];
     this.sentence = null;     // frames of the sentence being spoken, or null between sentences
     this.probe = false;       // its first second is still to go to onProbe
+    // No guesses at a sentence begun while the agent talks: it may be the agent heard back, pause after pause.
+    this.guessing = false;
     this.loudMs = 0;
     this.quietMs = 0;
   }
@@ -145,11 +170,12 @@ export class Microphone {
   hold(down) {
     if (down && !this.holding) {
       this.holding = true;
+      this.dropGuess();
       this.sentence = this.sentence || [...this.preRoll];
       this.onSpeechStart();
     } else if (!down && this.holding) {
       this.holding = false;
-      this.finish();
+      this.finish("hold");
     }
   }
 
@@ -167,6 +193,7 @@ export class Microphone {
         this.sentence = [...this.preRoll];
         this.quietMs = 0;
         this.probe = Boolean(this.onSpeechStart());
+        this.guessing = !this.probe && this.turn !== "silence";
       }
       return;
     }
@@ -175,21 +202,55 @@ export class Microphone {
       this.probe = false;
       this.encode(this.sentence).then(this.onProbe);
     }
+    if (loud) this.dropGuess(); // the caller goes on: what was guessed is not the sentence
     this.quietMs = loud ? 0 : this.quietMs + FRAME_MS;
-    const long = this.sentence.length * FRAME_MS >= MAX_SENTENCE_MS;
-    if (long || (!this.holding && this.quietMs >= END_SILENCE_MS)) this.finish();
+    if (this.sentence.length * FRAME_MS >= MAX_SENTENCE_MS) this.finish("length");
+    else if (this.holding) return;
+    else if (this.quietMs >= this.silenceNeeded()) this.finish("silence");
+    else if (this.quietMs === GUESS_MS && this.guessing) this.guessNow();
   }
 
-  finish() {
+  // The quiet that ends the sentence: longer once its guessed words are heard to trail off.
+  silenceNeeded() {
+    const heard = this.guess && this.guess.heard;
+    return this.turn === "early" && heard && trailsOff(heard) ? TRAILING_SILENCE_MS : END_SILENCE_MS;
+  }
+
+  // The sentence so far, sent to be heard while the microphone listens on.
+  guessNow() {
+    const guess = { controller: new AbortController(), heard: undefined, text: null };
+    guess.text = this.encode(this.sentence).then((wav) => this.transcribe(wav, guess.controller.signal));
+    this.guess = guess;
+    guess.text.then((text) => {
+      if (this.guess !== guess) return; // dropped, or the sentence already ended on its quiet
+      if (text === null) { this.guess = null; return; } // not heard: the sentence is sent again as it ends
+      guess.heard = text;
+      if (this.turn === "early" && text && !trailsOff(text)) this.finish("words");
+    });
+  }
+
+  dropGuess() {
+    if (this.guess) this.guess.controller.abort();
+    this.guess = null;
+  }
+
+  finish(by) {
     const frames = this.sentence;
+    const guess = this.guess;
+    performance.mark("frontdesk-turn-end", { detail: { by, quietMs: this.quietMs } });
+    this.guess = null;
     this.sentence = null;
     this.preRoll = [];
     this.loudMs = 0;
     this.probe = false;
-    if (frames && frames.length > 0 && this.context) this.encode(frames).then(this.onSentence);
+    if (!frames || frames.length === 0 || !this.context) return;
+    const recorded = recording(frames, this.context.sampleRate);
+    const whole = () => recorded().then((blob) => this.transcribe(blob));
+    // The guess heard exactly this sentence (only quiet came after it); should it fail, the sentence is sent again.
+    this.onSentence(guess ? guess.text.then((text) => (text === null ? whole() : text)) : whole());
   }
 
-  async encode(frames) {
-    return wav(await resample(concat(frames), this.context.sampleRate));
+  encode(frames) {
+    return recording(frames, this.context.sampleRate)();
   }
 }

@@ -1,6 +1,7 @@
 """Voice: what the service hears, how soon it answers, and typed-ask throughput while callers speak.
 
     .venv/bin/python -m bench.voice [--rounds 2] [--clients 8] [--seconds 30] [--gap-questions 24]
+                                    [--turns early,guess,silence]
 
 The questions: 12 of the demo salon's knowledge base and 12 outside it (tests/speech_support.py), spoken by
 espeak-ng in three voices in turn, built at run time. The reference is plain faster-whisper with the same tiny.en
@@ -18,7 +19,10 @@ window while 2 callers each send a 3 s question every 3 s (as fast as one can sp
 
 The caller's gap (bench/voice_gap.py). Chromium plays each question through its fake microphone into the real call
 page; from the end of the words to the page starting to speak the reply. Beside it, the plain model's decode p50
-plus the page's 0.7 s of quiet that ends a sentence: what the gap would be with nothing else in the way.
+plus the page's 0.7 s of quiet that ends a sentence: what the gap would be with nothing else in the way. Each way
+of ending the caller's turn in --turns (agent_web/mic.js: "early" ends it on complete words, "guess" sends the
+sentence after a short quiet but ends it on 0.7 s of quiet, "silence" sends it after 0.7 s of quiet) is played each
+question in turn, and each is compared with the last of them.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ DEMO = Path(common.ROOT) / "kb_service" / "demo" / "salon.jsonl"
 PER_SESSION = 20  # transcriptions per call session: the service allows 30 a minute to one session
 SPEAKING_SECONDS = 3.0
 PAGE_END_SILENCE = 0.7  # agent_web/mic.js END_SILENCE_MS: the quiet after which the page sends a sentence
+TURNS = ("early", "guess", "silence")  # agent_web/mic.js TURN_TAKING
 
 
 class Caller:
@@ -89,13 +94,37 @@ def one_per_question(folder: Path, before: float, after: float):
     return [every[(n % len(VOICES)) * per_voice + n] for n in range(per_voice)]
 
 
+def gap_figures(gaps: list[voice_gap.Gap]) -> dict:
+    """Each gap and where its time went (ms from the end of the words), with the p50 of each step."""
+    steps = {
+        "gaps_ms": [gap.seconds for gap in gaps],
+        "sent_ms": [gap.sent for gap in gaps],
+        "transcribed_ms": [gap.transcribed for gap in gaps],
+        "asked_ms": [gap.asked for gap in gaps],
+    }
+    return {
+        **{name: [round(s * 1000) for s in values] for name, values in steps.items()},
+        **{f"{name}_p50": round(common.pct(values, 50), 1) for name, values in steps.items()},
+        "ended_by": [gap.ended_by for gap in gaps],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2, help="passes over the 24 questions; throughput rounds")
     parser.add_argument("--clients", type=int, default=8, help="wrk connections asking typed questions")
     parser.add_argument("--seconds", type=float, default=30, help="throughput: time under load, over all rounds")
     parser.add_argument("--gap-questions", type=int, default=24, help="questions played into the call page")
+    parser.add_argument(
+        "--turns",
+        default=",".join(TURNS),
+        help="ways of ending the caller's turn to compare, the first reported against the plain model: "
+        + ", ".join(TURNS),
+    )
     args = parser.parse_args()
+    turns = tuple(args.turns.split(","))
+    if not turns or any(turn not in TURNS for turn in turns):
+        raise SystemExit(f"--turns: a comma-separated list of {', '.join(TURNS)}")
     if shutil.which("wrk") is None or shutil.which("espeak-ng") is None:
         raise SystemExit("bench.voice needs wrk, espeak-ng and sox: run `make bench-voice` (it installs them)")
 
@@ -140,7 +169,7 @@ def main() -> None:
                     service_times.append(took)
                     heard.append(text)
 
-            gaps = voice_gap.measure(service.url, gap_clips[: args.gap_questions])
+            gaps_by_turn = voice_gap.measure(service.url, gap_clips[: args.gap_questions], turns)
 
             window = args.seconds / args.rounds
             quiet, speaking, spoken = [], [], []
@@ -174,8 +203,19 @@ def main() -> None:
     def wer_of(texts: list[str], which: list[int]) -> float:
         return wer([asked[n].question for n in which], [texts[n] for n in which])
 
+    gaps = gaps_by_turn[turns[0]]
     gap_seconds = [gap.seconds for gap in gaps]
     page_floor = [took + PAGE_END_SILENCE for took in raw]
+    compared = [
+        (
+            f"caller's gap, p{q}: turn ending {turn} vs {turns[-1]}",
+            common.pct([gap.seconds for gap in gaps_by_turn[turn]], q),
+            common.pct([gap.seconds for gap in gaps_by_turn[turns[-1]]], q),
+            "ms",
+        )
+        for turn in turns[:-1]
+        for q in (50, 95)
+    ]
     rows = [
         ("word error rate, questions outside the KB", wer_of(heard, outside), wer_of(plain_heard, outside), ""),
         ("word error rate, questions in the KB", wer_of(heard, inside), wer_of(plain_heard, inside), ""),
@@ -193,6 +233,7 @@ def main() -> None:
             common.pct(page_floor, 95),
             "ms",
         ),
+        *compared,
         (
             f"typed asks/s ({args.clients} connections): 2 callers speaking vs nobody",
             sum(speaking) / len(speaking),
@@ -203,15 +244,16 @@ def main() -> None:
     common.report(
         "voice",
         f".venv/bin/python -m bench.voice --rounds {args.rounds} --clients {args.clients} --seconds {args.seconds:g}"
-        f" --gap-questions {args.gap_questions}",
+        f" --gap-questions {args.gap_questions} --turns {','.join(turns)}",
         rows,
         {
             "questions": len(clips),
             "questions_outside_kb": sum(not clip.in_kb for clip in clips),
             "gap_questions": len(gaps),
             "gap_questions_outside_kb": sum(not gap.clip.in_kb for gap in gaps),
-            "gaps_ms": [round(s * 1000) for s in gap_seconds],
+            "gap_turn_reported": turns[0],
             "gap_heard": [[gap.clip.question, gap.heard, gap.reply[:60]] for gap in gaps],
+            "gap_by_turn": {turn: gap_figures(turn_gaps) for turn, turn_gaps in gaps_by_turn.items()},
             "transcriptions_while_asking": len(spoken),
             "asks_per_s_quiet_per_round": [round(r, 1) for r in quiet],
             "asks_per_s_speaking_per_round": [round(r, 1) for r in speaking],

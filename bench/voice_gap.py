@@ -7,7 +7,12 @@ heard and speaks the reply. An init script wraps `speechSynthesis.speak` (the re
 calls it; the stand-in ends each utterance at once, so the greeting is over before the caller speaks) and watches
 the microphone's level: the words' onset on the page's clock plus their length in the WAV (known from the file
 built) gives the moment they end. Browsers without the Web Speech API are stood for, so the server hears every
-sentence."""
+sentence.
+
+Each clip is played once per way of ending the caller's turn (agent_web/mic.js, chosen by the page's `?turn=`),
+the ways taking turns clip by clip (their order rotating), so that they meet the same machine. Beside each gap, from
+the page's own timing: when the sentence that was used went to POST /api/transcribe, when its text came back, when
+the ask went out, and what ended the turn (the performance mark "frontdesk-turn-end")."""
 
 from __future__ import annotations
 
@@ -16,76 +21,73 @@ from dataclasses import dataclass
 from playwright.sync_api import sync_playwright
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
-from tests.speech_support import LOUD, Clip
+from tests.speech_support import Clip
 from tests.support import wait_for
+from tests.voice_support import ONSET_WATCH
 
+# The speech synthesiser's stand-in: each utterance ends at once; the moment `speak` is called is kept.
 TIMING = """
 for (const name of ["SpeechRecognition", "webkitSpeechRecognition"]) {
   try { delete window[name]; } catch (e) {}
   try { Object.defineProperty(window, name, {value: undefined, configurable: true}); } catch (e) {}
 }
 window.__spoken = [];
-window.__onset = null;
 window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
 Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
   speak(u) { window.__spoken.push([performance.now(), u.text]); setTimeout(() => u.onend && u.onend(), 0); },
   cancel() {},
 }});
-const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-navigator.mediaDevices.getUserMedia = async (constraints) => {
-  const stream = await getUserMedia(constraints);
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 256;
-  context.createMediaStreamSource(stream).connect(analyser);
-  const samples = new Float32Array(analyser.fftSize);
-  const watch = setInterval(() => {
-    analyser.getFloatTimeDomainData(samples);
-    if (samples.some((x) => Math.abs(x) > %(level)s)) {
-      window.__onset = performance.now();
-      clearInterval(watch);
-    }
-  }, 2);
-  return stream;
-};
 """
-ONSET_LEVEL = LOUD / 32768  # as speech_support.speech_bounds finds the words in the WAV
 
 
 @dataclass(frozen=True)
 class Gap:
     clip: Clip
-    seconds: float
+    seconds: float  # end of the words to the reply's first word
     heard: str
     reply: str
+    sent: float  # end of the words to the transcription used being sent
+    transcribed: float  # ... to its text coming back
+    asked: float  # ... to POST /api/ask going out
+    ended_by: str  # what ended the turn: "words", "silence", ...
 
 
-def measure(url: str, clips: list[Clip], timeout: float = 60) -> list[Gap]:
-    """The gap for each clip, one fresh Chromium each (the fake microphone's file is fixed at launch)."""
-    gaps = []
+def measure(url: str, clips: list[Clip], turns: tuple[str, ...] = ("early",), timeout: float = 60) -> dict:
+    """{turn: the gap of each clip}, one fresh Chromium each (the fake microphone's file is fixed at launch)."""
+    gaps: dict[str, list[Gap]] = {turn: [] for turn in turns}
     with sync_playwright() as playwright:
-        for clip in clips:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[
-                    *CHROMIUM_ARGS,
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-audio-capture={clip.path}%noloop",
-                    "--autoplay-policy=no-user-gesture-required",
-                ],
-            )
-            try:
-                gaps.append(_one(browser, url, clip, timeout))
-            finally:
-                browser.close()
+        for n, clip in enumerate(clips):
+            for turn in turns[n % len(turns) :] + turns[: n % len(turns)]:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM),
+                    args=[
+                        *CHROMIUM_ARGS,
+                        "--use-fake-ui-for-media-stream",
+                        "--use-fake-device-for-media-stream",
+                        f"--use-file-for-fake-audio-capture={clip.path}%noloop",
+                        "--autoplay-policy=no-user-gesture-required",
+                    ],
+                )
+                try:
+                    gaps[turn].append(_one(browser, f"{url}/?turn={turn}", clip, timeout))
+                finally:
+                    browser.close()
     return gaps
 
 
-def _one(browser, url: str, clip: Clip, timeout: float) -> Gap:
+TIMES = """(onset) => {
+  const requests = (path) => performance.getEntriesByType("resource").filter((e) => e.name.includes(path));
+  const ask = requests("/api/ask").find((e) => e.startTime > onset);
+  const used = requests("/api/transcribe").filter((e) => e.responseEnd <= ask.startTime + 1).pop();
+  const end = performance.getEntriesByName("frontdesk-turn-end").filter((m) => m.startTime > onset).pop();
+  return [used.startTime, used.responseEnd, ask.startTime, end ? end.detail.by : ""];
+}"""
+
+
+def _one(browser, page_url: str, clip: Clip, timeout: float) -> Gap:
     page = browser.new_page()
-    page.add_init_script(TIMING.replace("%(level)s", f"{ONSET_LEVEL:.6f}"))
-    page.goto(url + "/")
+    page.add_init_script(TIMING + ONSET_WATCH)
+    page.goto(page_url)
     page.get_by_test_id("transcript").filter(has_text="how can I help?").wait_for()
     page.get_by_test_id("call-button").click()
     # The page's CSP forbids page.wait_for_function's eval: poll from here (the times are taken in the page).
@@ -95,6 +97,16 @@ def _one(browser, url: str, clip: Clip, timeout: float) -> Gap:
         timeout,
         what="the reply to be spoken",
     )
+    sent, transcribed, asked, ended_by = page.evaluate(TIMES, onset)
     heard = page.get_by_test_id("heard").text_content() or ""
-    ends = onset / 1000 + (clip.speech_ends - clip.speech_starts)
-    return Gap(clip, spoken_at / 1000 - ends, heard.removeprefix("Heard: "), reply)
+    ends = onset + (clip.speech_ends - clip.speech_starts) * 1000
+    return Gap(
+        clip,
+        (spoken_at - ends) / 1000,
+        heard.removeprefix("Heard: "),
+        reply,
+        (sent - ends) / 1000,
+        (transcribed - ends) / 1000,
+        (asked - ends) / 1000,
+        ended_by,
+    )

@@ -167,7 +167,7 @@ class Runtime:
             self.desk,
             self.confirmations,
             IntentReader(self.embedder),  # embeds the curated conversational phrasings once
-            Conversation(settings.business_name),
+            Conversation(settings.business_name, self.confirmations),
         )
         self.asks = AskPipeline(self.receptionist, self.embedder)  # its workers start with the others
         self.speech: Recognizer | None = None  # with KB_SPEECH=server, built (and its model loaded) at start

@@ -4,11 +4,12 @@ import gc
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
 
 from kb_service.api.app import create_app
 from kb_service.embedding import Embedder
 from kb_service.embedding.onnx_backend import OnnxEmbedder
-from tests.browser_support import browser_page, launch_chromium, open_console
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_page, launch_chromium, open_console
 from tests.support import AUTH, LiveServer, Receiver, make_settings
 
 
@@ -148,3 +149,34 @@ def page(browser, server, dialogs):
 def console(page, server):
     """The supervisor console, signed in."""
     return open_console(page, server.url)
+
+
+@pytest.fixture
+def microphone(browser, tmp_path):
+    """open(wav, init_script) -> a call page in a Chromium whose microphone plays `wav` once."""
+    launched = []
+
+    def _open(wav, url: str, init_script: str | None = None, allowed: bool = True) -> Page:
+        fake_mic = browser.browser_type.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                *CHROMIUM_ARGS,
+                *(["--use-fake-ui-for-media-stream"] if allowed else []),  # the permission prompt says yes
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={wav}%noloop",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        launched.append(fake_mic)
+        page = fake_mic.new_page()
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        if init_script:
+            page.add_init_script(init_script)
+        page.goto(url + "/")
+        expect(page.get_by_test_id("transcript")).to_contain_text("how can I help?")
+        return page
+
+    yield _open
+    for fake_mic in launched:
+        fake_mic.close()

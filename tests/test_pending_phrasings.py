@@ -241,3 +241,14 @@ def test_a_check_open_across_the_upgrade_is_answered_and_teaches_nothing(make_cl
     answered = client.post("/api/confirmations/old-check", json={"confirmed": True}, headers=headers)
     assert (answered.status_code, answered.json()["answer"]) == (200, "Free parking behind."), answered.text
     assert pending(client) == [] and pending(client, "all") == []
+
+
+def test_a_yes_said_as_the_next_turn_keeps_the_words_too(make_client):
+    client = make_client()
+    web = caller(client)
+    session = open_session(web)
+    reply, headers = checked(web, PARKING, session)
+    said = web.post("/api/ask", json={"question": "yes", "session_id": session[0]}, headers=headers).json()
+    assert said["outcome"] == "answered", said
+    [kept] = pending(client)
+    assert (kept["question"], kept["knowledge_id"], kept["confirmations"]) == (PARKING, reply["knowledge_id"], 1)

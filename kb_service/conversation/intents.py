@@ -80,6 +80,19 @@ _AGAIN = re.compile(
     r"(?:didn't|did not|couldn't|could not) (?:quite )?(?:catch|hear|get) (?:that|it|you|what you said)|"
     r"missed (?:that|it|what you said)|come again|one more time)\b"
 )
+# A short answer to a yes-or-no question, said in a few words: "yeah, that's right", "no, not that one". Every
+# word is one of these, and a no-word decides it ("not exactly" is a no); the words say nothing else.
+_YES_WORDS = {
+    "yes", "yeah", "yep", "yup", "yea", "ya", "ok", "okay", "right", "correct", "exactly", "absolutely",
+    "definitely", "indeed", "precisely", "totally", "perfect", "alright",
+}  # fmt: skip
+_NO_WORDS = {"no", "nope", "nah", "not", "wrong", "incorrect", "don't", "isn't", "wasn't", "never"}
+_ANSWER_GLUE = {
+    "that's", "that", "thats", "it", "it's", "is", "was", "the", "one", "what", "i", "i'm", "am", "asked", "asking",
+    "meant", "mean", "quite", "at", "all", "please", "um", "uh", "oh", "well", "think", "something", "else",
+    "you", "got", "sir", "ma'am",
+}  # fmt: skip
+ANSWER_WORDS = 7
 _CLOSING = re.compile(r"\b(?:bye|goodbye|bye bye|see ya|see you)\W*$")
 _QUESTION_OPENER = re.compile(r"^(?:how do|how can|can i|is it possible|do i|do you|what|when|where|is there)\b")
 
@@ -127,6 +140,8 @@ class IntentReader:
             return Reading(HANDOFF, 1.0, text)
         if _CLOSING.search(said) and "?" not in said and len(tokens) <= 6:  # "ok, never mind, goodbye"
             return Reading(GOODBYE, 1.0, text)
+        if (answer := _yes_or_no(said, tokens)) is not None:
+            return Reading(answer, 1.0, text)
         opener = _opener(said)
         rest = _OPENERS.sub("", said + " ").strip() if opener else said
         if opener and rest != said:
@@ -169,3 +184,12 @@ def _tail(text: str, count: int) -> str:
     spans = list(re.finditer(r"[\w'’]+", text))
     start = spans[-count].start() if count <= len(spans) else 0
     return text[start:].strip()
+
+
+def _yes_or_no(said: str, tokens: list[str]) -> str | None:
+    """YES or NO for a few words that only say yes or no ("yeah, that's right", "nope, not that"), else None."""
+    if "?" in said or len(tokens) > ANSWER_WORDS or any(t not in _YES_WORDS | _NO_WORDS | _ANSWER_GLUE for t in tokens):
+        return None
+    if any(t in _NO_WORDS for t in tokens):
+        return NO
+    return YES if any(t in _YES_WORDS for t in tokens) else None

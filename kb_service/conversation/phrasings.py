@@ -126,6 +126,8 @@ PHRASINGS: dict[str, list[str]] = {
         "of course",
         "uh huh, yes",
         "yes, that's it",
+        "that's it",
+        "that's the one",
     ],
     NO: [
         "no",

@@ -1,10 +1,11 @@
 """Confirmation with the caller: between "sure enough to answer" and "escalate", the agent asks instead of guessing.
 
 "Just to check — are you asking …?" is built from the entry's own wording. The caller's yes answers (and labels
-the match right); a no escalates the question to the supervisor (and labels it wrong). A confirmation is
-answered once, within CONFIRM_SECONDS; its id is random, so only the caller who asked holds it. One left
-unanswered is escalated when it expires, so the question is never lost. A yes also keeps the caller's words as a
-pending phrasing of the entry (`desk/pending_phrasings.py`)."""
+the match right); a no escalates the question to the supervisor (and labels it wrong), whether it comes through
+POST /api/confirmations/{id} or as the call's next turn ("yeah, that's right"). A confirmation is answered once,
+within CONFIRM_SECONDS; its id is random, so only the caller who asked holds it, and a turn answers only its own
+session's. One left unanswered is escalated when it expires, so the question is never lost. A yes also keeps the
+caller's words as a pending phrasing of the entry (`desk/pending_phrasings.py`)."""
 
 from __future__ import annotations
 
@@ -94,12 +95,13 @@ class Confirmations:
         session has no address of its own)."""
         at = now()
         asked = self.store.query_one(
-            "SELECT words, session_id FROM confirmations WHERE id = ? AND status = 'open'", (confirmation_id,)
+            "SELECT words, question, session_id FROM confirmations WHERE id = ? AND status = 'open'",
+            (confirmation_id,),
         )
-        words: str | None = None
+        words_vector = None
         if confirmed and asked is not None and self.phrasings.learnable(asked["words"], asked["session_id"]):
-            words = asked["words"]
-        words_vector = self.phrasings.embed(words) if words is not None else None  # embedded before the lock
+            if asked["words"] != asked["question"]:  # the ask's stored vector is of other words: embedded here,
+                words_vector = self.phrasings.embed(asked["words"])  # before the write lock
         with self.store.write() as tx:
             row = tx.execute("SELECT * FROM confirmations WHERE id = ?", (confirmation_id,)).fetchone()
             if row is None:
@@ -108,38 +110,84 @@ class Confirmations:
                 raise Conflict(f"this confirmation was already answered ({row['status']})")
             if row["expires_at"] <= iso(at):
                 raise Conflict("this confirmation has expired: ask the question again")
-            answer = (
-                tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (row["knowledge_id"],)).fetchone()
-                if confirmed
-                else None
-            )
-            stamp = iso(at)
-            self.desk.verdicts.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
-            if answer is not None:
-                tx.execute(
-                    "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
-                    (stamp, row["knowledge_id"]),
-                )
-                if words_vector is not None and row["words"] == words:
-                    address = row["client_ip"] or client_ip  # where the call was opened from, else this yes
-                    self.phrasings.learn(
-                        tx, row["knowledge_id"], row["words"], words_vector, row["session_id"], address, stamp
-                    )
-                response = AskResponse(
-                    outcome=AskOutcome.answered,
-                    answer=answer["answer"],
-                    knowledge_id=row["knowledge_id"],
-                    score=row["score"],
-                    reference=None,
-                    message=answer["answer"],
-                )
-            else:  # a no, or the entry was deleted meanwhile
-                response = self._escalate(tx, row, at)
-                if not confirmed:
-                    response.message = MISUNDERSTOOD_MESSAGE
-            response = response.model_copy(update={"confidence": round(row["confidence"] or 0.0, 4)})
-            _close(tx, confirmation_id, "confirmed" if confirmed else "declined", response, stamp)
+            response = self._settle(tx, row, confirmed, at, words_vector, client_ip)
+            if response is None:
+                raise Conflict("this confirmation was already answered")
         return response
+
+    def settle_said(self, tx: Tx, session_id: str, question: str, confirmed: bool, at: datetime) -> AskResponse | None:
+        """A yes or no said as a turn of the call: settles the session's latest check, asked about `question`,
+        as the caller's answer through POST /api/confirmations/{id} would. None when that check is answered
+        already or expired (or was asked in another session)."""
+        row = tx.execute(
+            "SELECT c.* FROM ask_log a JOIN confirmations c ON c.id = a.confirmation_id"
+            " WHERE a.session_id = ? AND a.confirmation_id IS NOT NULL ORDER BY a.id DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+        if row is None or row["session_id"] != session_id or row["question"] != question:
+            return None
+        if row["status"] != "open" or row["expires_at"] <= iso(at):
+            return None
+        return self._settle(tx, row, confirmed, at)
+
+    def _settle(
+        self,
+        tx: Tx,
+        row: Row,
+        confirmed: bool,
+        at: datetime,
+        words_vector: np.ndarray | None = None,
+        client_ip: str | None = None,
+    ) -> AskResponse | None:
+        """Answer an open confirmation (None if another answer took it first): the entry's answer for a yes, the
+        supervisor for a no; the verdict labels the match either way. A yes keeps the caller's words as a pending
+        phrasing (their vector: `words_vector`, or the ask's own when the words are the whole question)."""
+        stamp = iso(at)
+        status = "confirmed" if confirmed else "declined"
+        claimed = tx.execute(
+            "UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ? AND status = 'open'",
+            (status, stamp, row["id"]),
+        ).rowcount
+        if not claimed:
+            return None
+        answer = (
+            tx.execute("SELECT answer FROM knowledge_entries WHERE id = ?", (row["knowledge_id"],)).fetchone()
+            if confirmed
+            else None
+        )
+        self.desk.verdicts.record(tx, row["knowledge_id"], row["confidence"], confirmed, "confirmation")
+        if answer is not None:
+            tx.execute(
+                "UPDATE knowledge_entries SET hit_count = hit_count + 1, last_used_at = ? WHERE id = ?",
+                (stamp, row["knowledge_id"]),
+            )
+            self._learn(tx, row, words_vector, client_ip, stamp)
+            response = AskResponse(
+                outcome=AskOutcome.answered,
+                answer=answer["answer"],
+                knowledge_id=row["knowledge_id"],
+                score=row["score"],
+                reference=None,
+                message=answer["answer"],
+            )
+        else:  # a no, or the entry was deleted meanwhile
+            response = self._escalate(tx, row, at)
+            if not confirmed:
+                response.message = MISUNDERSTOOD_MESSAGE
+        response = response.model_copy(update={"confidence": round(row["confidence"] or 0.0, 4)})
+        _log_outcome(tx, row["id"], response)
+        return response
+
+    def _learn(self, tx: Tx, row: Row, words_vector: np.ndarray | None, client_ip: str | None, stamp: str) -> None:
+        words, session_id = row["words"], row["session_id"]
+        if not self.phrasings.learnable(words, session_id):
+            return
+        if words_vector is None:
+            if words != row["question"] or not row["embedding"]:
+                return  # no vector of these words at hand, and none is computed under the write lock
+            words_vector = from_blob(row["embedding"])
+        address = row["client_ip"] or client_ip  # where the call was opened from, else this yes
+        self.phrasings.learn(tx, row["knowledge_id"], words, words_vector, session_id, address, stamp)
 
     def expire_overdue(self) -> int:
         """Escalate the confirmations nobody answered in time. Returns how many."""
@@ -157,7 +205,11 @@ class Confirmations:
                 ).fetchone()
                 if row is None:  # answered meanwhile
                     continue
-                _close(tx, confirmation_id, "expired", self._escalate(tx, row, at), iso(at))
+                tx.execute(
+                    "UPDATE confirmations SET status = 'expired', answered_at = ? WHERE id = ?",
+                    (iso(at), confirmation_id),
+                )
+                _log_outcome(tx, confirmation_id, self._escalate(tx, row, at))
         return len(due)
 
     def _escalate(self, tx: Tx, row: Row, at: datetime) -> AskResponse:
@@ -175,9 +227,8 @@ class Confirmations:
         return escalation.response(row["score"])
 
 
-def _close(tx: Tx, confirmation_id: str, status: str, response: AskResponse, stamp: str) -> None:
-    """Settle the confirmation, and log the ask's final outcome in place of `confirm`."""
-    tx.execute("UPDATE confirmations SET status = ?, answered_at = ? WHERE id = ?", (status, stamp, confirmation_id))
+def _log_outcome(tx: Tx, confirmation_id: str, response: AskResponse) -> None:
+    """The ask that asked the confirmation is logged with its final outcome in place of `confirm`."""
     tx.execute(
         "UPDATE ask_log SET outcome = ?, help_request_id = ? WHERE confirmation_id = ?",
         (response.outcome.value, response.reference, confirmation_id),

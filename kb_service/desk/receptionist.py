@@ -95,7 +95,7 @@ class Receptionist:
             return AskResponse.model_validate(earlier)
         ask, decision = heard.ask, heard.decision
         stamp = iso(at)
-        handled = self.conversation.handle(tx, ask, heard.reading, heard.history, decision, stamp)
+        handled = self.conversation.handle(tx, ask, heard.reading, heard.history, decision, at)
         awaiting = None
         if handled is not None:
             response, awaiting = handled.response, handled.awaiting_number
@@ -111,6 +111,9 @@ class Receptionist:
             response = response.model_copy(
                 update={"confidence": round(decision.confidence, 4) if decision.best else 0.0}
             )
+        # A yes or no that settled a check is a conversational turn: the question's own row has the outcome.
+        settled = handled is not None and handled.settled_check
+        outcome = AskOutcome.replied.value if settled else response.outcome.value
         tx.execute(
             "INSERT INTO ask_log (asked_at, question, outcome, best_score, margin, confidence, knowledge_id,"
             " help_request_id, session_id, confirmation_id, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
@@ -118,12 +121,12 @@ class Receptionist:
             (
                 stamp,
                 ask.question,
-                response.outcome.value,
+                outcome,
                 decision.score,
                 decision.margin,
                 decision.confidence if decision.best and questioned else None,
                 decision.best.knowledge_id if decision.best and questioned else None,
-                response.reference,
+                None if settled else response.reference,
                 ask.session_id,
                 response.confirmation_id,
                 ask.session_id,  # the address its session was opened from: the check band's window is per client
@@ -131,9 +134,7 @@ class Receptionist:
         )
         if ask.session_id:
             vector = (heard.vector if heard.context_vector is None else heard.context_vector) if questioned else None
-            turns.record(
-                tx, ask.session_id, stamp, ask.question, vector, response.outcome.value, response.message, awaiting
-            )
+            turns.record(tx, ask.session_id, stamp, ask.question, vector, outcome, response.message, awaiting)
         if idempotency:
             idempotency.remember(tx, response)
         return response

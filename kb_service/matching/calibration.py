@@ -203,16 +203,14 @@ def learned_count(store: Store) -> int:
     )
 
 
-def save(store: Store, result: Calibration, then: Callable[[], object] | None = None) -> None:
-    """Store the calibration; `then` runs once it is committed (the thresholds in force follow it there, so
-    nobody reads the new calibration beside the old thresholds)."""
+def save(store: Store, result: Calibration, then: Callable[[], object] = lambda: None) -> None:
+    """Store the calibration; `then` (the thresholds following it) runs as it commits."""
     with store.write() as tx:
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (META_KEY, json.dumps(asdict(result))),
         )
-        if then is not None:
-            tx.on_commit(then)
+        tx.on_commit(then)
 
 
 def load(store: Store) -> Calibration | None:
@@ -235,7 +233,7 @@ def maybe_recalibrate(
     target_precision: float,
     floor: float,
     yield_to: Callable[[], object] = lambda: None,
-    then: Callable[[], object] | None = None,
+    then: Callable[[], object] = lambda: None,
 ) -> Calibration | None:
     """Calibrate when the knowledge base changed since the stored calibration: at start, after an import, and
     after every `every` learned answers (0 turns automatic calibration off); `then` runs once it is stored."""
