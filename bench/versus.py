@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.versus --against ../before --clinc150 PATH [--phrasings 10000] [--asks 300]
 
 Both services run at once over copies of one knowledge base (written by the other version's code, which this one
-migrates at start). Latency: one ask to the other version, then the same question to this one, in turn. Throughput:
+migrates at start), with automatic calibration off. Latency: one ask to the other version, then the same question to this one, in turn. Throughput:
 `wrk` windows against each in turn (the idle one uses no CPU), `--rounds` each. Whatever else the machine does
 slows both alike, so the ratio holds where the absolute figures do not.
 """
@@ -57,7 +57,10 @@ def main() -> None:
         shutil.copytree(theirs_dir, ours_dir)
         bodies = Path(tmp) / "bodies.jsonl"
         bodies.write_text("".join(json.dumps({"question": q}) + "\n" for q in queries))
-        with common.Service(theirs_dir, **env) as theirs, common.Service(ours_dir) as ours:
+        # The one-off calibration of a freshly written knowledge base would run in the background meanwhile (its
+        # cost differs between versions, and a service does it once): both measure asks alone.
+        quiet = {"KB_RECALIBRATE_EVERY": "0"}
+        with common.Service(theirs_dir, **env, **quiet) as theirs, common.Service(ours_dir, **quiet) as ours:
             clients = common.AskClient(theirs), common.AskClient(ours)
             for q in queries[:20]:
                 clients[0].ask(q), clients[1].ask(q)
