@@ -15,6 +15,8 @@ import pytest
 import uvicorn
 
 from kb_service.config import Settings
+from kb_service.storage.migrations import MIGRATIONS, statements_for
+from kb_service.storage.store import Store
 
 TOKEN = "test-supervisor-token-0123456789"
 # 20 intents of CLINC150 and its out-of-scope queries, shipped with the tests (CC BY 3.0: see its README).
@@ -173,3 +175,15 @@ def request_for(client, reference: int) -> int:
     """The supervisor's request id for a caller's `reference` (an ask's `reference` is the caller's own)."""
     items = client.get("/api/help-requests", params={"limit": 200}, headers=AUTH).json()["items"]
     return next(r["id"] for r in items if reference in [c["reference"] for c in r["callers"]])
+
+
+def migrate_to(store: Store, last: int) -> None:
+    """The schema as an older release left it: every migration up to `last`."""
+    with store.write() as tx:
+        tx.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, steps in MIGRATIONS:
+        if version <= last:
+            with store.write() as tx:
+                for statement in statements_for(store.dialect, steps):
+                    tx.execute(store.ddl(statement))
+                tx.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (version,))

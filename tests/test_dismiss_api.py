@@ -10,9 +10,7 @@ import psycopg
 import pytest
 
 from kb_service.storage.backends import open_store
-from kb_service.storage.migrations import MIGRATIONS, statements_for
-from kb_service.storage.store import Store
-from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
+from tests.support import BOTH_BACKENDS, make_settings, migrate_to, open_session, wait_for
 
 pytestmark = BOTH_BACKENDS
 
@@ -146,18 +144,6 @@ def test_insights_count_dismissals_apart(client):
     assert (totals["questions"], totals["auto_answered"], totals["escalations"], totals["dismissed"]) == (2, 1, 1, 1)
     assert totals["auto_answer_rate"] == 0.5
     assert [group["question"] for group in body["top_escalated"]] == [TINTING]
-
-
-def migrate_to(store: Store, last: int) -> None:
-    """The schema as an older release left it: every migration up to `last`."""
-    with store.write() as tx:
-        tx.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for version, steps in MIGRATIONS:
-        if version <= last:
-            with store.write() as tx:
-                for statement in statements_for(store.dialect, steps):
-                    tx.execute(store.ddl(statement))
-                tx.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (version,))
 
 
 def test_the_migration_keeps_requests_callers_and_ids(backend, data_dir, request):

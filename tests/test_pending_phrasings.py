@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 
 from kb_service.cli import main
 from kb_service.storage.backends import open_store
-from kb_service.storage.migrations import MIGRATIONS, statements_for
-from kb_service.storage.store import Store, iso, iso_in, now
-from tests.support import BOTH_BACKENDS, make_settings, open_session, wait_for
+from kb_service.storage.store import iso, iso_in, now
+from tests.support import BOTH_BACKENDS, make_settings, migrate_to, open_session, wait_for
 
 # On the demo salon, each lands in the check band of the parking entry ("Is there parking nearby?").
 PARKING = "do you have parking"
@@ -200,18 +199,6 @@ def test_a_follow_up_read_with_the_previous_question_teaches_nothing(make_client
     reply, headers = checked(web, "what about hair colouring then", session)
     assert say(web, reply, headers, True)["outcome"] == "answered"
     assert pending(client) == []
-
-
-def migrate_to(store: Store, last: int) -> None:
-    """The schema as an older release left it: every migration up to `last`."""
-    with store.write() as tx:
-        tx.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for version, steps in MIGRATIONS:
-        if version <= last:
-            with store.write() as tx:
-                for statement in statements_for(store.dialect, steps):
-                    tx.execute(store.ddl(statement))
-                tx.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (version,))
 
 
 @BOTH_BACKENDS

@@ -16,6 +16,7 @@ import numpy as np
 
 from kb_service.desk.help_requests import HelpDesk
 from kb_service.desk.pending_phrasings import PendingPhrasings
+from kb_service.desk.sessions import client_address
 from kb_service.embedding import from_blob, to_blob
 from kb_service.errors import Conflict, NotFound
 from kb_service.matching.matcher import Decision
@@ -186,7 +187,8 @@ class Confirmations:
             if words != row["question"] or not row["embedding"]:
                 return  # no vector of these words at hand, and none is computed under the write lock
             words_vector = from_blob(row["embedding"])
-        address = row["client_ip"] or client_ip  # where the call was opened from, else this yes
+        # Where the call was opened from, else this yes (counted as sessions count it: an IPv6 client as its /64).
+        address = row["client_ip"] or client_address(client_ip)
         self.phrasings.learn(tx, row["knowledge_id"], words, words_vector, session_id, address, stamp)
 
     def expire_overdue(self) -> int:
