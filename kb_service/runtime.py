@@ -110,11 +110,21 @@ class Runtime:
             self.store, self.embedder, settings.index_path, settings.index_kind, settings.index_exact_max
         )
         self.index_status = self.kb.load_index()
+        self.matcher = Matcher(self.kb, settings.match_threshold)
         with self.store.startup_lock():  # replicas starting together load the demo once
             if settings.demo and self.kb.count() == 0 and not self.store.scalar("SELECT COUNT(*) FROM help_requests"):
                 demo.load(self.kb)
                 self.index_status += ", demo knowledge base loaded"
-        self.matcher = Matcher(self.kb, settings.match_threshold)
+                # Calibrated before the first call (a fraction of a second for the demo), so that a fresh demo's
+                # first caller meets the same thresholds as the next; a business's own import calibrates in the
+                # background.
+                calibration.maybe_recalibrate(
+                    self.matcher,
+                    self.store,
+                    settings.recalibrate_every,
+                    settings.target_precision,
+                    settings.match_threshold,
+                )
         text_caps = TextCaps(settings.sms_per_number_per_hour, settings.sms_per_ip_per_hour, settings.sms_per_hour)
         self.verdicts = live.Verdicts(self.store, self.matcher, settings.match_threshold, settings.target_precision)
         self.verdicts.refresh_thresholds()
