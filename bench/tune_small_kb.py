@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import tuners
+from bench import tune_calibration, tuners
 from bench.learn_wording import CachedEmbedder
 from bench.quality_small_kb import CASE, group_of
 from kb_service.config import DEFAULT_MATCH_THRESHOLD
@@ -83,16 +83,20 @@ def calibrate(embedder, data: evaluation.EvalSet, trained: list[list[str]] | Non
             store.close()
 
 
-def judge(embedder, data: evaluation.EvalSet, trained: list[list[str]] | None) -> dict:
-    """Calibrate, then ask every question through the live policy at the calibration's threshold and band."""
-    cal = calibrate(embedder, data, trained)
+def judge(embedder, data: evaluation.EvalSet, trained: list[list[str]] | None, calibrated: tuple | None = None) -> dict:
+    """Calibrate (or take `calibrated`: threshold, band start, status), then ask every question through the live
+    policy at that threshold and band."""
+    if calibrated is None:
+        cal = calibrate(embedder, data, trained)
+        calibrated = (cal.threshold, cal.confirm_threshold, cal.status)
+    threshold, band, status = calibrated
     outcomes = evaluation.ask_all(embedder, data)
-    run = asdict(evaluation.run_policy(outcomes, cal.threshold, cal.confirm_threshold))
+    run = asdict(evaluation.run_policy(outcomes, threshold, band))
     in_scope = [o for o in outcomes if o.expected is not None]
     return run | {
-        "threshold": cal.threshold,
-        "confirm_start": cal.confirm_threshold,
-        "status": cal.status,
+        "threshold": threshold,
+        "confirm_start": band,
+        "status": status,
         "top1": round(sum(o.got == o.expected for o in in_scope) / max(len(in_scope), 1), 4),
         "in_kb": len(in_scope),
         "questions": len(outcomes),
@@ -111,13 +115,22 @@ def run_case(case: Path, base: CachedEmbedder, methods: list[str]) -> list[dict]
         started = time.perf_counter()
         embedder: Embedder
         if method == "adapter":
-            embedder = tuners.AdaptedEmbedder(base, tuners.train_adapter(base.embed, trained, seed))
+            weight = tuners.train_adapter(base.embed, trained, seed)
+            embedder = tuners.AdaptedEmbedder(base, weight)
         else:
             embedder = tuners.TunedEmbedder(tuners.finetune(trained, seed), f"{base.model_name}+tuned")
         embedder.embed([q for _, qs in data.knowledge for q in qs])  # the re-index
         seconds = round(time.perf_counter() - started, 2)
         rows.append(judge(embedder, data, trained) | {"variant": method, "tune_seconds": seconds})
         rows.append(judge(embedder, data, None) | {"variant": f"{method}, calibrated on all (optimistic)"})
+        if method == "adapter":
+            started = time.perf_counter()
+            crossfit = tune_calibration.calibrate(base, weight, data, trained, seed)
+            seconds = round(time.perf_counter() - started, 2)
+            rows.append(
+                judge(embedder, data, trained, crossfit)
+                | {"variant": "adapter, unknowns cross-fitted", "calibration_seconds": seconds}
+            )
     group, phrasings = group_of(case.name), sum(len(qs) for qs in trained)
     return [r | {"case": case.name, "group": group, "seed": seed, "trained_phrasings": phrasings} for r in rows]
 
