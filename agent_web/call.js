@@ -31,8 +31,9 @@ function refreshStatus() {
   if (state.speaking) now = "speaking";
   else if (state.thinking > 0) now = "thinking";
   else if (state.recognizing) now = "listening";
+  else if (!state.ended && state.waiting.size > 0) now = "waiting"; // on the supervisor: the call is not idle
   ui.status.dataset.state = now;
-  ui.status.textContent = now.charAt(0).toUpperCase() + now.slice(1);
+  ui.status.textContent = now === "waiting" ? "Waiting on staff" : now.charAt(0).toUpperCase() + now.slice(1);
   ui.hush.disabled = !state.speaking;
   ui.talk.setAttribute("aria-pressed", String(state.wantListening));
   ui.talk.textContent = state.wantListening ? "Stop listening" : "Talk";

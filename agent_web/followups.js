@@ -70,6 +70,7 @@ export class FollowUps {
     const open = [...state.waiting].some((reference) => !state.calledBack.has(reference));
     ui.callBackButton.hidden = !open;
     ui.callBack.hidden = !open && !ui.callBackNote.textContent;
+    state.changed(); // the status shows the wait
   }
 
   async askForCallBack() {

@@ -4,16 +4,28 @@ export function words(text) {
   return text.toLowerCase().replace(/[^\p{L}\p{N}' ]+/gu, " ").split(/\s+/).filter(Boolean);
 }
 
-const YES = new Set(["yes", "yeah", "yep", "yup", "correct", "right", "exactly", "sure", "indeed", "absolutely"]);
-const NO = new Set(["no", "nope", "nah", "wrong", "incorrect"]);
+// A short answer to a yes-or-no question, by the rule the service reads spoken turns with
+// (kb_service/conversation/intents.py): at most 7 words, no "?", every word a yes-word, a no-word or glue ("that's
+// right", "no, not that one"), and a no-word decides it. "sure, when are you open?" is a question, not a yes.
+const YES = new Set([
+  "yes", "yeah", "yep", "yup", "yea", "ya", "ok", "okay", "right", "correct", "exactly", "absolutely",
+  "definitely", "indeed", "precisely", "totally", "perfect", "alright",
+]);
+const NO = new Set(["no", "nope", "nah", "not", "wrong", "incorrect", "don't", "isn't", "wasn't", "never"]);
+const GLUE = new Set([
+  "that's", "that", "thats", "it", "it's", "is", "was", "the", "one", "what", "i", "i'm", "am", "asked", "asking",
+  "meant", "mean", "quite", "at", "all", "please", "um", "uh", "oh", "well", "think", "something", "else",
+  "you", "got", "sir", "ma'am",
+]);
+const ANSWER_WORDS = 7;
 
 // A spoken or typed reply to "Just to check — are you asking …?": true, false, or null (something else).
 export function yesOrNo(text) {
-  const heard = words(text);
-  if (heard.length === 0 || heard.length > 4) return null;
-  if (heard.some((w) => NO.has(w)) || heard.join(" ").startsWith("not ")) return false;
-  if (heard.some((w) => YES.has(w))) return true;
-  return null;
+  const heard = words(text.replace(/[’]/g, "'"));
+  if (text.includes("?") || heard.length === 0 || heard.length > ANSWER_WORDS) return null;
+  if (heard.some((w) => !YES.has(w) && !NO.has(w) && !GLUE.has(w))) return null;
+  if (heard.some((w) => NO.has(w))) return false;
+  return heard.some((w) => YES.has(w)) ? true : null;
 }
 
 // Last words after which a caller is still going ("I'd like to know…", "and, um"): joining words, fillers,

@@ -107,6 +107,14 @@ def test_a_spoken_yes_answers_the_confirmation(page, server):
     expect(page.get_by_test_id("confirm")).to_be_hidden()
 
 
+def test_a_question_beginning_with_sure_is_asked_not_taken_for_a_yes(page, server):
+    ask(page, PARKING)
+    expect(page.get_by_test_id("confirm")).to_be_visible()
+    ask(page, "sure, what time?")
+    expect(agent_lines(page)).to_have_count(3)  # the greeting, the check, and the reply to this question
+    expect(page.get_by_test_id("transcript")).not_to_contain_text(PARKING_ANSWER)  # the check was not answered yes
+
+
 def test_a_typed_no_escalates_and_a_second_answer_is_refused(page, server):
     ask(page, PARKING)
     expect(page.get_by_test_id("confirm")).to_be_visible()

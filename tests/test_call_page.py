@@ -150,6 +150,9 @@ def test_unknown_question_waits_for_the_supervisor_and_the_follow_up_arrives_liv
     call.ask(UNKNOWN)
     expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
     expect(call.page.get_by_test_id("waiting-note")).to_contain_text("Waiting for the supervisor on 1 question")
+    status = call.page.get_by_test_id("agent-status")
+    expect(status).to_have_attribute("data-state", "waiting")  # not "Idle" while the supervisor is asked
+    expect(status).to_have_text("Waiting on staff")
     request = pending_request(server, UNKNOWN)
     assert request["caller_name"] == "Dana"
     assert request["caller_phone"] == "+1 555 0100"
@@ -166,6 +169,7 @@ def test_unknown_question_waits_for_the_supervisor_and_the_follow_up_arrives_liv
         'Hi Dana, this is Bella Hair Studio following up on "Do you do eyelash tinting?": Yes, eyelash tinting is $15.'
     )
     expect(call.page.get_by_test_id("waiting-note")).to_have_text("")
+    expect(status).to_have_attribute("data-state", "idle")
     assert call.errors == []
 
 
@@ -278,7 +282,7 @@ def test_without_speech_apis_the_page_degrades_to_typing_without_errors(serve, o
     call.ask(UNKNOWN)
     expect(call.lines("agent").last).to_have_text(CHECKING_MESSAGE)
     call.page.get_by_test_id("call-button").click()
-    expect(call.page.get_by_test_id("agent-status")).to_have_attribute("data-state", "idle")
+    expect(call.page.get_by_test_id("agent-status")).to_have_attribute("data-state", "waiting")  # its answer comes
 
     assert not any(urlsplit(url).path == "/vendor/livekit-client.umd.js" for url in call.requests)
     assert call.errors == []

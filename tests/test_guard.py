@@ -55,6 +55,7 @@ def test_guard_names_what_changed(question, phrasing, why):
         ("What time do you close on Friday?", "What time do you close today?", "open Tuesday to Friday"),
         ("Are you open at the weekend?", "Are you open on Saturdays?", "Saturday from 9am to 5pm"),
         ("What's the price of a ladies cut?", "What's the price of a men's cut?", "A women's haircut is $55"),
+        ("Is there somewhere to park?", "Is there parking nearby?", ""),  # "somewhere" names nothing
     ],
 )
 def test_guard_lets_paraphrases_through(question, phrasing, entry_text):

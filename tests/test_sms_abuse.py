@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
-from tests.support import Receiver, open_session, verified_session, wait_for
+import httpx
+
+from kb_service.api.app import create_app
+from kb_service.cli import server_options
+from tests.support import LiveServer, Receiver, make_settings, open_session, verified_session, wait_for
 
 PHISH_NAME = "customer. Your card was charged $499"
 PHISH_QUESTION = "Dispute at https://evil.example/refund now or lose your account"
@@ -137,6 +141,26 @@ def test_texts_are_capped_per_number_and_per_client(make_client):
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
         assert "this client" in refused.json()["detail"]
         wait_for(lambda: len(gateway.delivered("phone.verification")) == 3, what="three codes")
+
+
+def test_a_client_rotating_the_low_bits_of_its_ipv6_address_is_one_client(embedder, data_dir):
+    """Behind a trusted proxy, codes asked from three addresses of one /64 count against one client's cap."""
+    settings = make_settings(
+        data_dir, KB_TRUSTED_PROXIES="127.0.0.1", KB_SMS_PER_IP_PER_HOUR=2, KB_SMS_PER_NUMBER_PER_HOUR=0
+    )
+    with LiveServer(create_app(settings, embedder), **server_options(settings)) as server:
+
+        def code_from(address: str, phone: str) -> httpx.Response:
+            forwarded = {"X-Forwarded-For": address}
+            session = httpx.post(f"{server.url}/api/sessions", headers=forwarded).json()
+            mine = {**forwarded, "X-Session-Token": session["session_token"]}
+            url = f"{server.url}/api/sessions/{session['session_id']}/phone"
+            return httpx.post(url, json={"phone": phone}, headers=mine)
+
+        sent = [code_from(a, p).status_code for a, p in (("2001:db8::1", "555-0101"), ("2001:db8::2", "555-0202"))]
+        refused = code_from("2001:db8::ffff:3", "555-0303")
+        assert sent == [200, 200] and refused.status_code == 429 and "this client" in refused.json()["detail"]
+        assert code_from("2001:db8:0:1::1", "555-0404").status_code == 200  # the next /64 is another client
 
 
 def test_texts_are_capped_for_the_whole_business(make_client):

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from kb_service.desk import outbox, texts
+from kb_service.desk.sessions import client_address
 from kb_service.desk.texts import TextCaps, TooManyTexts
 from kb_service.errors import Conflict, DomainError
 from kb_service.ops.logs import mask_phone
@@ -38,7 +39,9 @@ class PhoneCodes:
     code_ttl_seconds: float = 600.0
 
     def send(self, session_id: str, phone: str, client_ip: str | None) -> PhoneCodeSent:
-        """Text a new code to `phone` for this session (any earlier code stops working). 429 past a cap."""
+        """Text a new code to `phone` for this session (any earlier code stops working). 429 past a cap; the
+        per-client cap counts `client_ip` as sessions count it (an IPv6 address as its /64)."""
+        client_ip = client_address(client_ip)
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         minutes = max(1, round(self.code_ttl_seconds / 60))
         message = f"Your {self.business_name} code is {code}. It expires in {minutes} min. Never share it."

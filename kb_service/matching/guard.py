@@ -95,13 +95,13 @@ SYNONYMS = [
 # Words that carry no meaning of their own for the "different named thing" check.
 STOPWORDS = set(
     (
-        "a about again all also am an and any anything are at be been being but by can could did do doe does each "
-        "ever every for from get got had has have hello here hey hi how how's i i'd i'll i'm id if im into is it "
-        "it's its just kind know let let's like many may me might mine much must my need of ok okay one onto or "
-        "our please question really s shall should so some someone something sort still tell than thank thanks "
-        "that the then there there's these thing things this those to too up us very want was way we we're were "
-        "what what's whats when where whether which who whom whose why will with would yeah yes you you're your "
-        "yours"
+        "a about again all also am an and any anyone anything anywhere are at be been being but by can could did do "
+        "doe does each ever every for from get got had has have hello here hey hi how how's i i'd i'll i'm id if im "
+        "into is it it's its just kind know let let's like many may me might mine much must my need of ok okay one "
+        "onto or our please question really s shall should so some somebody someone something somewhere sort still "
+        "tell than thank thanks that the then there there's these thing things this those to too up us very want "
+        "was way we we're were what what's whats when where whether which who whom whose why will with would yeah "
+        "yes you you're your yours"
     ).split()
 )
 
