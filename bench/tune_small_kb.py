@@ -14,7 +14,7 @@ shipped model calibrated like the tuned ones (held-out phrasings only), and each
 held-out phrasings and, for comparison, on all of them (optimistic).
 
     python -m bench.tune_small_kb CASES [--method adapter|finetune ...] [--seeds 1 2] [--out runs.jsonl]
-    python -m bench.tune_small_kb --report runs.jsonl [more.jsonl ...]
+    python -m bench.tune_small_kb --report runs.jsonl [more.jsonl ...] [--common]
 """
 
 from __future__ import annotations
@@ -144,10 +144,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="one JSON line per set and variant, appended as they come")
     parser.add_argument("--embeddings", type=Path, help="a pickle of text -> shipped vector, read and extended")
     parser.add_argument("--report", type=Path, nargs="+", help="report the runs of earlier --out files")
+    parser.add_argument("--common", action="store_true", help="with --report: only the sets every variant ran on")
     args = parser.parse_args()
     if args.report:
         runs = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
-        report(list({(r["case"], r["variant"]): r for r in runs}.values()))  # the shipped rows come in every file
+        unique = list({(r["case"], r["variant"]): r for r in runs}.values())  # the shipped rows come in every file
+        if args.common:
+            variants = {r["variant"] for r in unique}
+            cases = [
+                c
+                for c in {r["case"] for r in unique}
+                if len({r["variant"] for r in unique if r["case"] == c}) == len(variants)
+            ]
+            unique = [r for r in unique if r["case"] in cases]
+        report(unique)
         return
     if args.cases is None:
         parser.error("give CASES or --report")
