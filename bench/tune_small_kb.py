@@ -14,7 +14,7 @@ shipped model calibrated like the tuned ones (held-out phrasings only), and each
 held-out phrasings and, for comparison, on all of them (optimistic).
 
     python -m bench.tune_small_kb CASES [--method adapter|finetune ...] [--seeds 1 2] [--out runs.jsonl]
-    python -m bench.tune_small_kb --report runs.jsonl [more.jsonl ...] [--common]
+    python -m bench.tune_small_kb --report runs.jsonl [more.jsonl ...] [--common] [--seeds 1]
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ def main() -> None:
     if args.report:
         runs = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
         unique = list({(r["case"], r["variant"]): r for r in runs}.values())  # the shipped rows come in every file
+        unique = [r for r in unique if not args.seeds or r["seed"] in args.seeds]
         if args.common:
             variants = {r["variant"] for r in unique}
             cases = [
