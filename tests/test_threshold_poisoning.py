@@ -9,7 +9,7 @@ from kb_service.api.app import create_app
 from kb_service.cli import server_options
 from tests.support import AUTH, BOTH_BACKENDS, LiveServer, make_settings, wait_for
 
-CHECKED = "what are your hours"  # lands in the demo's check band (asserted below)
+CHECKED = "do you take apple pay"  # lands in the demo's check band (asserted below)
 
 
 def _thresholds(quality: httpx.Response) -> tuple[float, float]:
