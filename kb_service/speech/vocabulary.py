@@ -19,8 +19,11 @@ MAX_ROWS = 20_000  # of answers and of phrasings read per rebuild: a huge knowle
 WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")  # no apostrophes: "what's" and "we're" are common, not rare
 
 
-def build_prompt(business_name: str, answers: list[str], questions: list[str], count_tokens: Callable) -> str:
-    """The prompt for these texts; `count_tokens(texts)` gives each text's number of Whisper tokens."""
+def build_prompt(
+    business_name: str, answers: list[str], questions: list[str], count_tokens: Callable, tokens: int = PROMPT_TOKENS
+) -> str:
+    """The prompt for these texts, at most `tokens` long; `count_tokens(texts)` gives each text's number of Whisper
+    tokens."""
     counts: Counter[str] = Counter()
     spelling: dict[str, str] = {}
     for text in answers + questions:
@@ -36,7 +39,7 @@ def build_prompt(business_name: str, answers: list[str], questions: list[str], c
         (k for k, size in zip(candidates, sizes) if size < 2 and len(k) >= 5), key=lambda k: (-counts[k], k)
     )
     opening = f"Hi, thanks for calling {business_name}." if business_name else "Hi, thanks for calling."
-    budget = PROMPT_TOKENS - count_tokens([opening])[0] - 1
+    budget = tokens - count_tokens([opening])[0] - 1
     words = []
     for key, size in zip(rare + common, count_tokens([" " + spelling[k] + "," for k in rare + common])):
         if size > budget:
