@@ -96,44 +96,46 @@ def decoder(**options) -> Callable:
 
 
 SERVICE = dict(language="en", beam_size=5, condition_on_previous_text=False, without_timestamps=True)
+# "kb" is the prompt as the service builds it (the KB's words, then the greeting); "kbfirst" the greeting first.
 SETTINGS: dict[str, Callable] = {
     "plain": decoder(beam_size=5),
     "service": lambda model, audio, prompts: hear(model, audio, prompts["kb"]),
-    "kb100-vad": decoder(prompt="kb", vad_filter=True, **SERVICE),
-    "kb100-novad": decoder(prompt="kb", **SERVICE),
-    "kb40-vad": decoder(prompt="kb40", vad_filter=True, **SERVICE),
+    "kbfirst-vad": decoder(prompt="kbfirst", vad_filter=True, **SERVICE),
+    "kbfirst-novad": decoder(prompt="kbfirst", **SERVICE),
+    "kbfirst40-vad": decoder(prompt="kbfirst40", vad_filter=True, **SERVICE),
     "greeting-vad": decoder(prompt="greeting", vad_filter=True, **SERVICE),
     "greeting-novad": decoder(prompt="greeting", **SERVICE),
     "hotwords-vad": decoder(hotwords="words", vad_filter=True, **SERVICE),
-    "kbtail-vad": decoder(prompt="kbtail", vad_filter=True, **SERVICE),
-    "kbtail-vad-norep3": decoder(prompt="kbtail", vad_filter=True, no_repeat_ngram_size=3, **SERVICE),
-    "kb100-vad-norep3": decoder(prompt="kb", vad_filter=True, no_repeat_ngram_size=3, **SERVICE),
+    "kbfirst-vad-t0": decoder(prompt="kbfirst", vad_filter=True, temperature=0.0, **SERVICE),
+    "kbfirst-vad-chunk10": decoder(prompt="kbfirst", vad_filter=True, chunk_length=10, **SERVICE),
+    "kb-vad": decoder(prompt="kb", vad_filter=True, **SERVICE),
+    "kbgreet-vad": decoder(prompt="kbgreet", vad_filter=True, **SERVICE),
+    "kb-vad-norep3": decoder(prompt="kb", vad_filter=True, no_repeat_ngram_size=3, **SERVICE),
+    "kb-vad-chunk10": decoder(prompt="kb", vad_filter=True, chunk_length=10, **SERVICE),
     "none-vad": decoder(vad_filter=True, **SERVICE),
-    "kb100-vad-t0": decoder(prompt="kb", vad_filter=True, temperature=0.0, **SERVICE),
-    "kb100-vad-chunk10": decoder(prompt="kb", vad_filter=True, chunk_length=10, **SERVICE),
-    "kb100-vad-chunk15": decoder(prompt="kb", vad_filter=True, chunk_length=15, **SERVICE),
-    "greeting-vad-chunk10": decoder(prompt="greeting", vad_filter=True, chunk_length=10, **SERVICE),
-    "kb40-vad-chunk10": decoder(prompt="kb40", vad_filter=True, chunk_length=10, **SERVICE),
 }
 
 
 def prompts(model) -> dict[str, str]:
-    """The demo knowledge base's prompt at 100 tokens (as the service builds it) and at 40, the greeting alone, and
-    the prompt's words without the greeting (for `hotwords`)."""
+    """The demo knowledge base's prompt as the service builds it, the same words with the greeting first (at 100 and
+    at 40 tokens), the greeting alone, and the words alone (for `hotwords`)."""
     entries = [json.loads(line) for line in DEMO.read_text().splitlines() if line.strip()]
     answers, questions = [e["answer"] for e in entries], [q for e in entries for q in e["questions"]]
 
     def count(texts):
         return [len(e.ids) for e in model.hf_tokenizer.encode_batch(texts, add_special_tokens=False)]
 
-    kb = build_prompt(BUSINESS, answers, questions, count)
     greeting = f"Hi, thanks for calling {BUSINESS}."
+    kb = build_prompt(BUSINESS, answers, questions, count)
+    listed = kb.split(f". {greeting}")[0]
+    listed40 = build_prompt(BUSINESS, answers, questions, count, tokens=40).split(f". {greeting}")[0]
     return {
         "kb": kb,
-        "kb40": build_prompt(BUSINESS, answers, questions, count, tokens=40),
+        "kbfirst": f"{greeting} {listed}.",
+        "kbfirst40": f"{greeting} {listed40}.",
+        "kbgreet": f"{listed}. {greeting}",
         "greeting": greeting,
-        "words": kb.removeprefix(greeting).strip(),
-        "kbtail": f"{kb.removeprefix(greeting).strip()} {greeting} How can I help?",
+        "words": f"{listed}.",
     }
 
 
@@ -216,9 +218,9 @@ def main() -> None:
         row["paired time ratio to plain, median"] = round(
             statistics.median(t / b for t, b in zip(took[name], took["plain"])), 3
         )
-        row["paired time ratio to kb100-vad, median"] = (
-            round(statistics.median(t / b for t, b in zip(took[name], took["kb100-vad"])), 3)
-            if "kb100-vad" in took
+        row["paired time ratio to kbfirst-vad, median"] = (
+            round(statistics.median(t / b for t, b in zip(took[name], took["kbfirst-vad"])), 3)
+            if "kbfirst-vad" in took
             else None
         )
         table[name] = row
