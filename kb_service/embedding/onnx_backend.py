@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb_service.embedding import DIMENSION, MODEL_NAME
+from kb_service.embedding import DIMENSION, MODEL_NAME, question_form
 
 MAX_TOKENS = 256  # the sentence-transformers config of this model truncates here too
 
@@ -105,7 +105,7 @@ class OnnxEmbedder:
     def embed(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        texts = list(texts)
+        texts = [question_form(t) for t in texts]
         # Sort by length so each batch pads little (sentence-transformers does the same).
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

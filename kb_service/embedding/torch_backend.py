@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from kb_service.embedding import DIMENSION, MODEL_NAME
+from kb_service.embedding import DIMENSION, MODEL_NAME, question_form
 
 
 class TorchEmbedder:
@@ -28,7 +28,7 @@ class TorchEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                list(texts),
+                [question_form(t) for t in texts],
                 batch_size=batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,

@@ -200,6 +200,12 @@ class IndexMirror:
             self._own_versions = {v for v in self._own_versions if v > version}
             return len(missing) + len(extra)
 
+    def in_step(self, version: int) -> bool:
+        """Whether the index holds every change up to knowledge `version`: synced (a knowledge base never synced
+        starts empty, at version 0), or this process's own writes since then already applied."""
+        with self._sync_lock:
+            return all(v in self._own_versions for v in range(max(self._synced_version, 0) + 1, version + 1))
+
     def sync_if_changed_elsewhere(self) -> int:
         """Catch up with writes by another replica or process (such as `frontdesk import`): one cheap version
         read when nothing changed; else only the entries `knowledge_changes` names since the version in hand."""

@@ -116,7 +116,7 @@ def _conflicts_said(conflicts: list[dict]) -> str:
 
 
 class NotEnoughData(Exception):
-    """Calibration needs at least two entries."""
+    """Calibration needs at least two entries, and an index that holds every committed change."""
 
 
 def calibrate(
@@ -127,6 +127,12 @@ def calibrate(
     `yield_to` is called before each chunk of the self-test: the service passes one that waits while asks are
     in hand, so that a calibration running beside calls does not slow their answers."""
     store = matcher.kb.store
+    # The version first: a write committed from here on is newer than the calibration, which is then redone. One
+    # committed a moment ago may not be in the index yet (its effect runs after the commit): calibrated without
+    # it, its conflicts would go unnamed under the new version, so this calibration waits for the next sweep.
+    version = store.knowledge_version()
+    if not matcher.kb.mirror.in_step(version):
+        raise NotEnoughData("the index is catching up with a write")
     rows = store.query("SELECT id, knowledge_id, embedding FROM phrasings")
     owner = {r["id"]: r["knowledge_id"] for r in rows}
     per_entry: dict[int, int] = {}
@@ -149,7 +155,7 @@ def calibrate(
         unknowns=len(outcomes) - len(known),
         learned=learned_count(store),
         calibrated_at=iso(now()),
-        knowledge_version=store.knowledge_version(),
+        knowledge_version=version,
         conflicts=[asdict(c) for c in found[: conflicts_module.MAX_NAMED]],
         confirm_threshold=_band(outcomes, floor),
     )
