@@ -217,7 +217,7 @@ export class Hearing {
 }
 
 // How the caller's turn ends (mic.js): "early" unless the page's address says `?turn=guess` or `?turn=silence`
-// (bench/voice_gap.py compares them).
+// (`make bench-voice --turns` compares them).
 function turnTaking() {
   const asked = new URLSearchParams(window.location.search).get("turn");
   return TURN_TAKING.includes(asked) ? asked : "early";
