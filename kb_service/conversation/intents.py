@@ -95,6 +95,9 @@ _ANSWER_GLUE = {
 ANSWER_WORDS = 7
 _CLOSING = re.compile(r"\b(?:bye|goodbye|bye bye|see ya|see you)\W*$")
 _QUESTION_OPENER = re.compile(r"^(?:how do|how can|can i|is it possible|do i|do you|what|when|where|is there)\b")
+# Asking how or what ("how do I book an appointment?", "what is your cancellation policy?"): a question for the
+# knowledge base, never a hand-off by its likeness to "I want to book an appointment" alone.
+_ASKS_HOW = re.compile(r"^(?:how do|how can|how would|do i|what|when|where|is there)\b")
 
 
 @dataclass(frozen=True)
@@ -150,20 +153,24 @@ class IntentReader:
                 # "thanks, bye" is a goodbye; "hi, yes" is still a greeting
                 return Reading(intent if intent not in (YES, NO, FILLER) else opener, 1.0, text)
             if len(rest_tokens) >= 2:  # "hi, do you take walk-ins?": the question is what to answer
-                intent, score = self._nearest(vector)
+                intent, score = self._nearest(vector, rest)
                 if score >= NEAR:  # "hi there, how are you?"
                     return Reading(intent, score, text, opener)
                 return Reading(None, score, _tail(text, len(rest_tokens)), opener)
-        intent, score = self._nearest(vector)
+        intent, score = self._nearest(vector, said)
         if score >= NEAR:
             return Reading(intent, score, text)
         if intent == GOODBYE and score >= NEAR - 0.1 and re.search(r"\b(?:bye|goodbye)\b", said):
             return Reading(GOODBYE, score, text)
         return Reading(None, score, text)
 
-    def _nearest(self, vector: np.ndarray) -> tuple[str, float]:
+    def _nearest(self, vector: np.ndarray, said: str) -> tuple[str, float]:
+        """The nearest conversational intent and its cosine; a hand-off only when `said` does not ask how or
+        what (the 0.0 then keeps it below NEAR)."""
         similarities = self.vectors @ np.asarray(vector, dtype=np.float32)
         best = int(similarities.argmax())
+        if self.intents[best] == HANDOFF and _ASKS_HOW.match(said):
+            return HANDOFF, 0.0
         return self.intents[best], float(similarities[best])
 
 
