@@ -8,7 +8,6 @@ parallel guesses are throttled like sequential ones. A success forgets the clien
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import math
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kb_service.desk.sessions import client_address
+
 log = logging.getLogger("frontdesk.security")
 
 FREE_FAILURES = 3
@@ -29,19 +30,6 @@ LOCKOUT_SECONDS = 15 * 60.0
 
 def socket_address(scope: Scope) -> str:
     return (scope.get("client") or ("unknown", 0))[0]
-
-
-def counted_as(ip: str) -> str:
-    """One IPv6 client usually holds a whole /64: its failures count together."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if address.version == 4:
-        return ip
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 async def _too_many(send: Send, retry_after: int) -> None:
@@ -93,7 +81,7 @@ class LoginThrottle:
         if not self._is_login(scope):
             await self.app(scope, receive, send)
             return
-        client = counted_as(self.client_ip(scope))
+        client = client_address(self.client_ip(scope)) or "unknown"  # an IPv6 client as its /64
         wait, attempt = self._attempt(client)
         if wait > 0:
             await _too_many(send, max(1, math.ceil(wait)))
