@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from kb_service.api.app import create_app
+from kb_service.cli import server_options
 from kb_service.token_buckets import TokenBuckets
 from tests.support import LiveServer, make_settings
 
@@ -107,3 +108,16 @@ def test_metrics_needs_the_token_and_reports_state(make_client):
     assert "frontdesk_outbox_dead 0.0" in text
     assert "frontdesk_outbox_backlog" in text
     assert "5550104567" not in text
+
+
+def test_the_ask_rate_limit_counts_an_ipv6_client_as_its_slash_64(embedder, data_dir):
+    """Behind a trusted proxy, asks from three addresses of one /64 share one client's budget."""
+    settings = make_settings(data_dir, KB_TRUSTED_PROXIES="127.0.0.1", KB_ASK_RATE_LIMIT_PER_MINUTE=2)
+    with LiveServer(create_app(settings, embedder), **server_options(settings)) as server:
+
+        def ask_from(address: str) -> int:
+            forwarded = {"X-Forwarded-For": address}
+            return httpx.post(f"{server.url}/api/ask", json={"question": "hello"}, headers=forwarded).status_code
+
+        assert [ask_from(a) for a in ("2001:db8::1", "2001:db8::2", "2001:db8::ffff:3")] == [200, 200, 429]
+        assert ask_from("2001:db8:0:1::1") == 200  # the next /64 is another client

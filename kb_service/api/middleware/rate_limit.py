@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kb_service.api.middleware.responses import send_json
+from kb_service.desk.sessions import client_address
 from kb_service.token_buckets import TokenBuckets
 
 
@@ -42,7 +43,8 @@ class RateLimit:
             for rule, buckets in self.rules:
                 if not rule.matches(scope.get("method", ""), scope.get("path", "")):
                     continue
-                wait = buckets.take((scope.get("client") or ("unknown", 0))[0])
+                # One client is one address, an IPv6 one its /64: rotating the low bits buys no more requests.
+                wait = buckets.take(client_address((scope.get("client") or ("unknown", 0))[0]) or "unknown")
                 if wait > 0:
                     if self.on_limited:
                         self.on_limited(rule)
