@@ -91,7 +91,7 @@ def test_save_and_load_keep_ids_and_results(index, tmp_path):
     index.add(np.array([9]), unit(1, 8))
     path = tmp_path / "index.faiss"
     index.save(path, knowledge_version=42)
-    assert json.loads(path.with_suffix(".json").read_text()) == {"knowledge_version": 42, "size": 398}
+    assert json.loads(path.with_suffix(".json").read_text()) == {"knowledge_version": 42, "size": 398, "adapter": None}
     loaded = VectorIndex.load(path, DIM, index.kind, index.exact_max)
     assert loaded.approximate == index.approximate
     # Removed ids may come back from the file: the database sync drops them. Replaced ids never duplicate.

@@ -96,7 +96,7 @@ def test_the_live_path_scores_and_answers_exactly_like_evaluation(kb):
     assert any(d.answer for d in live) and any(d.guard for d in evaluated)  # both outcomes really occur
     for row, ranked in enumerate(matcher.rank(vectors)):
         for candidate in ranked:  # the one-product centroid scores equal the per-entry ones
-            centroid, count = centroid_similarity(kb, vectors[row], candidate.knowledge_id)
+            centroid, count = centroid_similarity(kb, kb.mirror.space, vectors[row], candidate.knowledge_id)
             assert candidate.blend == pytest.approx(0.5 * candidate.cosine + 0.5 * centroid, abs=1e-6)
             assert candidate.phrasings == count
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -50,7 +51,7 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
 
     kb = KnowledgeBase(store, _NoModel(), settings.index_path)
     try:
-        kb.mirror.index = VectorIndex.load(settings.index_path, 384)
+        kb.mirror.space = replace(kb.mirror.space, index=VectorIndex.load(settings.index_path, 384))
         index_note = ""
     except Exception:
         index_note = " (no readable index file: it is rebuilt at the next start)"
@@ -85,6 +86,8 @@ def stats(as_json: bool, quality: bool, plot: Path | None) -> None:
     click.echo(f"match threshold: {result.match_threshold}")
     if calibrated:
         click.echo(f"calibration ({calibrated.calibrated_at[:16]}): {calibrated.describe()}")
+    if result.tune:
+        click.echo(f"tune ({result.tune['tuned_at'][:16]}): {result.tune['note']}")
 
 
 def _quality_stats(as_json: bool, plot: Path | None) -> None:

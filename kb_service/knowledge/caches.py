@@ -5,6 +5,7 @@ Both are derived from the database and dropped or recomputed when an entry chang
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from kb_service.embedding import from_blob
 from kb_service.storage.store import Store
 
 MAX_CACHED_TEXTS = 10_000  # entries whose texts are kept (all of them in a small business)
+PROJECTED_AT_ONCE = 10_000  # stored vectors put through an adapter at a time when all centroids are recounted
 
 
 class Centroid:
@@ -37,10 +39,12 @@ class Centroid:
 
 
 class Centroids:
-    """knowledge id -> Centroid of its phrasing vectors, kept current by every change."""
+    """knowledge id -> Centroid of its phrasing vectors, kept current by every change. With `project` (the
+    adapter's, `knowledge/adapter.py`), of the projected vectors."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, project: Callable[[np.ndarray], np.ndarray] | None = None):
         self.store = store
+        self.project = project
         self._by_entry: dict[int, Centroid] = {}
 
     def get(self, knowledge_id: int) -> Centroid | None:
@@ -51,21 +55,31 @@ class Centroids:
         for kid in knowledge_ids:
             rows = self.store.query("SELECT embedding FROM phrasings WHERE knowledge_id = ?", (kid,))
             if rows:
-                self._by_entry[kid] = Centroid(np.sum([from_blob(r["embedding"]) for r in rows], axis=0), len(rows))
+                vectors = np.stack([from_blob(r["embedding"]) for r in rows])
+                if self.project is not None:
+                    vectors = self.project(vectors)
+                self._by_entry[kid] = Centroid(vectors.sum(axis=0), len(rows))
             else:
                 self._by_entry.pop(kid, None)
 
     def recount_all(self) -> None:
         totals: dict[int, tuple[np.ndarray, int]] = {}
-        for kid, blob in self.store.query("SELECT knowledge_id, embedding FROM phrasings"):
+        rows = self.store.query("SELECT knowledge_id, embedding FROM phrasings")
+        for start in range(0, len(rows), PROJECTED_AT_ONCE):
+            self._add_up(rows[start : start + PROJECTED_AT_ONCE], totals)
+        self._by_entry = {kid: Centroid(total, count) for kid, (total, count) in totals.items()}
+
+    def _add_up(self, rows: list, totals: dict[int, tuple[np.ndarray, int]]) -> None:
+        vectors = [from_blob(blob) for _, blob in rows]
+        if self.project is not None and vectors:
+            vectors = list(self.project(np.stack(vectors)))
+        for (kid, _), vector in zip(rows, vectors, strict=True):
             total, count = totals.get(kid, (None, 0))
-            vector = from_blob(blob)
             if total is None:
                 total = vector.copy()
             else:
                 total += vector  # in place: no new array per phrasing
             totals[kid] = (total, count + 1)
-        self._by_entry = {kid: Centroid(total, count) for kid, (total, count) in totals.items()}
 
 
 class EntryTexts:

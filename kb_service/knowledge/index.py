@@ -19,6 +19,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import faiss
 import numpy as np
@@ -31,6 +32,22 @@ HNSW_EF_CONSTRUCTION = 200  # recall and speed of these settings: docs/performan
 HNSW_EF_SEARCH = 512
 COMPACT_FRACTION = 0.25
 BULK_ADD = 1000  # from this many vectors an add uses every core (graph construction parallelises well)
+
+
+class Hit(NamedTuple):
+    """A phrasing near a query: its cosine similarity, its id and its entry's."""
+
+    cosine: float
+    phrasing_id: int
+    knowledge_id: int
+
+
+class Neighbour(NamedTuple):
+    """An entry near a question, by the cosine of its nearest phrasing: for the knowledge search and the import's
+    near-duplicate warnings (answering weighs entries otherwise: `matching/matcher.py`)."""
+
+    knowledge_id: int
+    cosine: float
 
 
 def _threads_for(n: int) -> int:
@@ -222,8 +239,9 @@ class VectorIndex:
                 return set(self._slot)
             return set(faiss.vector_to_array(self._index.id_map).tolist())
 
-    def save(self, path: Path, knowledge_version: int) -> None:
-        """Write atomically: a crash leaves either the old file or the new one, never half of one."""
+    def save(self, path: Path, knowledge_version: int, adapter: str | None = None) -> None:
+        """Write atomically: a crash leaves either the old file or the new one, never half of one. `adapter`: the
+        key of the adapter its vectors went through (`knowledge/adapter.py`), noted beside it."""
         path = Path(path)
         tmp = path.with_suffix(".tmp")
         meta = path.with_suffix(".json")
@@ -240,7 +258,7 @@ class VectorIndex:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        meta_tmp.write_text(json.dumps({"knowledge_version": knowledge_version, "size": size}))
+        meta_tmp.write_text(json.dumps({"knowledge_version": knowledge_version, "size": size, "adapter": adapter}))
         os.replace(meta_tmp, meta)
 
     @classmethod

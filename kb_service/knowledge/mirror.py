@@ -11,32 +11,18 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from kb_service.embedding import Embedder, from_blob, to_blob
+from kb_service.knowledge import adapter as adapters
+from kb_service.knowledge.adapter import Space
 from kb_service.knowledge.caches import Centroid, Centroids, EntryTexts
-from kb_service.knowledge.index import VectorIndex
+from kb_service.knowledge.index import Hit, Neighbour, VectorIndex
 from kb_service.storage.store import Store, Tx
 
 log = logging.getLogger("frontdesk.knowledge")
-
-
-class Hit(NamedTuple):
-    """A phrasing near a query: its cosine similarity, its id and its entry's."""
-
-    cosine: float
-    phrasing_id: int
-    knowledge_id: int
-
-
-class Neighbour(NamedTuple):
-    """An entry near a question, by the cosine of its nearest phrasing: for the knowledge search and the import's
-    near-duplicate warnings (answering weighs entries otherwise: `matching/matcher.py`)."""
-
-    knowledge_id: int
-    cosine: float
 
 
 class IndexMirror:
@@ -53,9 +39,9 @@ class IndexMirror:
         self.index_path = index_path
         self.index_kind = index_kind
         self.index_exact_max = index_exact_max
-        self.index = self._new_index()
+        # The index and the centroids (the matcher's, so an ask never re-reads the table), through the adapter.
+        self.space = self._new_space(None)
         self._owner: dict[int, int] = {}  # phrasing id -> knowledge id
-        self.centroids = Centroids(store)  # the matcher's, so an ask never re-reads the table
         self.texts = EntryTexts(store)  # the contradiction guard's
         self._sync_lock = threading.Lock()
         self._synced_version = -1
@@ -66,11 +52,25 @@ class IndexMirror:
     def _new_index(self) -> VectorIndex:
         return VectorIndex(self.embedder.dimension, self.index_kind, self.index_exact_max)
 
+    def _new_space(self, adapter: adapters.Adapter | None, index: VectorIndex | None = None) -> Space:
+        index = index if index is not None else self._new_index()
+        return Space(adapter, index, Centroids(self.store, adapter.project if adapter else None))
+
+    @property
+    def index(self) -> VectorIndex:
+        return self.space.index
+
+    @property
+    def centroids(self) -> Centroids:
+        return self.space.centroids
+
     # ---- reads, for the matcher and the knowledge search
 
-    def nearest(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        """Per query, up to `k` nearest phrasings, best first, each with the entry it belongs to."""
-        scores, ids = self.index.search(vectors, k)
+    def nearest(self, vectors: np.ndarray, k: int, space: Space | None = None) -> list[list[Hit]]:
+        """Per query (as the model embedded it), up to `k` nearest phrasings, best first, each with the entry it
+        belongs to. `space`: the one the caller took (`self.space` by default)."""
+        space = space or self.space
+        scores, ids = space.index.search(space.project(vectors), k)
         owner = self._owner.get
         result = []
         for row_scores, row_ids in zip(scores.tolist(), ids.tolist()):
@@ -95,7 +95,7 @@ class IndexMirror:
         return result
 
     def centroid(self, knowledge_id: int) -> Centroid | None:
-        return self.centroids.get(knowledge_id)
+        return self.space.centroids.get(knowledge_id)
 
     def entry_texts(self, knowledge_id: int) -> tuple[list[str], str] | None:
         """(phrasings, answer) of the entry, or None if it does not exist."""
@@ -133,7 +133,7 @@ class IndexMirror:
             if added and vectors is not None:
                 for pid in added:
                     self._owner[pid] = knowledge_id
-                self.index.add(np.array(added), vectors)
+                self.index.add(np.array(added), self.space.project(vectors))
             self.centroids.recount(touched)
             self.texts.forget(touched)
             self._own_versions.add(version)
@@ -143,18 +143,22 @@ class IndexMirror:
     def load(self) -> str:
         """Load the saved index, then make it equal to the DB. Returns what happened, for the log."""
         how = "loaded"
-        if self.index_path is not None and self.index_path.exists():
+        reembedded = self.reembed_other_models()  # before the file is read: it drops an adapter of the old model
+        adapter = adapters.load(self.store, self.embedder.model_name)
+        if self.index_path is not None and self.index_path.exists() and not reembedded:
             try:
-                self.index = VectorIndex.load(
+                index = VectorIndex.load(
                     self.index_path, self.embedder.dimension, self.index_kind, self.index_exact_max
                 )
             except Exception as exc:  # a torn or foreign file: the DB has everything to rebuild it
                 log.warning("index file %s unreadable (%s); rebuilding from the database", self.index_path, exc)
-                self.index = self._new_index()
-                how = "rebuilt (corrupt file)"
+                index, how = self._new_index(), "rebuilt (corrupt file)"
+            if how == "loaded" and adapters.saved_with(self.index_path) != (adapter and adapter.key):
+                index, how = self._new_index(), "rebuilt (another adapter)"
+            self.space = self._new_space(adapter, index)
         else:
-            how = "built (no file)"
-        self.reembed_other_models()
+            self.space = self._new_space(adapter)
+            how = "built (re-embedded)" if reembedded else "built (no file)"
         changed = self.sync()
         if how == "loaded" and changed:
             how = f"loaded and caught up ({changed} phrasings)"
@@ -165,36 +169,45 @@ class IndexMirror:
         rows = self.store.query("SELECT id, question FROM phrasings WHERE model != ?", (self.embedder.model_name,))
         if not rows:
             return 0
-        self._reembed(rows, show_progress)
+        self._reembed(rows, show_progress, other_model=True)
         self.index.remove([r["id"] for r in rows])
         return len(rows)
 
-    def _reembed(self, rows: list[Any], show_progress: bool) -> None:
+    def _reembed(self, rows: list[Any], show_progress: bool, other_model: bool = False) -> None:
+        """New vectors for these phrasings. From `other_model`'s: an adapter fitted to those no longer applies."""
         vectors = self.embedder.embed([r["question"] for r in rows], show_progress=show_progress)
         with self.store.write() as tx:
             tx.executemany(
                 "UPDATE phrasings SET embedding = ?, model = ? WHERE id = ?",
                 [(to_blob(v), self.embedder.model_name, r["id"]) for r, v in zip(rows, vectors)],
             )
+            if other_model:
+                adapters.save(tx, None)
             self.store.bump_knowledge_version(tx)
 
     def sync(self) -> int:
         """Add what the DB has and the index lacks, drop what the DB no longer has. Returns the change count."""
         with self._sync_lock:
             version = self.store.knowledge_version()
+            space = self.space
+            adapter = adapters.load(self.store, self.embedder.model_name)
+            if (adapter and adapter.key) != space.key:  # a new adapter: a new space, filled before it is used
+                space = self._new_space(adapter)
             rows = self.store.query("SELECT id, knowledge_id FROM phrasings")
             self._owner = {r["id"]: r["knowledge_id"] for r in rows}
             in_db = set(self._owner)
-            in_index = self.index.ids()
+            in_index = space.index.ids()
             missing = sorted(in_db - in_index)
             extra = in_index - in_db
-            self.index.remove(extra)
+            space.index.remove(extra)
             for start in range(0, len(missing), 10_000):
                 chunk = missing[start : start + 10_000]
                 marks = ",".join("?" * len(chunk))
                 got = self.store.query(f"SELECT id, embedding FROM phrasings WHERE id IN ({marks})", chunk)
-                self.index.add(np.array([r["id"] for r in got]), np.stack([from_blob(r["embedding"]) for r in got]))
-            self.centroids.recount_all()
+                vectors = np.stack([from_blob(r["embedding"]) for r in got])
+                space.index.add(np.array([r["id"] for r in got]), space.project(vectors))
+            space.centroids.recount_all()
+            self.space = space
             self.texts.forget()
             self._synced_version = version
             self._own_versions = {v for v in self._own_versions if v > version}
@@ -219,14 +232,20 @@ class IndexMirror:
                 self._own_versions -= newer
                 self._synced_version = version
                 return 0
-            if self._synced_version >= 0 and (changed := self._catch_up(version)) is not None:
+            moved = self._adapter_moved()
+            if not moved and self._synced_version >= 0 and (changed := self._catch_up(version)) is not None:
                 return changed
+        if moved:
+            return self.sync()  # another adapter: every vector moves
         self.texts.forget()  # another process changed something (an answer, say)
         phrasings = self.store.scalar("SELECT COUNT(*) FROM phrasings")
         if len(self.index) == phrasings and self.index.ids() == set(self._owner):
             self._synced_version = version
             return 0
         return self.sync()
+
+    def _adapter_moved(self) -> bool:
+        return adapters.stored_key(self.store, self.embedder.model_name) != self.space.key
 
     def _catch_up(self, version: int) -> int | None:
         """Apply the logged changes after `_synced_version` (under the sync lock); None if the log cannot say
@@ -265,20 +284,21 @@ class IndexMirror:
         if added:
             for pid in added:
                 self._owner[pid] = in_db[pid]["knowledge_id"]
-            self.index.add(np.array(added), np.stack([from_blob(in_db[pid]["embedding"]) for pid in added]))
+            vectors = np.stack([from_blob(in_db[pid]["embedding"]) for pid in added])
+            self.index.add(np.array(added), self.space.project(vectors))
         self.centroids.recount(knowledge_ids)
         self.texts.forget(knowledge_ids)
         return len(removed) + len(added)
 
     def save(self) -> None:
         if self.index_path is not None:
-            self.index.save(self.index_path, self.store.knowledge_version())
+            self.index.save(self.index_path, self.store.knowledge_version(), adapter=self.space.key)
 
     def rebuild(self, show_progress: bool = False) -> int:
         """Re-embed every phrasing with the current model and write a fresh index."""
         rows = self.store.query("SELECT id, question FROM phrasings ORDER BY id")
         self._reembed(rows, show_progress)
-        self.index = self._new_index()
+        self.space = self._new_space(None)
         self.sync()
         self.save()
         return len(rows)

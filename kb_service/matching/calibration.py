@@ -157,7 +157,7 @@ def calibrate(
         calibrated_at=iso(now()),
         knowledge_version=version,
         conflicts=[asdict(c) for c in found[: conflicts_module.MAX_NAMED]],
-        confirm_threshold=_band(outcomes, floor),
+        confirm_threshold=band(outcomes, floor),
     )
     unmeasured: dict[str, Any] = dict(threshold=floor, estimated_precision=None, estimated_coverage=None)
     if len(known) < MIN_KNOWN:
@@ -175,18 +175,10 @@ def calibrate(
             f" phrasing of their entry; kept the configured threshold {floor}"
         )
         return Calibration(**unmeasured, estimated_false_answer_rate=None, status=TOO_DUPLICATED, note=note, **base)
-    floor = min(floor, MAX_THRESHOLD)
-    threshold, status = floor, BELOW_TARGET
-    for candidate in [t for t in threshold_grid(high=MAX_THRESHOLD) if t >= floor]:
-        threshold = candidate
-        at = point(outcomes, candidate)
-        upper = wilson(round(at.precision * at.answered), at.answered)[1]
-        if upper is None or upper >= target_precision:
-            status = CALIBRATED
-            break
+    threshold, status = lowest_threshold(outcomes, target_precision, floor)
     at, on_known = point(outcomes, threshold), point(known, threshold)
     lower = wilson(round(at.precision * at.answered), at.answered)[0]
-    base["confirm_threshold"] = _band(outcomes, threshold)
+    base["confirm_threshold"] = band(outcomes, threshold)
     return Calibration(
         threshold=threshold,
         estimated_precision=None if lower is None else round(lower, 4),
@@ -198,7 +190,21 @@ def calibrate(
     )
 
 
-def _band(outcomes: list[Outcome], threshold: float) -> float:
+def lowest_threshold(outcomes: list[Outcome], target_precision: float, floor: float) -> tuple[float, str]:
+    """The lowest threshold from `floor` up whose precision on `outcomes` is not shown (the whole 95% interval)
+    to be under the target, and CALIBRATED; MAX_THRESHOLD and BELOW_TARGET if there is none."""
+    threshold, status = min(floor, MAX_THRESHOLD), BELOW_TARGET
+    for candidate in [t for t in threshold_grid(high=MAX_THRESHOLD) if t >= threshold]:
+        threshold = candidate
+        at = point(outcomes, candidate)
+        upper = wilson(round(at.precision * at.answered), at.answered)[1]
+        if upper is None or upper >= target_precision:
+            return threshold, CALIBRATED
+    return threshold, status
+
+
+def band(outcomes: list[Outcome], threshold: float) -> float:
+    """Where checks start: a quarter of these questions between it and `threshold`."""
     confidences = [o.confidence for o in outcomes if o.got is not None]
     return band_start(confidences, min(threshold, MAX_THRESHOLD), SELF_TEST_CONFIRM_SHARE)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from kb_service.embedding import Embedder
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.knowledge.mirror import Neighbour
+from kb_service.knowledge.index import Neighbour
 from kb_service.matching import guard, precision
 from kb_service.matching.matcher import MAX_THRESHOLD, MIN_WORDS_TO_ANSWER, NEIGHBOURS, Candidate, Decision, Matcher
 from kb_service.storage.sqlite import SqliteStore
@@ -122,27 +122,38 @@ def ask_all(
         store = SqliteStore(Path(tmp) / "eval.db")
         kb = KnowledgeBase(store, embedder)
         ids = kb.import_entries(data.knowledge)
-        answer_of = {kid: answer for kid, (answer, _) in zip(ids, data.knowledge)}
-        questions = [q for q, _ in data.queries]
-        vectors = embedder.embed(questions)
-        matcher = Matcher(kb, threshold=1.0)
-        outcomes: list[Outcome] = []
-        for start in range(0, len(questions), CHUNK):
-            chunk = slice(start, start + CHUNK)
-            if naive:
-                decisions = [_naive(ranked) for ranked in kb.mirror.nearest_entries(vectors[chunk], NEIGHBOURS)]
-            else:
-                decisions = matcher.match(vectors[chunk], questions[chunk])
-            for (question, expected), decision in zip(data.queries[chunk], decisions):
-                got = answer_of[decision.best.knowledge_id] if decision.best else None
-                confidence = decision.confidence if not naive else decision.score
-                short = guard.word_count(question) < MIN_WORDS_TO_ANSWER
-                outcomes.append(
-                    Outcome(expected, got, confidence, decision.guard is not None, short, decision.near_copy)
-                )
-            if progress:
-                progress(len(decisions))
-        store.close()
+        try:
+            return ask_kb(kb, dict(zip(ids, (answer for answer, _ in data.knowledge))), data.queries, naive, progress)
+        finally:
+            store.close()
+
+
+def ask_kb(
+    kb: KnowledgeBase,
+    answer_of: dict[int, str],
+    queries: list[tuple[str, str | None]],
+    naive: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[Outcome]:
+    """Ask every (question, expected answer) of `queries` of this knowledge base, whose entries' answers are
+    `answer_of` (knowledge id -> answer)."""
+    questions = [q for q, _ in queries]
+    vectors = kb.embedder.embed(questions)
+    matcher = Matcher(kb, threshold=1.0)
+    outcomes: list[Outcome] = []
+    for start in range(0, len(questions), CHUNK):
+        chunk = slice(start, start + CHUNK)
+        if naive:
+            decisions = [_naive(ranked) for ranked in kb.mirror.nearest_entries(vectors[chunk], NEIGHBOURS)]
+        else:
+            decisions = matcher.match(vectors[chunk], questions[chunk])
+        for (question, expected), decision in zip(queries[chunk], decisions):
+            got = answer_of[decision.best.knowledge_id] if decision.best else None
+            confidence = decision.confidence if not naive else decision.score
+            short = guard.word_count(question) < MIN_WORDS_TO_ANSWER
+            outcomes.append(Outcome(expected, got, confidence, decision.guard is not None, short, decision.near_copy))
+        if progress:
+            progress(len(decisions))
     return outcomes
 
 

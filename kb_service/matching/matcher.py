@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from kb_service.knowledge.adapter import Space
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import guard
 
@@ -89,17 +90,18 @@ class LeaveOut:
 
 
 def centroid_similarity(
-    kb: KnowledgeBase, query: np.ndarray, knowledge_id: int, without: int | None = None
+    kb: KnowledgeBase, space: Space, query: np.ndarray, knowledge_id: int, without: int | None = None
 ) -> tuple[float, int]:
-    """Cosine between `query` and the entry's centroid, and the phrasing count, optionally leaving one out."""
-    centroid = kb.mirror.centroid(knowledge_id)
+    """Cosine between `query` (projected into `space`) and the entry's centroid, and the phrasing count,
+    optionally leaving one out."""
+    centroid = space.centroids.get(knowledge_id)
     if centroid is None:
         return 0.0, 0
     total, count = centroid.total(), centroid.count
     if without is not None and kb.mirror.owner_of(without) == knowledge_id:
         left_out = kb.phrasing_vector(without)
         if left_out is not None:
-            total, count = total - left_out, count - 1
+            total, count = total - space.project(left_out[None, :])[0], count - 1
     norm = float(np.linalg.norm(total))
     return (float(query @ total) / norm if norm > 1e-6 else 0.0), count
 
@@ -115,7 +117,9 @@ class Matcher:
 
     def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
         """Per query, the nearest entries best first."""
-        found_per_query = self.kb.mirror.nearest(vectors, NEIGHBOURS + (1 if leave_out else 0))
+        space = self.kb.mirror.space  # one adapter for the whole ask, even if a new one comes in meanwhile
+        found_per_query = self.kb.mirror.nearest(vectors, NEIGHBOURS + (1 if leave_out else 0), space)
+        projected = space.project(vectors)
         result = []
         for row, found in enumerate(found_per_query):
             skip = leave_out[row] if leave_out else _KEEP_ALL
@@ -125,19 +129,19 @@ class Matcher:
                     continue
                 if owner not in nearest or cosine > nearest[owner][0]:
                     nearest[owner] = (cosine, pid)
-            ranked = self._score_entries(vectors[row], nearest, skip.phrasing_id)
+            ranked = self._score_entries(space, projected[row], nearest, skip.phrasing_id)
             ranked.sort(key=lambda c: -c.blend)
             result.append(ranked)
         return result
 
     def _score_entries(
-        self, query: np.ndarray, nearest: dict[int, tuple[float, int]], without: int | None
+        self, space: Space, query: np.ndarray, nearest: dict[int, tuple[float, int]], without: int | None
     ) -> list[Candidate]:
         """Entry scores for every entry among the neighbours, their centroids compared in one product."""
         if without is not None:  # self-calibration leaves a phrasing out: the per-entry path handles that
-            centroids = [centroid_similarity(self.kb, query, kid, without) for kid in nearest]
+            centroids = [centroid_similarity(self.kb, space, query, kid, without) for kid in nearest]
         else:
-            entries = [self.kb.mirror.centroid(kid) for kid in nearest]
+            entries = [space.centroids.get(kid) for kid in nearest]
             units = [c.direction for c in entries if c is not None]
             cosines = iter((np.array(units) @ query).tolist() if units else ())
             centroids = [(next(cosines), c.count) if c is not None else (0.0, 0) for c in entries]
