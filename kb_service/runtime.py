@@ -28,7 +28,7 @@ from kb_service.embedding import Embedder
 from kb_service.embedding.factory import make_embedder
 from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.knowledge.index import limit_thread_pools
-from kb_service.matching import calibration, live
+from kb_service.matching import calibration, live, tuning
 from kb_service.matching.matcher import Matcher
 from kb_service.speech import Recognizer
 from kb_service.speech.vocabulary import Vocabulary
@@ -44,7 +44,7 @@ BIG_INDEX_SAVE_SECONDS = 300.0
 LIVEKIT_TOKENS_PER_SESSION_PER_MINUTE = 4
 TRANSCRIPTIONS_PER_SESSION_PER_MINUTE = 30  # a sentence every 2 s on average, for a whole minute
 CALLERS_FIRST_SECONDS = 0.5  # the longest background work waits for asks in hand before its next step
-CALIBRATION_SHARE = 0.1  # of a core at most: a burst of learned answers makes one calibration
+CALIBRATION_SHARE = 0.1  # of a core at most, for calibrating and for tuning: a burst of learned answers makes one
 
 
 class Worker:
@@ -192,6 +192,7 @@ class Runtime:
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
         self._next_calibration = float("-inf")
+        self._next_tune = float("-inf")
         self.stopping = False
 
     def live_quality(self) -> LiveQualityPublic:
@@ -211,6 +212,17 @@ class Runtime:
             ):
                 took = time.thread_time() - started  # its own CPU time, not the time it gave to asks
                 self._next_calibration = time.monotonic() + took / CALIBRATION_SHARE
+        if time.monotonic() >= self._next_tune:
+            settings, started = self.settings, time.thread_time()
+            if tuning.maybe_tune(
+                self.kb,
+                settings.tune_every,
+                settings.target_precision,
+                settings.match_threshold,
+                self._let_callers_first,
+                then=self._tuned,
+            ):
+                self._next_tune = time.monotonic() + (time.thread_time() - started) / CALIBRATION_SHARE
         self.verdicts.refresh_thresholds()  # a new calibration, or new traffic
         self.desk.expire_overdue()  # their follow-ups wake the outbox as they commit
         self.confirmations.expire_overdue()
@@ -232,6 +244,11 @@ class Runtime:
             texts.forget_old(self.store)
             retention.forget_old(self.store, self.settings.retention_days)
             self._keys_swept_at = time.monotonic()
+
+    def _tuned(self) -> None:
+        """A tune was stored: answer through its adapter (or without one) and at its thresholds at once."""
+        self.kb.sync_if_changed_elsewhere()
+        self.verdicts.refresh_thresholds()
 
     def _let_callers_first(self) -> None:
         """Background work's pause: wait while asks are in hand (at most CALLERS_FIRST_SECONDS, so that it

@@ -25,6 +25,9 @@ class StatsPublic(BaseModel):
     mode: Literal["ok", "degraded"] = "ok"
     # The stored self-calibration (`frontdesk calibrate --apply`), if any: threshold, target and estimates.
     calibration: dict | None = None
+    # The last tune (`frontdesk tune`): status ("tuned", "kept_shipped", "too_small", "too_large"), note, the
+    # held-out coverage of the shipped and the tuned scorer, and the adapter's thresholds.
+    tune: dict | None = None
 
 
 class DashboardPublic(BaseModel):

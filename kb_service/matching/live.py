@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from kb_service.knowledge import adapter
 from kb_service.matching import calibration
 from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
 from kb_service.matching.precision import CONFIRM_WINDOW, PER_CLIENT, confirm_threshold, wilson
@@ -121,11 +122,14 @@ def recent_confidences(store: Store) -> list[float]:
 
 def thresholds(store: Store, configured: float, target: float) -> tuple[float, float]:
     """(answering, confirmation) thresholds in force: the calibrated one, never below the configured one
-    (`matching/calibration.py`), moved by live verdicts; the confirmation band below it set by recent traffic."""
+    (`matching/calibration.py`) nor an adapter's (`matching/tuning.py`), moved by live verdicts; the confirmation
+    band below it set by the adapter's or the calibration's self-test, narrowed by recent traffic."""
     calibrated = calibration.load(store)
     base = min(max(calibrated.threshold, configured) if calibrated else configured, MAX_THRESHOLD)
-    answer = live_threshold(Labels(store), base, target)
     start = calibrated.confirm_threshold if calibrated else None
+    if (tuned := adapter.thresholds(store)) is not None:  # the tune's cross-fitted self-test: never below it
+        base, start = max(base, min(tuned.threshold, MAX_THRESHOLD)), tuned.confirm_threshold
+    answer = live_threshold(Labels(store), base, target)
     return answer, confirm_threshold(recent_confidences(store), answer, start)
 
 

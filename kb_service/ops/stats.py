@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from kb_service.knowledge.entries import KnowledgeBase
-from kb_service.matching import calibration
+from kb_service.matching import calibration, tuning
 from kb_service.storage.store import Store, iso, now
 from models import DashboardPublic, StatsPublic
 
@@ -32,7 +32,7 @@ def collect(kb: KnowledgeBase, match_threshold: float) -> StatsPublic:
     store = kb.store
     asks_total = store.scalar(f"SELECT COUNT(*) FROM ask_log WHERE {QUESTIONS}")
     asks_answered = store.scalar("SELECT COUNT(*) FROM ask_log WHERE outcome = 'answered'")
-    stored = calibration.load(store)
+    stored, tuned = calibration.load(store), tuning.load(store)
     return StatsPublic(
         help_requests=help_request_counts(store),
         asks_total=asks_total,
@@ -48,6 +48,7 @@ def collect(kb: KnowledgeBase, match_threshold: float) -> StatsPublic:
         pending_phrasings=store.scalar("SELECT COUNT(*) FROM pending_phrasings WHERE status = 'pending'"),
         match_threshold=match_threshold,
         calibration=asdict(stored) if stored else None,
+        tune=asdict(tuned) if tuned else None,
     )
 
 

@@ -1,0 +1,106 @@
+"""Tuning the scorer to a knowledge base (`frontdesk tune`, and the service by itself after an import): kept only
+when it answers the knowledge base's held-out phrasings better, answered through by the running service, its
+replicas and after a restart, and dropped again when a later tune says it no longer helps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb_service.cli import main
+from kb_service.matching import evaluation
+from tests.support import BOTH_BACKENDS, CLINC150, TOKEN, wait_for
+
+DATA = evaluation.load_clinc150(CLINC150, 10, "val")
+# Per intent its first four validation questions, and the first forty out-of-scope ones (never to be answered).
+KNOWN = [(q, e) for answer, _ in DATA.knowledge for q, e in [x for x in DATA.queries if x[1] == answer][:4]]
+UNKNOWN = [(q, e) for q, e in DATA.queries if e is None][:40]
+SETTINGS = {"KB_DEMO": False, "KB_ASK_RATE_LIMIT_PER_MINUTE": 0}
+
+
+def _import(client) -> dict[int, str]:
+    text = "\n".join(json.dumps({"answer": a, "questions": qs}) for a, qs in DATA.knowledge)
+    ids = client.post("/api/knowledge/import", json={"format": "jsonl", "text": text}).json()["knowledge_ids"]
+    return {kid: answer for kid, (answer, _) in zip(ids, DATA.knowledge, strict=True)}
+
+
+def _asked(client, answer_of: dict[int, str], questions) -> list[tuple[str | None, str | None, float]]:
+    """(expected answer, what was answered outright, confidence) per question, through /api/ask."""
+    rows = []
+    for question, expected in questions:
+        body = client.post("/api/ask", json={"question": question}).json()
+        got = answer_of.get(body["knowledge_id"]) if body["outcome"] == "answered" else None
+        rows.append((expected, got, body["confidence"]))
+    return rows
+
+
+def _tune(data_dir: Path, database_url: str | None) -> dict:
+    env = {"KB_DATA_DIR": str(data_dir), "KB_SUPERVISOR_TOKEN": TOKEN, "KB_DATABASE_URL": database_url or ""}
+    result = CliRunner().invoke(main, ["tune", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@BOTH_BACKENDS
+def test_frontdesk_tune_keeps_an_adapter_that_helps_and_the_service_answers_through_it(
+    make_client, data_dir, database_url
+):
+    client = make_client(**SETTINGS)
+    answer_of = _import(client)
+    wait_for(lambda: client.get("/api/stats").json()["calibration"], timeout=60, what="the import's calibration")
+    before = _asked(client, answer_of, KNOWN + UNKNOWN)
+
+    report = _tune(data_dir, database_url)
+    assert report["status"] == "tuned", report["note"]
+    assert report["coverage_tuned"] > report["coverage_shipped"] and report["threshold"] >= 0.96
+    assert client.get("/api/stats").json()["tune"]["status"] == "tuned"
+    after = wait_for(
+        lambda: (rows := _asked(client, answer_of, KNOWN + UNKNOWN)) != before and rows,
+        timeout=30,
+        what="the service answering through the adapter",
+    )
+    right = [sum(got == expected for expected, got, _ in rows if expected) for rows in (before, after)]
+    wrong = [sum(got is not None and got != expected for expected, got, _ in rows) for rows in (before, after)]
+    assert right[1] > right[0], right  # more of the callers' other wordings answered
+    assert wrong[1] <= max(wrong[0], 1) and wrong[1] <= 0.05 * right[1]  # at the precision the target allows
+    assert client.get("/api/quality").json()["threshold"] >= report["threshold"]
+
+    restarted = make_client(**SETTINGS)  # the same data: its saved index holds the adapter's vectors
+    again = _asked(restarted, answer_of, KNOWN[:20])
+    assert [c for *_, c in again] == pytest.approx([c for *_, c in after[:20]], abs=1e-4)
+
+
+def test_a_tune_that_cannot_tell_keeps_the_shipped_scorer_and_drops_an_adapter(make_client, data_dir, embedder):
+    client = make_client(**SETTINGS)
+    answer_of = _import(client)
+    assert _tune(data_dir, None)["status"] == "tuned"
+    kept = list(answer_of)[:3]
+    for kid in list(answer_of)[3:]:
+        assert client.delete(f"/api/knowledge/{kid}").status_code == 204
+    report = _tune(data_dir, None)
+    assert report["status"] == "too_small" and "too small to tune" in report["note"]
+    asked = [(q, e) for q, e in KNOWN if e in {answer_of[k] for k in kept}]
+    shipped = evaluation.ask_all(embedder, evaluation.EvalSet([DATA.knowledge[i] for i in range(3)], asked))
+    wait_for(
+        lambda: [c for *_, c in _asked(client, answer_of, asked)]
+        == pytest.approx([o.confidence for o in shipped], abs=1e-4),
+        timeout=30,
+        what="the shipped scorer's confidences again",
+    )
+
+
+def test_the_service_tunes_by_itself_after_an_import_and_keeps_answering_meanwhile(make_client):
+    client = make_client(**SETTINGS, KB_TUNE_EVERY=25)
+    answer_of = _import(client)
+    during = _asked(client, answer_of, KNOWN[:10])  # asks go on while it tunes
+    assert all(confidence > 0 for *_, confidence in during)
+    tuned = wait_for(
+        lambda: (t := client.get("/api/stats").json()["tune"]) and t["knowledge_version"] > 0 and t,
+        timeout=120,
+        what="a tune after the import",
+    )
+    assert tuned["status"] == "tuned" and tuned["phrasings"] == sum(len(qs) for _, qs in DATA.knowledge)
+    assert "held-out phrasings" in client.get("/api/stats").json()["tune"]["note"]
