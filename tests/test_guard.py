@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb_service.matching.guard import contradiction, other_alternative
+from kb_service.matching.guard import contradiction, entry_contradiction, other_alternative
 
 CONTRAST = [
     json.loads(line)
@@ -99,3 +99,13 @@ def test_a_named_alternative_is_not_a_paraphrase(question, entry_text):
 )
 def test_an_entry_that_covers_the_alternative_still_answers(question, entry_text):
     assert other_alternative(question, entry_text) is None
+
+
+def test_a_word_for_the_same_side_finds_the_phrasing_that_says_it():
+    """ "shut" is compared with the entry's "close" phrasing, not taken for the opposite of its "open" one; a
+    question near-identical to the "open" phrasing with the opposite verb still escalates."""
+    hours = ["What time do you open?", "What time do you close today?", "Are you open on Saturdays?"]
+    answer = "We're open Tuesday to Friday from 9am to 7pm. We're closed on Sundays and Mondays."
+    assert entry_contradiction("what time do you shut on fridays", hours, answer) is None
+    assert entry_contradiction("Are you closed on Saturdays?", hours, answer) == "opposite verb"
+    assert entry_contradiction("what time do you shut on fridays", hours[:1], answer) == "opposite verb"

@@ -136,6 +136,9 @@ _ALTERNATIVE_CLASSES = [  # word or its stem -> its class, per group
 STEMMED_SYNONYMS = [{_stem(word) for word in words} for words in SYNONYMS]
 STEMMED_OPPOSITES = [({_stem(w) for w in a}, {_stem(w) for w in b}) for a, b in OPPOSITES]
 OPPOSITE_WORDS = set().union(*(a | b for a, b in STEMMED_OPPOSITES))
+# Words on one side of an opposite pair say one thing ("shut", "close"): one word when the guard looks for the
+# entry's phrasing worded most like the question.
+_SIDE_WORD = {word: min(side) for pair in STEMMED_OPPOSITES for side in pair for word in side}
 
 
 def _raw_tokens(text: str) -> list[str]:
@@ -241,14 +244,18 @@ def entry_contradiction(
     entry_text = " ".join([*phrasings, answer])
     if (alternative := other_alternative(question, entry_text)) is not None:
         return alternative
-    q = stems(question)  # the rest of the question's analysis (`words`) only if some phrasing is this close
-    close = [(_jaccard(q, stems(p)), p) for p in phrasings]
+    q = _sides(stems(question))  # the rest of the question's analysis (`words`) only if some phrasing is this close
+    close = [(_jaccard(q, _sides(stems(p))), p) for p in phrasings]
     close = [(o, p) for o, p in close if o >= NEAR_IDENTICAL]
     if not close:
         return None
     top = max(o for o, _ in close)
     reasons = [contradiction(question, p, entry_text, similar) for o, p in close if o == top]
     return None if None in reasons else reasons[0]
+
+
+def _sides(stemmed: frozenset[str]) -> frozenset[str]:
+    return frozenset(_SIDE_WORD.get(word, word) for word in stemmed)
 
 
 def _classes(text: str, group: dict[str, str]) -> set[str]:
