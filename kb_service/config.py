@@ -55,10 +55,9 @@ class Settings(BaseSettings):
     # every N learned answers (0: only `frontdesk calibrate`).
     target_precision: float = Field(default=0.95, gt=0.0, le=1.0, alias="KB_TARGET_PRECISION")
     recalibrate_every: int = Field(default=1, ge=0, alias="KB_RECALIBRATE_EVERY")
-    # Tuning (a scorer fitted to the knowledge base's own phrasings, kept only if its self-test says it helps):
-    # with N > 0 the service tunes by itself at first, after an import and every N learned answers. Off by default:
-    # on 3 of 54 dev sets it answered unknown questions too often (docs/quality.md); `frontdesk tune` by hand.
-    tune_every: int = Field(default=0, ge=0, alias="KB_TUNE_EVERY")
+    # Tuning (a scorer fitted to the knowledge base's own phrasings, kept only if its self-test says it helps): the
+    # service tunes by itself at first, after an import and every N learned answers (0: only `frontdesk tune`).
+    tune_every: int = Field(default=25, ge=0, alias="KB_TUNE_EVERY")
     # A caller's confirmed wording becomes a phrasing on its own once callers of this many different calls, from as
     # many addresses, confirmed it alike (0: only when a supervisor approves it). At least 2: one client never can.
     auto_phrasing_calls: int = Field(default=3, alias="KB_AUTO_PHRASING_CALLS")

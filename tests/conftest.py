@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,11 @@ from kb_service.embedding import Embedder
 from kb_service.embedding.onnx_backend import OnnxEmbedder
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_page, launch_chromium, open_console
 from tests.support import AUTH, LiveServer, Receiver, make_settings
+
+# Every service the tests start, in this process or as a `kb_service serve` child, answers with the scorer as
+# shipped unless a test turns tuning on (tests/test_tune.py): a background tune seconds in would change the
+# answers a test asserts on.
+os.environ.setdefault("KB_TUNE_EVERY", "0")
 
 
 def pytest_collection(session: pytest.Session) -> None:

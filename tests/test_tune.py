@@ -104,3 +104,25 @@ def test_the_service_tunes_by_itself_after_an_import_and_keeps_answering_meanwhi
     )
     assert tuned["status"] == "tuned" and tuned["phrasings"] == sum(len(qs) for _, qs in DATA.knowledge)
     assert "held-out phrasings" in client.get("/api/stats").json()["tune"]["note"]
+
+
+def test_an_adapters_answer_needs_the_plain_models_second_opinion(embedder, tmp_path):
+    """Where the adapter is sure but the plain model puts another entry first, or is unsure, the caller is asked
+    first (its confidence stops just under the threshold); where both agree, the answer goes out."""
+    from kb_service.knowledge.entries import KnowledgeBase
+    from kb_service.matching.matcher import SECOND_OPINION, Candidate, Matcher
+    from kb_service.storage.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "kb.db")
+    matcher = Matcher(KnowledgeBase(store, embedder), threshold=0.96, confirm_threshold=0.7)
+    tuned = [Candidate(1, 0.97, 10, 0.94, 3), Candidate(2, 0.6, 20, 0.6, 3)]  # not a near-copy
+    question = "what are your opening hours on a weekday"
+    assert matcher.decide(tuned, question).outcome == "answer"  # no adapter: no second opinion asked
+    sure = [Candidate(1, SECOND_OPINION, 11, SECOND_OPINION, 3)]
+    assert matcher.decide(tuned, question, plain=sure).outcome == "answer"
+    unsure = [Candidate(1, SECOND_OPINION - 0.05, 11, SECOND_OPINION - 0.05, 3), Candidate(2, 0.8, 21, 0.8, 3)]
+    assert matcher.decide(tuned, question, plain=unsure).outcome == "confirm"
+    other = [Candidate(2, 0.99, 21, 0.99, 3)]
+    checked = matcher.decide(tuned, question, plain=other)
+    assert checked.outcome == "confirm" and 0.95 < checked.confidence < 0.96  # a check's number, as traffic sees it
+    store.close()

@@ -193,8 +193,9 @@ def tune(target, as_json) -> None:
     Trains a linear adapter on pairs of phrasings of the same entry, then asks the phrasings it held out from
     training and, as questions it must not answer, each entry's phrasings through an adapter trained without it.
     The adapter is kept when it answers more of the held-out phrasings right than the shipped scorer at the target
-    precision; otherwise the shipped scorer answers (and a stored adapter is dropped). With KB_TUNE_EVERY set, the
-    service also tunes by itself. Safe while the service runs: it uses the result within a second.
+    precision; otherwise the shipped scorer answers (and a stored adapter is dropped). The service also tunes by
+    itself at first, after an import and every KB_TUNE_EVERY learned answers. Safe while the service runs: it uses
+    the result within a second.
 
     \b
     Example:

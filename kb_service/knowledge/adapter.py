@@ -54,11 +54,13 @@ class Adapter:
 @dataclass(frozen=True)
 class Space:
     """What answering compares a question with, all through one adapter (or none): the index and the centroids.
+    With an adapter, `plain` holds the same phrasings as the model wrote them, for the matcher's second opinion.
     Replaced whole when the adapter changes, so an ask that took it never mixes two projections."""
 
     adapter: Adapter | None
     index: VectorIndex
     centroids: Centroids
+    plain: Space | None = None
 
     def project(self, vectors: np.ndarray) -> np.ndarray:
         return vectors if self.adapter is None else self.adapter.project(vectors)
@@ -66,6 +68,24 @@ class Space:
     @property
     def key(self) -> str | None:
         return None if self.adapter is None else self.adapter.key
+
+    def layers(self) -> list[Space]:
+        """This space and its plain one, each kept equal to the phrasings."""
+        return [self] if self.plain is None else [self, self.plain]
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add phrasings by id, `vectors` as the model wrote them."""
+        for layer in self.layers():
+            layer.index.add(ids, layer.project(vectors))
+
+    def remove(self, ids) -> None:
+        ids = list(ids)
+        for layer in self.layers():
+            layer.index.remove(ids)
+
+    def recount(self, knowledge_ids: set[int]) -> None:
+        for layer in self.layers():
+            layer.centroids.recount(knowledge_ids)
 
 
 def thresholds(store: Store) -> Thresholds | None:

@@ -54,7 +54,8 @@ class IndexMirror:
 
     def _new_space(self, adapter: adapters.Adapter | None, index: VectorIndex | None = None) -> Space:
         index = index if index is not None else self._new_index()
-        return Space(adapter, index, Centroids(self.store, adapter.project if adapter else None))
+        plain = Space(None, self._new_index(), Centroids(self.store)) if adapter else None
+        return Space(adapter, index, Centroids(self.store, adapter.project if adapter else None), plain)
 
     @property
     def index(self) -> VectorIndex:
@@ -125,7 +126,7 @@ class IndexMirror:
         with self._sync_lock:
             touched = {knowledge_id}  # its answer may have changed
             if removed:
-                self.index.remove(removed)
+                self.space.remove(removed)
                 for pid in removed:
                     owner = self._owner.pop(pid, None)
                     if owner is not None:
@@ -133,8 +134,8 @@ class IndexMirror:
             if added and vectors is not None:
                 for pid in added:
                     self._owner[pid] = knowledge_id
-                self.index.add(np.array(added), self.space.project(vectors))
-            self.centroids.recount(touched)
+                self.space.add(np.array(added), vectors)
+            self.space.recount(touched)
             self.texts.forget(touched)
             self._own_versions.add(version)
 
@@ -170,7 +171,7 @@ class IndexMirror:
         if not rows:
             return 0
         self._reembed(rows, show_progress, other_model=True)
-        self.index.remove([r["id"] for r in rows])
+        self.space.remove([r["id"] for r in rows])
         return len(rows)
 
     def _reembed(self, rows: list[Any], show_progress: bool, other_model: bool = False) -> None:
@@ -196,22 +197,27 @@ class IndexMirror:
             rows = self.store.query("SELECT id, knowledge_id FROM phrasings")
             self._owner = {r["id"]: r["knowledge_id"] for r in rows}
             in_db = set(self._owner)
-            in_index = space.index.ids()
-            missing = sorted(in_db - in_index)
-            extra = in_index - in_db
-            space.index.remove(extra)
-            for start in range(0, len(missing), 10_000):
-                chunk = missing[start : start + 10_000]
-                marks = ",".join("?" * len(chunk))
-                got = self.store.query(f"SELECT id, embedding FROM phrasings WHERE id IN ({marks})", chunk)
-                vectors = np.stack([from_blob(r["embedding"]) for r in got])
-                space.index.add(np.array([r["id"] for r in got]), space.project(vectors))
-            space.centroids.recount_all()
+            changed = sum(self._fill(layer, in_db) for layer in space.layers())
             self.space = space
             self.texts.forget()
             self._synced_version = version
             self._own_versions = {v for v in self._own_versions if v > version}
-            return len(missing) + len(extra)
+            return changed
+
+    def _fill(self, layer: Space, in_db: set[int]) -> int:
+        """Make `layer`'s index hold exactly the phrasings `in_db`, and count its centroids again."""
+        in_index = layer.index.ids()
+        missing = sorted(in_db - in_index)
+        extra = in_index - in_db
+        layer.index.remove(extra)
+        for start in range(0, len(missing), 10_000):
+            chunk = missing[start : start + 10_000]
+            marks = ",".join("?" * len(chunk))
+            got = self.store.query(f"SELECT id, embedding FROM phrasings WHERE id IN ({marks})", chunk)
+            vectors = np.stack([from_blob(r["embedding"]) for r in got])
+            layer.index.add(np.array([r["id"] for r in got]), layer.project(vectors))
+        layer.centroids.recount_all()
+        return len(missing) + len(extra)
 
     def in_step(self, version: int) -> bool:
         """Whether the index holds every change up to knowledge `version`: synced (a knowledge base never synced
@@ -278,15 +284,15 @@ class IndexMirror:
         held = {pid for pid, kid in self._owner.items() if kid in knowledge_ids}
         removed = held - in_db.keys()
         added = sorted(in_db.keys() - held)
-        self.index.remove(removed)
+        self.space.remove(removed)
         for pid in removed:
             del self._owner[pid]
         if added:
             for pid in added:
                 self._owner[pid] = in_db[pid]["knowledge_id"]
             vectors = np.stack([from_blob(in_db[pid]["embedding"]) for pid in added])
-            self.index.add(np.array(added), self.space.project(vectors))
-        self.centroids.recount(knowledge_ids)
+            self.space.add(np.array(added), vectors)
+        self.space.recount(knowledge_ids)
         self.texts.forget(knowledge_ids)
         return len(removed) + len(added)
 

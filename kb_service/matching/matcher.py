@@ -25,6 +25,10 @@ LEAD_WEIGHT = 0.5  # confidence = score + w * lead: in a small knowledge base a 
 MIN_WORDS_TO_ANSWER = 3  # "Order", "Opening hours?": too little to answer outright, so at most confirmed
 NEAR_COPY = 0.95  # a question this close to one of the entry's own phrasings is answered whatever its confidence
 MAX_THRESHOLD = 1.0  # confidence is at most 1, so no threshold, calibrated or learned, may go above it
+# With an adapter (`matching/tuning.py`), the plain model's confidence in the same entry that an outright answer
+# needs besides: an adapter alone answers near-twins of taught entries at 1.0 (docs/quality.md).
+SECOND_OPINION = 0.88
+UNSECONDED_GAP = 1e-4
 
 
 class Candidate(NamedTuple):  # a tuple: one is made for every entry among every ask's neighbours
@@ -46,6 +50,7 @@ class Decision:
     best: Candidate | None
     runner_up: Candidate | None
     guard: str | None = None  # why the contradiction guard escalated, if it did
+    ceiling: float | None = None  # with an adapter the plain model does not second: just under the threshold
 
     @property
     def answer(self) -> bool:
@@ -68,8 +73,8 @@ class Decision:
         """Score plus half the lead, at most 1: the number compared with the thresholds. The lead only counts for
         an entry taught two or more ways (one phrasing is one noisy cosine)."""
         if self.best is None or self.best.phrasings < 2:
-            return min(self.score, MAX_THRESHOLD)
-        return min(self.score + LEAD_WEIGHT * (self.margin or 0.0), MAX_THRESHOLD)
+            return min(self.score, MAX_THRESHOLD, self.ceiling or MAX_THRESHOLD)
+        return min(self.score + LEAD_WEIGHT * (self.margin or 0.0), MAX_THRESHOLD, self.ceiling or MAX_THRESHOLD)
 
     @property
     def near_copy(self) -> bool:
@@ -115,9 +120,11 @@ class Matcher:
         self.threshold = threshold  # answer at or above
         self.confirm_threshold = confirm_threshold  # ask the caller first at or above (None: never)
 
-    def rank(self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None) -> list[list[Candidate]]:
-        """Per query, the nearest entries best first."""
-        space = self.kb.mirror.space  # one adapter for the whole ask, even if a new one comes in meanwhile
+    def rank(
+        self, vectors: np.ndarray, leave_out: list[LeaveOut] | None = None, space: Space | None = None
+    ) -> list[list[Candidate]]:
+        """Per query, the nearest entries best first, in `space` (the mirror's by default)."""
+        space = space or self.kb.mirror.space  # one adapter for the whole ask, even if a new one comes in meanwhile
         found_per_query = self.kb.mirror.nearest(vectors, NEIGHBOURS + (1 if leave_out else 0), space)
         projected = space.project(vectors)
         result = []
@@ -150,12 +157,27 @@ class Matcher:
             for (kid, (score, pid)), (centroid, count) in zip(nearest.items(), centroids, strict=True)
         ]
 
-    def decide(self, ranked: list[Candidate], question: str | None = None, guard_all: bool = True) -> Decision:
+    def decide(
+        self,
+        ranked: list[Candidate],
+        question: str | None = None,
+        guard_all: bool = True,
+        plain: list[Candidate] | None = None,
+        ceiling: float = MAX_THRESHOLD,
+    ) -> Decision:
         """`guard_all=False` runs the contradiction guard only where it could matter, when the entry would be
-        answered or confirmed; evaluation keeps it on for every query, since its threshold sweep asks `clears`."""
+        answered or confirmed; evaluation keeps it on for every query, since its threshold sweep asks `clears`.
+
+        `plain`: with an adapter, the ranking as the model wrote the vectors. The adapter's confidence reaches the
+        threshold only where that ranking puts the same entry first, at SECOND_OPINION or more; elsewhere it stops
+        just under `ceiling` (the adapter's own threshold) and this one: a check, which traffic counts as one when
+        it narrows the band."""
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
         undecided = Decision(ESCALATE, best, runner_up)
+        if plain is not None and not undecided.near_copy and not _seconds(plain, best):
+            stop = min(ceiling, self.threshold) - UNSECONDED_GAP
+            undecided = Decision(ESCALATE, best, runner_up, ceiling=stop)
         lowest = self.threshold if self.confirm_threshold is None else min(self.threshold, self.confirm_threshold)
         sure = undecided.clears(self.threshold) or (undecided.near_copy and undecided.clears(lowest))
         if sure and (question is None or guard.word_count(question) >= MIN_WORDS_TO_ANSWER):
@@ -167,8 +189,8 @@ class Matcher:
         guarded = guard_all or outcome != ESCALATE
         if guarded and question is not None and best is not None:
             if (reason := self._contradicting(best, runner_up) or self._guard(question, best)) is not None:
-                return Decision(ESCALATE, best, runner_up, guard=reason)
-        return Decision(outcome, best, runner_up)
+                return Decision(ESCALATE, best, runner_up, guard=reason, ceiling=undecided.ceiling)
+        return Decision(outcome, best, runner_up, ceiling=undecided.ceiling)
 
     def _contradicting(self, best: Candidate, runner_up: Candidate | None) -> str | None:
         """Two entries taught this very question with different answers (`conflicts.py`): the supervisor decides."""
@@ -194,4 +216,21 @@ class Matcher:
 
         Pass the question texts to run the contradiction guard (the service always does)."""
         texts = questions if questions is not None else [None] * len(vectors)
-        return [self.decide(ranked, text, guard_all) for ranked, text in zip(self.rank(vectors), texts, strict=True)]
+        space = self.kb.mirror.space
+        ranked = self.rank(vectors, space=space)
+        plain: list[list[Candidate] | None] = [None] * len(vectors)
+        ceiling = MAX_THRESHOLD
+        if space.plain is not None and space.adapter is not None:
+            plain = list(self.rank(vectors, space=space.plain))
+            ceiling = space.adapter.settings.threshold
+        return [
+            self.decide(candidates, text, guard_all, second, ceiling)
+            for candidates, text, second in zip(ranked, texts, plain, strict=True)
+        ]
+
+
+def _seconds(plain: list[Candidate], best: Candidate | None) -> bool:
+    """The plain ranking puts the same entry first, sure enough."""
+    if best is None or not plain or plain[0].knowledge_id != best.knowledge_id:
+        return False
+    return Decision(ESCALATE, plain[0], plain[1] if len(plain) > 1 else None).confidence >= SECOND_OPINION

@@ -3,9 +3,9 @@ identity, trained with the in-batch contrastive loss of sentence-transformers' M
 pairs of phrasings of the same entry. It draws each entry's phrasings together, so a caller's other wording of
 them clears the threshold more often. Measured against a full fine-tune in docs/quality.md.
 
-`frontdesk tune` runs it; with KB_TUNE_EVERY set, so does the service in the background: at first, after an import
-(the phrasings grew or shrank by a tenth) and after every KB_TUNE_EVERY learned answers. It keeps the adapter only
-when the knowledge base's own phrasings say it helps:
+`frontdesk tune` runs it, and so does the service in the background: at first, after an import (the phrasings grew
+or shrank by a tenth) and after every KB_TUNE_EVERY learned answers. It keeps the adapter only when the knowledge
+base's own phrasings say it helps:
 - HOLD_OUT of each entry's phrasings (at least one, in an entry of two or more) are never trained on; they are
   the known questions, each asked with only itself left out;
 - the unknown questions are every phrasing of a fold of entries, asked with their entry left out, through an
@@ -15,7 +15,7 @@ when the knowledge base's own phrasings say it helps:
 - kept if that rule finds a threshold meeting the target, and more held-out phrasings are answered right than
   the shipped scorer answers by the same rule; otherwise the shipped scorer answers (a stored adapter is dropped).
 The thresholds it found are stored with the adapter, and the ones in force never go below them
-(`live.thresholds`)."""
+(`live.thresholds`). An adapter's answer also needs the plain model's second opinion (`Matcher.decide`)."""
 
 from __future__ import annotations
 
