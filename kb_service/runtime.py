@@ -191,17 +191,17 @@ class Runtime:
         self._saved_version = -1
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
-        self._next_calibration = float("-inf")
-        self._next_tune = float("-inf")
+        self._next_run: dict[str, float] = {}  # background work -> when it may run again (`_paced`)
         self.stopping = False
 
     def live_quality(self) -> LiveQualityPublic:
         return self.verdicts.estimate()
 
     def _sweep(self) -> None:
-        if time.monotonic() >= self._next_calibration:
-            settings, started = self.settings, time.thread_time()
-            if calibration.maybe_recalibrate(
+        settings = self.settings
+        self._paced(
+            "calibration",
+            lambda: calibration.maybe_recalibrate(
                 self.matcher,
                 self.store,
                 settings.recalibrate_every,
@@ -209,20 +209,19 @@ class Runtime:
                 settings.match_threshold,
                 self._let_callers_first,
                 then=self.verdicts.refresh_thresholds,
-            ):
-                took = time.thread_time() - started  # its own CPU time, not the time it gave to asks
-                self._next_calibration = time.monotonic() + took / CALIBRATION_SHARE
-        if time.monotonic() >= self._next_tune:
-            settings, started = self.settings, time.thread_time()
-            if tuning.maybe_tune(
+            ),
+        )
+        self._paced(
+            "tune",
+            lambda: tuning.maybe_tune(
                 self.kb,
                 settings.tune_every,
                 settings.target_precision,
                 settings.match_threshold,
                 self._let_callers_first,
                 then=self._tuned,
-            ):
-                self._next_tune = time.monotonic() + (time.thread_time() - started) / CALIBRATION_SHARE
+            ),
+        )
         self.verdicts.refresh_thresholds()  # a new calibration, or new traffic
         self.desk.expire_overdue()  # their follow-ups wake the outbox as they commit
         self.confirmations.expire_overdue()
@@ -244,6 +243,15 @@ class Runtime:
             texts.forget_old(self.store)
             retention.forget_old(self.store, self.settings.retention_days)
             self._keys_swept_at = time.monotonic()
+
+    def _paced(self, name: str, work: Callable[[], object]) -> None:
+        """Run background `work` (calibrating, tuning) when its turn has come; work that did something waits until
+        it has used at most CALIBRATION_SHARE of a core, by its own CPU time, not the time it gave to asks."""
+        if time.monotonic() < self._next_run.get(name, float("-inf")):
+            return
+        started = time.thread_time()
+        if work():
+            self._next_run[name] = time.monotonic() + (time.thread_time() - started) / CALIBRATION_SHARE
 
     def _tuned(self) -> None:
         """A tune was stored: answer through its adapter (or without one) and at its thresholds at once."""

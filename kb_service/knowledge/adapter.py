@@ -20,6 +20,7 @@ import numpy as np
 
 from kb_service.knowledge.caches import Centroids
 from kb_service.knowledge.index import VectorIndex
+from kb_service.storage.schema import read_meta, write_meta
 from kb_service.storage.store import Store, Tx
 
 META_KEY, WEIGHT_KEY = "adapter", "adapter_weight"
@@ -90,7 +91,7 @@ class Space:
 
 def thresholds(store: Store) -> Thresholds | None:
     """The stored adapter's thresholds (cheap: the matrix is not read)."""
-    raw = store.scalar("SELECT value FROM meta WHERE key = ?", (META_KEY,))
+    raw = read_meta(store, META_KEY)
     if not raw:
         return None
     try:
@@ -118,7 +119,7 @@ def load(store: Store, model: str) -> Adapter | None:
     settings = thresholds(store)
     if settings is None or settings.model != model:
         return None
-    raw = store.scalar("SELECT value FROM meta WHERE key = ?", (WEIGHT_KEY,))
+    raw = read_meta(store, WEIGHT_KEY)
     if not raw:
         return None
     flat = np.frombuffer(base64.b64decode(raw), dtype=np.float32)
@@ -130,15 +131,8 @@ def load(store: Store, model: str) -> Adapter | None:
 
 def save(tx: Tx, adapter: Adapter | None) -> None:
     """Store `adapter`, or drop the stored one (None)."""
-    if adapter is None:
-        tx.execute("DELETE FROM meta WHERE key IN (?, ?)", (META_KEY, WEIGHT_KEY))
-        return
-    weight = base64.b64encode(adapter.weight.tobytes()).decode("ascii")
-    for key, value in ((META_KEY, json.dumps(asdict(adapter.settings))), (WEIGHT_KEY, weight)):
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+    write_meta(tx, META_KEY, None if adapter is None else json.dumps(asdict(adapter.settings)))
+    write_meta(tx, WEIGHT_KEY, None if adapter is None else base64.b64encode(adapter.weight.tobytes()).decode("ascii"))
 
 
 def train(vectors: np.ndarray, groups: list[list[int]], seed: int, yield_to: Callable[[], object]) -> np.ndarray:

@@ -29,6 +29,7 @@ from kb_service.matching import self_test
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
 from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
 from kb_service.matching.precision import CONFIRM_FLOOR, SELF_TEST_CONFIRM_SHARE, band_start, wilson
+from kb_service.storage.schema import read_meta, write_meta
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -218,15 +219,12 @@ def learned_count(store: Store) -> int:
 def save(store: Store, result: Calibration, then: Callable[[], object] = lambda: None) -> None:
     """Store the calibration; `then` (the thresholds following it) runs as it commits."""
     with store.write() as tx:
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (META_KEY, json.dumps(asdict(result))),
-        )
+        write_meta(tx, META_KEY, json.dumps(asdict(result)))
         tx.on_commit(then)
 
 
 def load(store: Store) -> Calibration | None:
-    raw = store.scalar("SELECT value FROM meta WHERE key = ?", (META_KEY,))
+    raw = read_meta(store, META_KEY)
     if not raw:
         return None
     try:

@@ -38,6 +38,7 @@ from kb_service.matching import self_test
 from kb_service.matching.calibration import CALIBRATED, NotEnoughData, band, learned_count, lowest_threshold
 from kb_service.matching.evaluation import Outcome, point
 from kb_service.matching.matcher import Matcher
+from kb_service.storage.schema import read_meta, write_meta
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -210,10 +211,7 @@ def save(store: Store, tuned: Tune, adapter: adapters.Adapter | None, then: Call
     """Store the tune's report and its adapter (None drops a stored one); `then` runs once it commits."""
     had = adapters.thresholds(store)
     with store.write() as tx:
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (META_KEY, json.dumps(asdict(tuned))),
-        )
+        write_meta(tx, META_KEY, json.dumps(asdict(tuned)))
         if adapter is not None or had is not None:
             adapters.save(tx, adapter)
             store.bump_knowledge_version(tx)  # every replica's index moves to the new space
@@ -221,7 +219,7 @@ def save(store: Store, tuned: Tune, adapter: adapters.Adapter | None, then: Call
 
 
 def load(store: Store) -> Tune | None:
-    raw = store.scalar("SELECT value FROM meta WHERE key = ?", (META_KEY,))
+    raw = read_meta(store, META_KEY)
     if not raw:
         return None
     try:

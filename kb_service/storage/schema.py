@@ -37,6 +37,23 @@ def require_migrated(store: Store) -> None:
         )
 
 
+def read_meta(store: Store, key: str) -> str | None:
+    """A value kept in the `meta` table (a calibration, a tune, an adapter), or None."""
+    value = store.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+    return None if value is None else str(value)
+
+
+def write_meta(tx: Tx, key: str, value: str | None) -> None:
+    """Keep `value` under `key` in the `meta` table; None drops it."""
+    if value is None:
+        tx.execute("DELETE FROM meta WHERE key = ?", (key,))
+        return
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
 def knowledge_version(store: Store) -> int:
     """Bumped by every change to phrasings, from this process or any other (another replica, the CLI)."""
     return int(store.scalar("SELECT value FROM meta WHERE key = 'knowledge_version'") or 0)
