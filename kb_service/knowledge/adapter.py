@@ -20,7 +20,7 @@ import numpy as np
 
 from kb_service.knowledge.caches import Centroids
 from kb_service.knowledge.index import VectorIndex
-from kb_service.storage.schema import read_meta, write_meta
+from kb_service.storage.schema import read_meta, read_meta_record, write_meta
 from kb_service.storage.store import Store, Tx
 
 META_KEY, WEIGHT_KEY = "adapter", "adapter_weight"
@@ -91,13 +91,7 @@ class Space:
 
 def thresholds(store: Store) -> Thresholds | None:
     """The stored adapter's thresholds (cheap: the matrix is not read)."""
-    raw = read_meta(store, META_KEY)
-    if not raw:
-        return None
-    try:
-        return Thresholds(**json.loads(raw))
-    except (TypeError, ValueError):
-        return None
+    return read_meta_record(store, META_KEY, Thresholds)
 
 
 def stored_key(store: Store, model: str) -> str | None:

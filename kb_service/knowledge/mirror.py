@@ -18,7 +18,7 @@ import numpy as np
 from kb_service.embedding import Embedder, from_blob, to_blob
 from kb_service.knowledge import adapter as adapters
 from kb_service.knowledge.adapter import Space
-from kb_service.knowledge.caches import Centroid, Centroids, EntryTexts
+from kb_service.knowledge.caches import Centroids, EntryTexts
 from kb_service.knowledge.index import Hit, Neighbour, VectorIndex
 from kb_service.storage.store import Store, Tx
 
@@ -61,10 +61,6 @@ class IndexMirror:
     def index(self) -> VectorIndex:
         return self.space.index
 
-    @property
-    def centroids(self) -> Centroids:
-        return self.space.centroids
-
     # ---- reads, for the matcher and the knowledge search
 
     def nearest(self, vectors: np.ndarray, k: int, space: Space | None = None) -> list[list[Hit]]:
@@ -94,9 +90,6 @@ class IndexMirror:
             ranked = sorted(best.items(), key=lambda item: -item[1])
             result.append([Neighbour(kid, float(cosine)) for kid, cosine in ranked])
         return result
-
-    def centroid(self, knowledge_id: int) -> Centroid | None:
-        return self.space.centroids.get(knowledge_id)
 
     def entry_texts(self, knowledge_id: int) -> tuple[list[str], str] | None:
         """(phrasings, answer) of the entry, or None if it does not exist."""

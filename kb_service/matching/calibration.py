@@ -18,7 +18,7 @@ import logging
 import random
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from kb_service.matching import self_test
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
 from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
 from kb_service.matching.precision import CONFIRM_FLOOR, SELF_TEST_CONFIRM_SHARE, band_start, wilson
-from kb_service.storage.schema import read_meta, write_meta
+from kb_service.storage.schema import read_meta_record, write_meta
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -224,16 +224,10 @@ def save(store: Store, result: Calibration, then: Callable[[], object] = lambda:
 
 
 def load(store: Store) -> Calibration | None:
-    raw = read_meta(store, META_KEY)
-    if not raw:
+    stored = read_meta_record(store, META_KEY, Calibration)
+    if stored is None:
         return None
-    try:
-        known = {f.name for f in fields(Calibration)}
-        stored = Calibration(**{k: v for k, v in json.loads(raw).items() if k in known})
-        return replace(stored, threshold=min(stored.threshold, MAX_THRESHOLD))  # one stored before the cap
-    except (TypeError, ValueError):
-        log.warning("ignoring an unreadable calibration in the meta table")
-        return None
+    return replace(stored, threshold=min(stored.threshold, MAX_THRESHOLD))  # one stored before the cap
 
 
 def maybe_recalibrate(

@@ -25,7 +25,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from kb_service.matching import self_test
 from kb_service.matching.calibration import CALIBRATED, NotEnoughData, band, learned_count, lowest_threshold
 from kb_service.matching.evaluation import Outcome, point
 from kb_service.matching.matcher import Matcher
-from kb_service.storage.schema import read_meta, write_meta
+from kb_service.storage.schema import read_meta_record, write_meta
 from kb_service.storage.sqlite import SqliteStore
 from kb_service.storage.store import Store, iso, now
 
@@ -219,15 +219,7 @@ def save(store: Store, tuned: Tune, adapter: adapters.Adapter | None, then: Call
 
 
 def load(store: Store) -> Tune | None:
-    raw = read_meta(store, META_KEY)
-    if not raw:
-        return None
-    try:
-        known = {f.name for f in fields(Tune)}
-        return Tune(**{k: v for k, v in json.loads(raw).items() if k in known})
-    except (TypeError, ValueError):
-        log.warning("ignoring an unreadable tune in the meta table")
-        return None
+    return read_meta_record(store, META_KEY, Tune)
 
 
 def due(store: Store, model: str, every: int) -> bool:

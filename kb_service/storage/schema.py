@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+from typing import TypeVar
+
 from kb_service.storage.migrations import MIGRATIONS, statements_for
 from kb_service.storage.store import Store, Tx, Unmigrated, iso, now
+
+log = logging.getLogger("frontdesk.storage")
+T = TypeVar("T")
 
 
 def pending_migrations(store: Store) -> list[int]:
@@ -41,6 +49,20 @@ def read_meta(store: Store, key: str) -> str | None:
     """A value kept in the `meta` table (a calibration, a tune, an adapter), or None."""
     value = store.scalar("SELECT value FROM meta WHERE key = ?", (key,))
     return None if value is None else str(value)
+
+
+def read_meta_record(store: Store, key: str, record: type[T]) -> T | None:
+    """A dataclass kept as JSON under `key` (fields it no longer has are ignored), or None if there is none or it
+    cannot be read (logged)."""
+    raw = read_meta(store, key)
+    if not raw:
+        return None
+    try:
+        known = {f.name for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+        return record(**{k: v for k, v in json.loads(raw).items() if k in known})
+    except (TypeError, ValueError, AttributeError):
+        log.warning("ignoring an unreadable %r in the meta table", key)
+        return None
 
 
 def write_meta(tx: Tx, key: str, value: str | None) -> None:
