@@ -126,3 +126,40 @@ def test_an_adapters_answer_needs_the_plain_models_second_opinion(embedder, tmp_
     checked = matcher.decide(tuned, question, plain=other)
     assert checked.outcome == "confirm" and 0.95 < checked.confidence < 0.96  # a check's number, as traffic sees it
     store.close()
+
+
+def test_the_tunes_self_test_counts_the_second_opinion():
+    """A pick the plain model does not second is never counted as answered when the threshold is chosen, and it
+    takes its place in the check band just under the threshold, so the band keeps to its quarter of questions."""
+    from kb_service.matching.calibration import band
+    from kb_service.matching.evaluation import Outcome, point
+
+    known = [Outcome(str(n), str(n), 0.99, False) for n in range(6)] + [
+        Outcome("6", "6", 0.80, False),
+        Outcome("7", "7", 0.79, False),
+    ]
+    unseconded = [Outcome(None, "9", 0.99, False, unseconded=True) for _ in range(2)]
+    unknown = [Outcome(None, "9", 0.60 - n / 100, False) for n in range(6)]
+    assert point(known + unseconded + unknown, 0.9).precision == 1.0  # the two would be wrong if answered
+    assert point(known + unseconded + unknown, 0.9).answered == 6
+    # 16 questions, a quarter is 4: the two unseconded just under 0.9, then 0.80 and 0.79.
+    assert band(known + unseconded + unknown, 0.9) == pytest.approx(0.6001)
+    assert band(known + [Outcome(None, "9", 0.3, False)] * 2 + unknown, 0.9) == pytest.approx(0.5801)
+
+
+def test_the_check_band_weighs_known_and_unknown_questions_half_each():
+    """A tune asks every phrasing as an unknown question but only its held-out ones as known: the many unknown
+    ones, mostly far below the band, must not make room in it for more of the known ones than a quarter."""
+    from kb_service.matching.calibration import band
+    from kb_service.matching.evaluation import Outcome
+    from kb_service.matching.precision import band_start
+
+    known = [Outcome(str(n), str(n), 0.99, False) for n in range(2)] + [
+        Outcome("2", "2", 0.85, False),
+        Outcome("3", "3", 0.84, False),
+    ]
+    unknown = [Outcome(None, "9", 0.70 - n / 100, False) for n in range(12)]
+    # Weighted 2 and 2/3: 0.85 and 0.84 fill half the band's weight, 0.70 would pass a quarter of the whole.
+    assert band(known + unknown, 0.96) == pytest.approx(0.7001)
+    # Counted one each, four of the sixteen would be 0.85, 0.84, 0.70 and 0.69.
+    assert band_start([o.confidence for o in known + unknown], 0.96, 0.25) == pytest.approx(0.6801)

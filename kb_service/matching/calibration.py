@@ -27,7 +27,7 @@ from kb_service.knowledge.entries import KnowledgeBase
 from kb_service.matching import conflicts as conflicts_module
 from kb_service.matching import self_test
 from kb_service.matching.evaluation import Outcome, point, threshold_grid
-from kb_service.matching.matcher import MAX_THRESHOLD, Matcher
+from kb_service.matching.matcher import MAX_THRESHOLD, UNSECONDED_GAP, Matcher
 from kb_service.matching.precision import CONFIRM_FLOOR, SELF_TEST_CONFIRM_SHARE, band_start, wilson
 from kb_service.storage.schema import read_meta_record, write_meta
 from kb_service.storage.sqlite import SqliteStore
@@ -205,9 +205,15 @@ def lowest_threshold(outcomes: list[Outcome], target_precision: float, floor: fl
 
 
 def band(outcomes: list[Outcome], threshold: float) -> float:
-    """Where checks start: a quarter of these questions between it and `threshold`."""
-    confidences = [o.confidence for o in outcomes if o.got is not None]
-    return band_start(confidences, min(threshold, MAX_THRESHOLD), SELF_TEST_CONFIRM_SHARE)
+    """Where checks start: a quarter of these questions between it and `threshold`, counting those an adapter's
+    second opinion holds just under it (`matcher.seconded`). Known and unknown questions weigh half each, whatever
+    their numbers: a tune asks every phrasing as an unknown question but only its held-out ones as known."""
+    counted = [o for o in outcomes if o.got is not None]
+    known = sum(o.expected is not None for o in counted)
+    sizes = {True: known, False: len(counted) - known}
+    weights = [len(counted) / (2 * sizes[o.expected is not None]) for o in counted] if all(sizes.values()) else None
+    confidences = [min(o.confidence, threshold - UNSECONDED_GAP) if o.unseconded else o.confidence for o in counted]
+    return band_start(confidences, min(threshold, MAX_THRESHOLD), SELF_TEST_CONFIRM_SHARE, weights)
 
 
 def learned_count(store: Store) -> int:

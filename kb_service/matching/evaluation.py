@@ -48,6 +48,8 @@ class Outcome:
     guarded: bool
     short: bool = False  # too few words to answer outright (at most confirmed)
     near_copy: bool = False  # worded almost exactly like a phrasing of the entry it got
+    # An adapter's pick the plain model does not second (`matcher.seconded`): never answered, at most checked.
+    unseconded: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _naive(ranked: list[Neighbour]) -> Decision:
 def point(outcomes: list[Outcome], threshold: float) -> Point:
     right = wrong = false_answers = 0
     for o in outcomes:
-        if o.guarded or o.got is None or o.confidence < threshold:
+        if o.guarded or o.got is None or o.unseconded or o.confidence < threshold:
             continue
         if o.got == o.expected:
             right += 1

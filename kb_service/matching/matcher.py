@@ -175,7 +175,7 @@ class Matcher:
         best = ranked[0] if ranked else None
         runner_up = ranked[1] if len(ranked) > 1 else None
         undecided = Decision(ESCALATE, best, runner_up)
-        if plain is not None and not undecided.near_copy and not _seconds(plain, best):
+        if plain is not None and not seconded(undecided, plain):
             stop = min(ceiling, self.threshold) - UNSECONDED_GAP
             undecided = Decision(ESCALATE, best, runner_up, ceiling=stop)
         lowest = self.threshold if self.confirm_threshold is None else min(self.threshold, self.confirm_threshold)
@@ -229,8 +229,12 @@ class Matcher:
         ]
 
 
-def _seconds(plain: list[Candidate], best: Candidate | None) -> bool:
-    """The plain ranking puts the same entry first, sure enough."""
+def seconded(decision: Decision, plain: list[Candidate]) -> bool:
+    """An adapter's `decision` may answer outright: it is worded almost exactly like a phrasing of its entry, or
+    the plain ranking puts the same entry first, sure enough."""
+    best = decision.best
+    if decision.near_copy:
+        return True
     if best is None or not plain or plain[0].knowledge_id != best.knowledge_id:
         return False
     return Decision(ESCALATE, plain[0], plain[1] if len(plain) > 1 else None).confidence >= SECOND_OPINION

@@ -28,14 +28,18 @@ def wilson(right: int, total: int) -> tuple[float | None, float | None]:
     return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
-def band_start(confidences: list[float], answer_threshold: float, share: float) -> float:
-    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most `share` of these questions
-    would fall between it and the answering threshold."""
-    below = sorted((c for c in confidences if c < answer_threshold), reverse=True)
-    allowed = int(share * len(confidences))
-    if allowed >= len(below):
-        return min(CONFIRM_FLOOR, answer_threshold)
-    return round(min(max(CONFIRM_FLOOR, below[allowed] + 1e-4), answer_threshold), 4)
+def band_start(
+    confidences: list[float], answer_threshold: float, share: float, weights: list[float] | None = None
+) -> float:
+    """The lowest confirmation threshold (not under CONFIRM_FLOOR) at which at most `share` of these questions (of
+    their total weight, when weighted) would fall between it and the answering threshold."""
+    weighed = list(zip(confidences, weights or [1.0] * len(confidences), strict=True))
+    allowed, taken = share * sum(w for _, w in weighed), 0.0
+    for confidence, weight in sorted((x for x in weighed if x[0] < answer_threshold), key=lambda x: -x[0]):
+        taken += weight
+        if taken > allowed + 1e-9:
+            return round(min(max(CONFIRM_FLOOR, confidence + 1e-4), answer_threshold), 4)
+    return min(CONFIRM_FLOOR, answer_threshold)
 
 
 def confirm_threshold(recent: list[float], answer_threshold: float, start: float | None = None) -> float:

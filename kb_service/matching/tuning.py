@@ -11,11 +11,14 @@ base's own phrasings say it helps:
 - the unknown questions are every phrasing of a fold of entries, asked with their entry left out, through an
   adapter trained without that fold (cross-fitted: the adapter under test was trained to push that very entry away
   from the others, and a caller's unknown question never was);
+- each is also ranked as the model wrote it, so that a pick the plain model does not second (`Matcher.decide`)
+  counts as the check the service would make of it: never answered, in the band just under the threshold;
 - the threshold and the band follow the calibration's rule (`calibration.lowest_threshold`, `band`);
-- kept if that rule finds a threshold meeting the target, and more held-out phrasings are answered right than
-  the shipped scorer answers by the same rule; otherwise the shipped scorer answers (a stored adapter is dropped).
+- kept if that rule finds a threshold meeting the target, and the right entry is picked for more held-out
+  phrasings than the shipped scorer picks by the same rule (`picked_right`); otherwise the shipped scorer answers
+  (a stored adapter is dropped).
 The thresholds it found are stored with the adapter, and the ones in force never go below them
-(`live.thresholds`). An adapter's answer also needs the plain model's second opinion (`Matcher.decide`)."""
+(`live.thresholds`)."""
 
 from __future__ import annotations
 
@@ -68,7 +71,8 @@ class Tune:
     unknowns: int = 0
     threshold: float | None = None  # the adapter's, cross-fitted
     confirm_threshold: float | None = None
-    coverage_shipped: float | None = None  # held-out phrasings answered right, each scorer at its own threshold
+    # Held-out phrasings whose entry each scorer picks right at its own threshold (`picked_right`).
+    coverage_shipped: float | None = None
     coverage_tuned: float | None = None
     precision_tuned: float | None = None  # right / answered at the adapter's threshold, unknowns included
 
@@ -185,8 +189,8 @@ def tune(
         unknowns=len(unknown),
         threshold=threshold,
         confirm_threshold=band(known + unknown, threshold),
-        coverage_shipped=round(point([o for o in shipped if o.expected], shipped_threshold).coverage, 4),
-        coverage_tuned=round(point(known, threshold).coverage, 4),
+        coverage_shipped=picked_right([o for o in shipped if o.expected], shipped_threshold),
+        coverage_tuned=picked_right(known, threshold),
         precision_tuned=round(point(known + unknown, threshold).precision, 4),
     )
     if status != CALIBRATED or measured["coverage_tuned"] <= measured["coverage_shipped"]:
@@ -205,6 +209,13 @@ def tune(
         key=f"{version}-{iso(now())}", model=model, threshold=threshold, confirm_threshold=measured["confirm_threshold"]
     )
     return result(TUNED, note, **measured), adapters.Adapter(settings, weight)
+
+
+def picked_right(known: list[Outcome], threshold: float) -> float:
+    """The share of these known questions whose entry is picked right at `threshold`: answered, or, for an
+    adapter's pick the plain model does not second (`matcher.seconded`), checked with the caller instead."""
+    right = sum(not o.guarded and o.got == o.expected and o.confidence >= threshold for o in known)
+    return round(right / len(known), 4) if known else 0.0
 
 
 def save(store: Store, tuned: Tune, adapter: adapters.Adapter | None, then: Callable[[], object] = lambda: None):
