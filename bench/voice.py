@@ -41,7 +41,7 @@ import jiwer
 from bench import common, voice_gap
 from bench.throughput import wrk
 from kb_service.speech.audio import decode
-from kb_service.speech.recognizer import load_model, model_dir
+from kb_service.speech.recognizer import model_dir, plain_model
 from tests.speech_support import VOICES, normalise, salon_clips
 
 DEMO = Path(common.ROOT) / "kb_service" / "demo" / "salon.jsonl"
@@ -130,7 +130,7 @@ def main() -> None:
 
     entries = [json.loads(line) for line in DEMO.read_text().splitlines() if line.strip()]
     phrasings = [q for e in entries for q in e["questions"]]
-    reference = load_model(model_dir(), 0)
+    reference = plain_model(model_dir())
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

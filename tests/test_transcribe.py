@@ -14,7 +14,7 @@ import pytest
 
 from kb_service.api.app import create_app
 from kb_service.speech.audio import decode
-from kb_service.speech.recognizer import load_model, model_dir
+from kb_service.speech.recognizer import model_dir, plain_model
 from tests.speech_support import (
     CONDITIONS,
     MORE_VOICES,
@@ -79,7 +79,7 @@ def test_questions_outside_the_knowledge_base_are_heard_as_well_as_the_plain_mod
         outside[(q % 2) * per_voice + q * len(CONDITIONS) + q % len(CONDITIONS)] for q in range(len(OUTSIDE_QUESTIONS))
     ]
     assert [c.question for c in clips] == OUTSIDE_QUESTIONS and {c.condition for c in clips} == set(CONDITIONS)
-    plain = load_model(model_dir(), 0)
+    plain = plain_model(model_dir())
     client = make_client()
     heard, plain_heard = [], []
     for n, clip in enumerate(clips):
@@ -236,3 +236,18 @@ def test_asks_are_answered_while_two_callers_speak(embedder, tmp_path, spoken):
             thread.join()
         assert len(heard) == 4 and all(status == 200 and text for _, status, text in heard), heard
         assert set(answered) == {"answered"} and len(answered) >= 5
+
+
+def test_a_long_sentence_is_heard_to_its_last_words(make_client, tmp_path):
+    """The encoder's window follows the recording past its 10 s minimum: the end of a 13 s sentence is heard."""
+    sentence = (
+        "I would like to book a colour and a cut for my daughter next Thursday afternoon, and could you also tell"
+        " me whether you still sell the purple shampoo you used last time, because the shop near us has run out"
+    )
+    audio = speak(sentence, tmp_path / "long.wav", voice="en-us", speed=140, before=0.3, after=0.5).read_bytes()
+    client = make_client()
+    session_id, headers = open_session(client)
+    body = transcribe(client, session_id, headers, audio).json()
+    assert 12.0 < body["duration_seconds"] < 15.0, body
+    heard = normalise(body["text"])
+    assert "shampoo" in heard and "run out" in heard, body["text"]
