@@ -1,6 +1,7 @@
 """Hearing: decoding settings for the recogniser compared on the same spoken questions, paired clip by clip.
 
-    .venv/bin/python -m bench.hearing [--outside 24] [--inside 16] [--voices-per-question 2] [--settings a,b,...]
+    .venv/bin/python -m bench.hearing [--outside 24] [--inside 16] [--voices-per-question 2] [--after 0.7]
+                                      [--settings a,b,...]
 
 The clips are built at run time (espeak-ng, sox; tests/speech_support.py): questions a salon's or a clinic's
 callers ask that the demo knowledge base does not answer (none of them in the tests or bench.voice), and the demo
@@ -11,13 +12,16 @@ rotating order per clip; decode times are paired per clip.
 
 Word error rate is the corpus rate (jiwer) per condition, inside and outside the knowledge base. The reference is
 plain faster-whisper: beam 5, no prompt, no VAD, default threads. "service" is `recognizer.hear` as shipped, on the
-service's model (`recognizer.Whisper`: the encoder over the recording, at least 10 s); every other setting runs on
-faster-whisper as it ships (30 s windows), "service-30s" being the service's decoding there.
+service's model (`recognizer.Whisper`: the encoder over the recording, at least 15 s); "service-10s" and
+"service-20s" the same with another shortest window; every other setting runs on faster-whisper as it ships
+(30 s windows), "service-30s" being the service's decoding there. `--after 0.24` ends each clip as the call page
+cuts a sentence it sends early (0.24 s of quiet after the words).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import statistics
@@ -30,7 +34,7 @@ import jiwer
 
 from bench import common
 from kb_service.speech.audio import decode
-from kb_service.speech.recognizer import hear, load_model, model_dir, plain_model
+from kb_service.speech.recognizer import Whisper, hear, load_model, model_dir, plain_model
 from kb_service.speech.vocabulary import build_prompt
 from tests.speech_support import CONDITIONS, OUTSIDE_QUESTIONS, QUESTIONS, degrade, normalise, speak
 
@@ -103,6 +107,8 @@ SETTINGS: dict[str, Callable] = {
     "plain": decoder(beam_size=5),
     "service": lambda model, audio, prompts: hear(load_model(model_dir(), 0), audio, prompts["kb"]),
     "service-30s": lambda model, audio, prompts: hear(model, audio, prompts["kb"]),
+    "service-10s": lambda model, audio, prompts: hear(window(1000), audio, prompts["kb"]),
+    "service-20s": lambda model, audio, prompts: hear(window(2000), audio, prompts["kb"]),
     "kbfirst-vad": decoder(prompt="kbfirst", vad_filter=True, **SERVICE),
     "kbfirst-novad": decoder(prompt="kbfirst", **SERVICE),
     "kbfirst40-vad": decoder(prompt="kbfirst40", vad_filter=True, **SERVICE),
@@ -117,6 +123,12 @@ SETTINGS: dict[str, Callable] = {
     "kb-vad-chunk10": decoder(prompt="kb", vad_filter=True, chunk_length=10, **SERVICE),
     "none-vad": decoder(vad_filter=True, **SERVICE),
 }
+
+
+@functools.cache
+def window(frames: int) -> Whisper:
+    """The service's model with another shortest window for the encoder (100 frames a second)."""
+    return Whisper(model_dir(), device="cpu", compute_type="int8", window_frames=frames)
 
 
 def prompts(model) -> dict[str, str]:
@@ -151,7 +163,7 @@ def inside_questions(n: int) -> list[str]:
     return pool[::step][:n]
 
 
-def build(folder: Path, outside: int, inside: int, per_question: int) -> list[dict]:
+def build(folder: Path, outside: int, inside: int, per_question: int, after: float = 0.7) -> list[dict]:
     """The clips: each question in every condition, in `per_question` voices (one inside), voices taking turns."""
     questions = [(q, False) for q in FRESH_OUTSIDE[:outside]] + [(q, True) for q in inside_questions(inside)]
     clips, turn = [], 0
@@ -159,7 +171,7 @@ def build(folder: Path, outside: int, inside: int, per_question: int) -> list[di
         for _ in range(1 if in_kb else per_question):
             voice, speed = VOICES[turn % len(VOICES)]
             turn += 1
-            clean = speak(question, folder / f"{n}-{voice}-clean.wav", voice, speed, 0.3, 0.7)
+            clean = speak(question, folder / f"{n}-{voice}-clean.wav", voice, speed, 0.3, after)
             for condition in CONDITIONS:
                 path = (
                     clean
@@ -181,6 +193,7 @@ def main() -> None:
     )
     parser.add_argument("--inside", type=int, default=16, help="phrasings of the demo knowledge base")
     parser.add_argument("--voices-per-question", type=int, default=2, help="voices each outside question is spoken in")
+    parser.add_argument("--after", type=float, default=0.7, help="seconds of quiet after the words in each clip")
     parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: " + ", ".join(SETTINGS))
     args = parser.parse_args()
     names = args.settings.split(",")
@@ -193,7 +206,7 @@ def main() -> None:
     heard: dict[str, list[str]] = {name: [] for name in names}
     took: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
-        clips = build(Path(tmp), args.outside, args.inside, args.voices_per_question)
+        clips = build(Path(tmp), args.outside, args.inside, args.voices_per_question, args.after)
         for clip in clips[:3]:  # warm-up
             SETTINGS["plain"](model, decode(clip["path"].read_bytes()), texts)
         for n, clip in enumerate(clips):
@@ -233,11 +246,12 @@ def main() -> None:
     for name, row in table.items():
         print(f"| {name} | " + " | ".join(str(row[c]) for c in columns) + " |")
     common.RESULTS.mkdir(parents=True, exist_ok=True)
-    (common.RESULTS / "hearing.json").write_text(
+    name = "hearing.json" if args.after == 0.7 else f"hearing-after-{args.after:g}.json"
+    (common.RESULTS / name).write_text(
         json.dumps(
             {
                 "command": f".venv/bin/python -m bench.hearing --outside {args.outside} --inside {args.inside}"
-                f" --voices-per-question {args.voices_per_question} --settings {args.settings}",
+                f" --voices-per-question {args.voices_per_question} --after {args.after} --settings {args.settings}",
                 "machine": common.machine(),
                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "prompts": texts,

@@ -14,7 +14,7 @@ import pytest
 
 from kb_service.api.app import create_app
 from kb_service.speech.audio import decode
-from kb_service.speech.recognizer import model_dir, plain_model
+from kb_service.speech.recognizer import model_dir, plain_model, said_once
 from tests.speech_support import (
     CONDITIONS,
     MORE_VOICES,
@@ -239,7 +239,8 @@ def test_asks_are_answered_while_two_callers_speak(embedder, tmp_path, spoken):
 
 
 def test_a_long_sentence_is_heard_to_its_last_words(make_client, tmp_path):
-    """The encoder's window follows the recording past its 10 s minimum: the end of a 13 s sentence is heard."""
+    """The encoder's window, shorter than Whisper's 30 s, still holds a long recording: the end of a 13 s sentence
+    is heard."""
     sentence = (
         "I would like to book a colour and a cut for my daughter next Thursday afternoon, and could you also tell"
         " me whether you still sell the purple shampoo you used last time, because the shop near us has run out"
@@ -251,3 +252,14 @@ def test_a_long_sentence_is_heard_to_its_last_words(make_client, tmp_path):
     assert 12.0 < body["duration_seconds"] < 15.0, body
     heard = normalise(body["text"])
     assert "shampoo" in heard and "run out" in heard, body["text"]
+
+
+def test_a_question_whisper_hears_twice_is_asked_once():
+    """Whisper on a short window now and then hears a question again after it ends: a sentence repeated word for
+    word straight after itself is kept once; anything else is left as it was said."""
+    assert said_once("Where are you located? Where are you located? Where are you located?") == "Where are you located?"
+    assert said_once("Is there parking nearby? Is there parking nearby.") == "Is there parking nearby?"
+    assert said_once("Hi. Hi. How much is a haircut?") == "Hi. How much is a haircut?"
+    assert said_once("No, no, no. I said Tuesday.") == "No, no, no. I said Tuesday."
+    assert said_once("Do you do balayage? And do you do highlights?") == "Do you do balayage? And do you do highlights?"
+    assert said_once("") == ""

@@ -1,6 +1,6 @@
 """Whisper tiny.en on CTranslate2 (faster-whisper), loaded once in the background, run on one worker thread.
 
-The encoder runs over the recording's own length (at least 10 s), not the 30 s window faster-whisper pads every
+The encoder runs over the recording's own length (at least 15 s), not the 30 s window faster-whisper pads every
 recording to: a short question is decoded in well under half the time, heard no worse (`Whisper`).
 
 One worker: transcriptions queue behind each other, and at most MAX_WAITING wait (503 beyond). The model is loaded
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ log = logging.getLogger("frontdesk")
 
 ONE_THREAD, ALL_THREADS = 1, 0  # CTranslate2's 0: its default, all the cores (docs/performance.md, "Voice")
 MAX_WAITING = 4  # transcriptions in flight or queued
-WINDOW_FRAMES = 1000  # the encoder's window at least: 10 s (Whisper's features are 100 frames a second)
+WINDOW_FRAMES = 1500  # the encoder's window at least: 15 s (Whisper's features are 100 frames a second)
 TAIL_FRAMES = 100  # and 1 s past the end of the recording
 
 
@@ -38,15 +39,20 @@ class Whisper(WhisperModel):
     """faster-whisper, with the encoder run over the recording and 1 s more, at least WINDOW_FRAMES, instead of the
     30 s window it pads every recording to (CTranslate2 encodes a shorter window as it is).
 
-    Paired on bench/hearing.py's 192 clips (docs/performance.md, "The encoder's window"): half the decode time of
-    the 30 s window, at a word error rate no higher (0.289 against 0.309 outside the knowledge base, 0.220 against
-    0.227 in it). Windows cut at the recording's end (+0.1 s, +1 s, +3 s) made Whisper repeat and invent words."""
+    Paired on bench/hearing.py's 192 clips (docs/performance.md, "The encoder's window"): 0.6 of the decode time
+    of the 30 s window, at a lower word error rate (0.271 against 0.301 outside the knowledge base, 0.170 against
+    0.233 in it). Windows cut at the recording's end made Whisper repeat and invent words; at 10 s the call page's
+    short sentences still came back repeated now and then (`said_once`)."""
+
+    def __init__(self, *args, window_frames: int = WINDOW_FRAMES, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.window_frames = window_frames
 
     def encode(self, features: np.ndarray):
         batch = features if features.ndim == 3 else features[None]
         spoken = np.flatnonzero(batch.any(axis=(0, 1)))  # the padding after the recording is exact zeros
         length = int(spoken[-1]) + 1 if spoken.size else batch.shape[-1]
-        keep = min(batch.shape[-1], max(WINDOW_FRAMES, length + TAIL_FRAMES))
+        keep = min(batch.shape[-1], max(self.window_frames, length + TAIL_FRAMES))
         return super().encode(np.ascontiguousarray(batch[..., :keep]))
 
 
@@ -74,7 +80,25 @@ def hear(model, audio, prompt: str | None) -> str:
         condition_on_previous_text=False,
         without_timestamps=True,
     )
-    return " ".join(segment.text.strip() for segment in segments).strip()
+    return said_once(" ".join(segment.text.strip() for segment in segments).strip())
+
+
+SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+
+
+def said_once(text: str) -> str:
+    """`text` with a sentence that follows itself word for word kept once. Whisper, on a window shorter than 30 s,
+    now and then hears a short question again after it ends ("Where are you located? Where are you located?")."""
+    kept: list[str] = []
+    for sentence in SENTENCE.findall(text):
+        if kept and _words(sentence) == _words(kept[-1]):
+            continue
+        kept.append(sentence)
+    return "".join(kept).strip()
+
+
+def _words(sentence: str) -> list[str]:
+    return "".join(c for c in sentence.casefold() if c.isalnum() or c.isspace()).split()
 
 
 class SpeechUnavailable(DomainError):
