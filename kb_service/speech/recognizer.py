@@ -137,8 +137,8 @@ class Recognizer:
         self.vocabulary = vocabulary
         self.model_path = model_path
         self.asks_idle = asks_idle
-        self._model = None
-        self._wide_model = None
+        self._model: Whisper | None = None
+        self._wide_model: Whisper | None = None
         self._problem = "the speech model is not loaded"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
         self._pool.submit(self._load)  # first in the worker's queue: a recording sent meanwhile waits for it
@@ -171,8 +171,9 @@ class Recognizer:
         model = self._model
         if model is None:
             raise SpeechUnavailable(self._problem)
+        tokenizer = model.hf_tokenizer
         prompt = self.vocabulary.prompt(
-            lambda texts: [len(e.ids) for e in model.hf_tokenizer.encode_batch(texts, add_special_tokens=False)]
+            lambda texts: [len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
         )
         if self._wide_model is not None and self.asks_idle():
             model = self._wide_model
