@@ -262,4 +262,4 @@ def test_a_question_whisper_hears_twice_is_asked_once():
     assert said_once("Hi. Hi. How much is a haircut?") == "Hi. How much is a haircut?"
     assert said_once("No, no, no. I said Tuesday.") == "No, no, no. I said Tuesday."
     assert said_once("Do you do balayage? And do you do highlights?") == "Do you do balayage? And do you do highlights?"
-    assert said_once("") == ""
+    assert said_once("") == "" and said_once("...") == "..."
