@@ -188,6 +188,8 @@ class Runtime:
             else None
         )
         self.sweeper = Worker("sweeper", self._sweep, settings.sweep_interval_seconds)
+        # Calibrating and tuning on a thread of their own: a long tune never holds up expiring overdue requests.
+        self.learner = Worker("learner", self._learn, settings.sweep_interval_seconds)
         self._saved_version = -1
         self._saved_at = time.monotonic()
         self._keys_swept_at = float("-inf")
@@ -197,7 +199,7 @@ class Runtime:
     def live_quality(self) -> LiveQualityPublic:
         return self.verdicts.estimate()
 
-    def _sweep(self) -> None:
+    def _learn(self) -> None:
         settings = self.settings
         self._paced(
             "calibration",
@@ -222,6 +224,8 @@ class Runtime:
                 then=self._tuned,
             ),
         )
+
+    def _sweep(self) -> None:
         self.verdicts.refresh_thresholds()  # a new calibration, or new traffic
         self.desk.expire_overdue()  # their follow-ups wake the outbox as they commit
         self.confirmations.expire_overdue()
@@ -272,6 +276,7 @@ class Runtime:
             )
         self.outbox_worker.start()
         self.sweeper.start()
+        self.learner.start()
         if self.listener is not None:
             self.listener.start()
 
@@ -287,6 +292,7 @@ class Runtime:
         self.asks.close()
         if self.speech is not None:
             self.speech.close()
+        self.learner.stop()
         self.sweeper.stop()
         self.outbox_worker.stop()
         self.kb.save_index()

@@ -11,6 +11,7 @@ faster-whisper) drops silence, so a recording without speech gives "" instead of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -47,8 +48,20 @@ class Whisper(WhisperModel):
     def __init__(self, *args, window_frames: int = WINDOW_FRAMES, **kwargs):
         super().__init__(*args, **kwargs)
         self.window_frames = window_frames
+        self._whole = threading.local()  # this thread's decode runs on the 30 s window (`whole_window`)
+
+    @contextlib.contextmanager
+    def whole_window(self):
+        """Decodes on this thread inside the block run the encoder on the whole 30 s window, as faster-whisper does."""
+        self._whole.on = True
+        try:
+            yield
+        finally:
+            self._whole.on = False
 
     def encode(self, features: np.ndarray):
+        if getattr(self._whole, "on", False):
+            return super().encode(features)
         batch = features if features.ndim == 3 else features[None]
         spoken = np.flatnonzero(batch.any(axis=(0, 1)))  # the padding after the recording is exact zeros
         length = int(spoken[-1]) + 1 if spoken.size else batch.shape[-1]
@@ -70,7 +83,18 @@ def hear(model, audio, prompt: str | None) -> str:
     word and no time: faster-whisper pads every window back to 30 s before the encoder (`Whisper` does not). What
     mattered was the prompt: its knowledge-base words hear that knowledge base (0.35 against the plain model's
     0.46-0.56), and the greeting at its end (vocabulary.py) keeps questions outside it at or below the plain
-    model's rate."""
+    model's rate.
+
+    Numbers are heard again on the whole 30 s window: a digit misheard in a phone number would text a stranger, and
+    on 80 spoken phone numbers the short window mistook 6.0% of the digits against 4.5%."""
+    text = _decode(model, audio, prompt)
+    if isinstance(model, Whisper) and any(c.isdigit() for c in text):
+        with model.whole_window():
+            text = _decode(model, audio, prompt)
+    return text
+
+
+def _decode(model, audio, prompt: str | None) -> str:
     segments, _ = model.transcribe(
         audio,
         language="en",
