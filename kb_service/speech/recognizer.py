@@ -1,7 +1,7 @@
 """Whisper tiny.en on CTranslate2 (faster-whisper), loaded once in the background, run on one worker thread.
 
-The encoder runs over the recording's own length (at least 15 s), not the 30 s window faster-whisper pads every
-recording to: a short question is decoded in about 0.6 of the time, and heard better (`Whisper`).
+`Whisper` can run the encoder over a window shorter than faster-whisper's 30 s (about 0.6 of the decode time at
+15 s); the service keeps 30 s (WINDOW_FRAMES) until a short window hears the call page's sentences reliably.
 
 One worker: transcriptions queue behind each other, and at most MAX_WAITING wait (503 beyond). The model is loaded
 twice (CTranslate2 fixes its threads at load): on all cores for a recording that comes while no ask is in hand, and
@@ -32,7 +32,7 @@ log = logging.getLogger("frontdesk")
 
 ONE_THREAD, ALL_THREADS = 1, 0  # CTranslate2's 0: its default, all the cores (docs/performance.md, "Voice")
 MAX_WAITING = 4  # transcriptions in flight or queued
-WINDOW_FRAMES = 1500  # the encoder's window at least: 15 s (Whisper's features are 100 frames a second)
+WINDOW_FRAMES = 3000  # the encoder's window at least: 30 s, as faster-whisper (shorter: docs/performance.md)
 TAIL_FRAMES = 100  # and 1 s past the end of the recording
 
 
@@ -88,7 +88,7 @@ def hear(model, audio, prompt: str | None) -> str:
     Numbers are heard again on the whole 30 s window: a digit misheard in a phone number would text a stranger, and
     on 80 spoken phone numbers the short window mistook 6.0% of the digits against 4.5%."""
     text = _decode(model, audio, prompt)
-    if isinstance(model, Whisper) and any(c.isdigit() for c in text):
+    if isinstance(model, Whisper) and model.window_frames < 3000 and any(c.isdigit() for c in text):
         with model.whole_window():
             text = _decode(model, audio, prompt)
     return text
