@@ -239,8 +239,8 @@ def test_asks_are_answered_while_two_callers_speak(embedder, tmp_path, spoken):
 
 
 def test_a_long_sentence_is_heard_to_its_last_words(make_client, tmp_path):
-    """The encoder's window, shorter than Whisper's 30 s, still holds a long recording: the end of a 13 s sentence
-    is heard."""
+    """The encoder's window (`recognizer.WINDOW_FRAMES`) holds a long recording: the end of a 13 s sentence is
+    heard."""
     sentence = (
         "I would like to book a colour and a cut for my daughter next Thursday afternoon, and could you also tell"
         " me whether you still sell the purple shampoo you used last time, because the shop near us has run out"
@@ -255,8 +255,8 @@ def test_a_long_sentence_is_heard_to_its_last_words(make_client, tmp_path):
 
 
 def test_a_question_whisper_hears_twice_is_asked_once():
-    """Whisper on a short window now and then hears a question again after it ends: a sentence repeated word for
-    word straight after itself is kept once; anything else is left as it was said."""
+    """Whisper now and then hears a question again after it ends: a sentence repeated word for word straight after
+    itself is kept once; anything else is left as it was said."""
     assert said_once("Where are you located? Where are you located? Where are you located?") == "Where are you located?"
     assert said_once("Is there parking nearby? Is there parking nearby.") == "Is there parking nearby?"
     assert said_once("Hi. Hi. How much is a haircut?") == "Hi. How much is a haircut?"
